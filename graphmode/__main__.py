@@ -1,0 +1,5 @@
+import sys
+
+from graphmode.cli import main
+
+sys.exit(main())

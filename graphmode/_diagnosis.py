@@ -1,0 +1,337 @@
+"""Feed validation and the translation of TensorFlow run errors into clear ones.
+
+Checking feeds costs a few microseconds per placeholder, so it runs on every
+call. Everything else (which placeholders are missing, which variables are
+uninitialized, what a timed-out run waited on) is worked out only after
+TensorFlow has already failed, so the happy path pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from graphmode._errors import (
+    DevicePlacementError,
+    FeedError,
+    ForeignGraphError,
+    MissingFeedError,
+    NumericsError,
+    RunTimeoutError,
+    UninitializedVariableError,
+)
+from graphmode._runtime import tf, v1
+
+_BLOCKING_OP = re.compile(r"Queue|Dequeue|Enqueue|Barrier|Accumulator|Stage|MapPeek|TakeMany|GetNext|Iterator")
+_UNINITIALIZED = re.compile(r"uninitialized|Could not find variable|Resource .* does not exist")
+_DEVICE_ASSIGN = re.compile(
+    r"Cannot assign a device for operation (?P<op>[^:]+): .*?"
+    r"(?:explicitly assigned to|was explicitly assigned to) (?P<device>\S+) but available devices are \[(?P<available>[^\]]*)\]",
+    re.S,
+)
+_NUMERICS = re.compile(r"graphmode-check-numerics\[(?P<tensor>[^\]]+)\] : Tensor had (?P<kind>[\w ]+) values")
+
+
+class FeedSpec(NamedTuple):
+    """What a placeholder accepts: name, NumPy dtype and (partially known) shape."""
+
+    name: str
+    dtype: np.dtype
+    shape: tuple[int | None, ...] | None
+
+    def describe_shape(self) -> str:
+        return describe_shape(self.shape)
+
+
+def describe_shape(shape: Sequence[int | None] | None) -> str:
+    """Formats a shape the way TF1 users read it: ``(?, 2)``; unknown rank is ``<unknown>``."""
+    if shape is None:
+        return "<unknown>"
+    dims = ["?" if dim is None else str(dim) for dim in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def feed_spec(tensor: tf.Tensor) -> FeedSpec:
+    """Returns the :class:`FeedSpec` of a feedable tensor."""
+    dims = tensor.shape.as_list() if tensor.shape.rank is not None else None
+    return FeedSpec(tensor.name, np.dtype(tensor.dtype.as_numpy_dtype), None if dims is None else tuple(dims))
+
+
+def _problem_with(spec: FeedSpec, value: np.ndarray) -> str | None:
+    if value.dtype != spec.dtype and not _casts_cleanly(value.dtype, spec.dtype):
+        return f"feed for placeholder '{spec.name}' has dtype {value.dtype}; it expects {spec.dtype.name}"
+    if spec.shape is not None and (
+        len(value.shape) != len(spec.shape)
+        or any(want is not None and want != got for want, got in zip(spec.shape, value.shape))
+    ):
+        return (
+            f"feed for placeholder '{spec.name}' has shape {describe_shape(value.shape)}; "
+            f"it expects {spec.describe_shape()}"
+        )
+    return None
+
+
+def _casts_cleanly(given: np.dtype, expected: np.dtype) -> bool:
+    # float64 -> float32 and int -> float are how TF1 code always fed data;
+    # float -> int would silently truncate and str -> float cannot work.
+    if expected.kind in "OSU":
+        return given.kind in "OSU"
+    return np.can_cast(given, expected, casting="same_kind")
+
+
+def check_feed(spec: FeedSpec, value: object) -> np.ndarray:
+    """Returns ``value`` as an array that fits ``spec``.
+
+    Raises:
+        FeedError: the value's shape or dtype does not fit, naming the placeholder.
+    """
+    array = value if isinstance(value, np.ndarray) else _as_array(spec, value)
+    problem = _problem_with(spec, array)
+    if problem:
+        raise FeedError(problem)
+    return array
+
+
+def _as_array(spec: FeedSpec, value: object) -> np.ndarray:
+    try:
+        return np.asarray(value)
+    except ValueError as error:  # ragged nested lists
+        raise FeedError(f"feed for placeholder '{spec.name}' is not a rectangular array: {error}") from None
+
+
+def resolve_feed_key(graph: tf.Graph, key: object) -> tf.Tensor | None:
+    """Returns the tensor a ``feed_dict`` key names, or None for keys TF handles itself.
+
+    Raises:
+        ForeignGraphError: the key is a tensor of another graph.
+        FeedError: a string key names no tensor of ``graph``.
+    """
+    if isinstance(key, tf.Tensor):
+        if key.graph is not graph:
+            raise ForeignGraphError(
+                f"feed key '{key.name}' belongs to another graph than this session's; "
+                "build the placeholder in the session's graph (with graph.as_default():)"
+            )
+        return key
+    if isinstance(key, str):
+        try:
+            return graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
+        except (KeyError, ValueError, TypeError) as error:
+            raise FeedError(f"feed key {key!r} names no tensor of the session's graph: {error}") from None
+    return None
+
+
+def validate_feed_dict(graph: tf.Graph, feed_dict: dict, spec_cache: dict) -> dict:
+    """Checks every entry of ``feed_dict`` and returns it with values as arrays.
+
+    All problems are reported together, one line per placeholder.
+
+    Raises:
+        FeedError / ForeignGraphError: naming each culprit, expected vs given.
+    """
+    checked = {}
+    problems = []
+    for key, value in feed_dict.items():
+        spec = spec_cache.get(key) if isinstance(key, (str, tf.Tensor)) else None
+        if spec is None:
+            tensor = resolve_feed_key(graph, key)
+            if tensor is None:
+                checked[key] = value
+                continue
+            spec = spec_cache[key] = feed_spec(tensor)
+        try:
+            checked[key] = check_feed(spec, value)
+        except FeedError as error:
+            problems.append(str(error))
+    if problems:
+        raise FeedError("; ".join(problems) if len(problems) == 1 else "\n".join(["bad feeds:", *problems]))
+    return checked
+
+
+def fetch_elements(graph: tf.Graph, fetches: object) -> list:
+    """Flattens ``fetches`` (nested lists/dicts of tensors, ops or names) to graph elements.
+
+    Raises:
+        ForeignGraphError: a fetch belongs to another graph.
+    """
+    elements = []
+    for fetch in tf.nest.flatten(fetches):
+        if isinstance(fetch, (tf.Tensor, tf.Operation)):
+            if fetch.graph is not graph:
+                raise ForeignGraphError(
+                    f"fetch '{fetch.name}' belongs to another graph than this session's; "
+                    "fetch tensors built in the session's graph"
+                )
+            elements.append(fetch)
+        elif isinstance(fetch, str):
+            elements.append(graph.as_graph_element(fetch, allow_tensor=True, allow_operation=True))
+        elif hasattr(fetch, "op") and isinstance(getattr(fetch, "op", None), tf.Operation):
+            elements.append(fetch.op)  # variables and other tensor-likes
+    return elements
+
+
+def ops_needed(elements: Iterable, fed: Iterable[tf.Tensor] = ()) -> list[tf.Operation]:
+    """Returns the ops a run of ``elements`` executes: the fetches' transitive inputs.
+
+    Fed tensors cut the graph: what only feeds them is not run.
+    """
+    fed_names = {tensor.name for tensor in fed}
+    stack = [element if isinstance(element, tf.Operation) else element.op for element in elements]
+    seen: dict[str, tf.Operation] = {}
+    while stack:
+        op = stack.pop()
+        if op.name in seen:
+            continue
+        seen[op.name] = op
+        stack.extend(tensor.op for tensor in op.inputs if tensor.name not in fed_names)
+        stack.extend(op.control_inputs)
+    return list(seen.values())
+
+
+def _describe_fetches(elements: Sequence) -> str:
+    names = [element.name for element in elements[:5]]
+    more = f" and {len(elements) - 5} more" if len(elements) > 5 else ""
+    return ", ".join(f"'{name}'" for name in names) + more
+
+
+def missing_feed_error(graph, fetches, feed_dict, original: tf.errors.OpError) -> MissingFeedError:
+    """Lists every placeholder the fetches need that ``feed_dict`` left out."""
+    elements = fetch_elements(graph, fetches)
+    fed = [t for t in (resolve_feed_key(graph, key) for key in (feed_dict or {})) if t is not None]
+    fed_names = {tensor.name for tensor in fed}
+    missing = [
+        op.outputs[0]
+        for op in ops_needed(elements, fed)
+        if op.type == "Placeholder" and op.outputs[0].name not in fed_names
+    ]
+    missing.sort(key=lambda tensor: tensor.name)
+    listed = ", ".join(
+        f"'{t.name}' ({t.dtype.name}, shape {describe_shape(feed_spec(t).shape)})" for t in missing
+    )
+    return MissingFeedError(
+        f"fetching {_describe_fetches(elements)} needs {len(missing)} placeholder(s) that were not fed: "
+        f"{listed}. Add them to feed_dict.",
+        original.node_def,
+    )
+
+
+def _all_variables(graph: tf.Graph) -> list:
+    return graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES) + graph.get_collection(v1.GraphKeys.LOCAL_VARIABLES)
+
+
+def uninitialized_variables(session: v1.Session, variables: Sequence | None = None) -> list[str]:
+    """Returns the names of the graph's variables that hold no value in ``session``.
+
+    Builds one report op per graph the first time (the graph must not be finalized).
+    """
+    graph = session.graph
+    variables = list(variables) if variables is not None else _all_variables(graph)
+    if not variables:
+        return []
+    with graph.as_default(), tf.name_scope("graphmode"):
+        report = v1.report_uninitialized_variables(variables)
+    return [name.decode() for name in v1.Session.run(session, report)]
+
+
+def is_uninitialized_error(error: tf.errors.OpError) -> bool:
+    return isinstance(error, tf.errors.FailedPreconditionError) and bool(_UNINITIALIZED.search(error.message))
+
+
+def uninitialized_error(session, original: tf.errors.OpError) -> UninitializedVariableError:
+    """Names every uninitialized variable and says how to initialize them."""
+    graph = session.graph
+    if graph.finalized:
+        names = ["(graph is finalized; see TensorFlow's message below)"]
+    else:
+        names = uninitialized_variables(session)
+    by_name = {variable.op.name: variable for variable in _all_variables(graph)}
+    described = ", ".join(
+        f"'{name}' (shape {describe_shape(by_name[name].shape.as_list())}, {by_name[name].dtype.base_dtype.name})"
+        if name in by_name
+        else name
+        for name in names
+    )
+    return UninitializedVariableError(
+        f"the run read {len(names)} uninitialized variable(s): {described}. Run "
+        "session.run(tf.compat.v1.global_variables_initializer()) first, or restore a checkpoint.\n"
+        f"TensorFlow said: {first_line(original.message)}",
+        original.node_def,
+    )
+
+
+def first_line(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    meaningful = [line for line in lines if not line.startswith(("Graph execution error", "Detected at", "File ", "Node:"))]
+    return (meaningful or lines or [""])[0]
+
+
+def timeout_error(graph, fetches, seconds: float, source: str, target: str, original) -> RunTimeoutError:
+    """Says what a run that hit its deadline was waiting on."""
+    elements = fetch_elements(graph, fetches)
+    blocking = [op for op in ops_needed(elements) if _BLOCKING_OP.search(op.type)]
+    if blocking:
+        waiting = ", ".join(f"op '{op.name}' ({op.type})" for op in blocking[:5])
+    elif target:
+        waiting = f"the remote target {target!r} (is its server running and reachable?)"
+    else:
+        waiting = "an op that never completed"
+    return RunTimeoutError(
+        f"run of {_describe_fetches(elements)} gave up after {seconds:g} s ({source} timeout) "
+        f"waiting on {waiting}. Nothing was fetched; the session is still usable.",
+        original.node_def,
+    )
+
+
+def placement_error(original: tf.errors.OpError, graph: tf.Graph) -> DevicePlacementError | None:
+    """Rewrites TF's "Cannot assign a device" error, or returns None for other errors."""
+    match = _DEVICE_ASSIGN.search(original.message)
+    if not match:
+        return None
+    op_name = match["op"].strip()
+    try:
+        op_type = f" ({graph.get_operation_by_name(op_name).type})"
+    except KeyError:
+        op_type = ""
+    available = ", ".join(device.strip() for device in match["available"].split(",") if device.strip())
+    return DevicePlacementError(
+        f"op '{op_name}'{op_type} asks for device '{match['device']}', which does not exist here "
+        f"(available: {available}). Create the session with allow_soft_placement=True to fall back, "
+        "or remove the device scope.",
+        original.node_def,
+    )
+
+
+def numerics_error(original: tf.errors.OpError, step: int | None = None) -> NumericsError | None:
+    """Rewrites a failed graphmode numerics check, or returns None for other errors."""
+    match = _NUMERICS.search(original.message)
+    if not match:
+        return None
+    at_step = f" at step {step}" if step is not None else ""
+    return NumericsError(
+        f"tensor '{match['tensor']}' has {match['kind']} values{at_step} "
+        "(check_numerics=True). Lower the learning rate, clip gradients or check the inputs.",
+        original.node_def,
+    )
+
+
+def numerics_check_op(graph: tf.Graph, elements: Sequence) -> tf.Operation | None:
+    """Builds one op that checks every floating tensor the fetches compute.
+
+    Tensors inside while loops and conds are skipped (CheckNumerics cannot be
+    placed across control-flow frames).
+
+    Raises:
+        ValueError: the graph is finalized, so no check can be added.
+    """
+    checks = []
+    with graph.as_default(), tf.name_scope("graphmode_check_numerics"):
+        for op in sorted(ops_needed(elements), key=lambda op: op._id):
+            if op._control_flow_context is not None or op.type in ("Const", "VarHandleOp"):
+                continue
+            for tensor in op.outputs:
+                if tensor.dtype.is_floating and not tensor.dtype._is_ref_dtype:
+                    checks.append(tf.debugging.check_numerics(tensor, f"graphmode-check-numerics[{tensor.name}]"))
+        return tf.group(*checks) if checks else None

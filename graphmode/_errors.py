@@ -1,0 +1,71 @@
+"""graphmode's exception hierarchy.
+
+Every error is a :class:`GraphmodeError`. Where TensorFlow raises a matching
+error type, ours subclasses it too, so an existing ``except
+tf.errors.FailedPreconditionError`` (or ``except ValueError``) keeps working.
+"""
+
+from __future__ import annotations
+
+from graphmode._runtime import tf
+
+
+class GraphmodeError(Exception):
+    """Root of every error graphmode raises."""
+
+
+def _op_error_init(self, message: str, node_def=None, op=None) -> None:
+    # tf.errors.OpError subclasses take (node_def, op, message); ours are
+    # message-first so they read like ordinary exceptions at the raise site.
+    tensorflow_base = next(
+        base
+        for base in type(self).__mro__
+        if issubclass(base, tf.errors.OpError) and base.__module__.startswith("tensorflow")
+    )
+    tensorflow_base.__init__(self, node_def, op, message)
+
+
+class FeedError(GraphmodeError, ValueError):
+    """A ``feed_dict`` entry does not fit its placeholder (shape, dtype, key)."""
+
+
+class MissingFeedError(GraphmodeError, tf.errors.InvalidArgumentError):
+    """Fetches depend on placeholders that were not fed."""
+
+    __init__ = _op_error_init
+
+
+class ForeignGraphError(GraphmodeError, ValueError):
+    """A fed or fetched tensor belongs to another graph than the session's."""
+
+
+class SessionClosedError(GraphmodeError, RuntimeError):
+    """The session was used after ``close()``."""
+
+
+class UninitializedVariableError(GraphmodeError, tf.errors.FailedPreconditionError):
+    """A run read variables that were never initialized."""
+
+    __init__ = _op_error_init
+
+
+class NumericsError(GraphmodeError, tf.errors.InvalidArgumentError):
+    """A checked tensor (or training loss) became NaN or Inf."""
+
+    __init__ = _op_error_init
+
+
+class DevicePlacementError(GraphmodeError, tf.errors.InvalidArgumentError):
+    """An op asked for a device that does not exist and soft placement is off."""
+
+    __init__ = _op_error_init
+
+
+class RunTimeoutError(GraphmodeError, tf.errors.DeadlineExceededError):
+    """A run blocked longer than the per-session or per-run timeout."""
+
+    __init__ = _op_error_init
+
+
+class ConfigError(GraphmodeError, ValueError):
+    """A session, loop or harness option is out of range or inconsistent."""

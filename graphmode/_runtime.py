@@ -1,0 +1,121 @@
+"""The one place graphmode imports TensorFlow.
+
+Two things must happen *before* TensorFlow is first imported, so they live here
+and every other module takes ``tf``/``v1`` from this module:
+
+* ``TF_USE_LEGACY_KERAS=1`` so that ``tf.keras`` is tf-keras (Keras 2). With
+  Keras 3, ``tf.compat.v1.layers``, ``tf.compat.v1.nn.rnn_cell`` and
+  ``DeterministicRandomTestTool`` raise "not available with Keras 3".
+* Quieting TensorFlow's C++ start-up lines. Those lines (oneDNN notice, CUDA
+  stub, ``cuInit`` failure) are written by absl *before* its logging is
+  initialised, so ``TF_CPP_MIN_LOG_LEVEL`` cannot silence them. We point file
+  descriptor 2 at a temporary file while TensorFlow loads and initialises its
+  devices, then replay every line that is not known start-up noise.
+
+Set ``GRAPHMODE_TF_VERBOSE=1`` to see TensorFlow's start-up output unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator
+
+VERBOSE_ENV = "GRAPHMODE_TF_VERBOSE"
+LEGACY_KERAS_ENV = "TF_USE_LEGACY_KERAS"
+
+_STARTUP_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|[IWE]\d{4} [\d:. ]+\s+\d+ (port|cudart_stub|cuda_platform|cuda_executor|cpu_feature_guard"
+    r"|cuda_dnn|cuda_fft|cuda_blas|gpu_device|gpu_timer|xla_bridge)\.cc:\d+\]"
+    r"|To enable the following instructions: .* in other operations, rebuild TensorFlow"
+    r"|This TensorFlow binary is optimized to use available CPU instructions)"
+)
+
+
+class LegacyKerasWarning(UserWarning):
+    """TensorFlow was imported before graphmode could switch to legacy Keras."""
+
+
+def _wants_verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Routes fd 2 to a file for the duration, then replays the non-noise lines."""
+    try:
+        sys.stderr.flush()
+        saved_fd = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded interpreters)
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            sink.seek(0)
+            kept = [
+                line
+                for line in sink.read().decode("utf-8", "replace").splitlines(keepends=True)
+                if not _STARTUP_NOISE.match(line)
+            ]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
+def _import_tensorflow():
+    already_loaded = "tensorflow" in sys.modules
+    if not already_loaded:
+        os.environ.setdefault(LEGACY_KERAS_ENV, "1")
+        if not _wants_verbose():
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet = not already_loaded and not _wants_verbose()
+    with _quiet_native_stderr() if quiet else contextlib.nullcontext():
+        import tensorflow
+
+        # Device discovery (and the cuInit message on machines without a GPU)
+        # happens on first use; do it now, inside the quiet block.
+        tensorflow.config.list_physical_devices()
+    if already_loaded and os.environ.get(LEGACY_KERAS_ENV) != "1":
+        warnings.warn(
+            "TensorFlow was imported before graphmode without TF_USE_LEGACY_KERAS=1, so "
+            "tf.compat.v1.layers, tf.compat.v1.nn.rnn_cell and DeterministicRandomTestTool "
+            "will fail with 'not available with Keras 3'. Import graphmode first, or set "
+            "TF_USE_LEGACY_KERAS=1 in the environment before starting Python.",
+            LegacyKerasWarning,
+            stacklevel=3,
+        )
+    return tensorflow
+
+
+tf = _import_tensorflow()
+v1 = tf.compat.v1
+
+
+def legacy_keras_active() -> bool:
+    """Returns True when ``tf.keras`` is tf-keras (Keras 2), as TF1 code needs."""
+    return getattr(tf.keras, "__name__", "").startswith("tf_keras")
+
+
+def gpu_devices() -> tuple[str, ...]:
+    """Returns the names of the GPUs TensorFlow can use here (often none)."""
+    return tuple(device.name for device in tf.config.list_physical_devices("GPU"))
+
+
+def has_gpu() -> bool:
+    """Returns True when at least one GPU is visible to TensorFlow.
+
+    Unlike ``tf.test.is_built_with_cuda()`` (True for the CPU wheel too), this
+    says whether a GPU can actually run ops.
+    """
+    return bool(gpu_devices())
