@@ -218,7 +218,8 @@ def missing_feed_error(graph, fetches, feed_dict, original: tf.errors.OpError) -
     )
 
 
-def _all_variables(graph: tf.Graph) -> list:
+def all_variables(graph: tf.Graph) -> list:
+    """Returns the graph's global and local variables."""
     return graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES) + graph.get_collection(v1.GraphKeys.LOCAL_VARIABLES)
 
 
@@ -228,7 +229,7 @@ def uninitialized_variables(session: v1.Session, variables: Sequence | None = No
     Builds one report op per graph the first time (the graph must not be finalized).
     """
     graph = session.graph
-    variables = list(variables) if variables is not None else _all_variables(graph)
+    variables = list(variables) if variables is not None else all_variables(graph)
     if not variables:
         return []
     with graph.as_default(), tf.name_scope("graphmode"):
@@ -247,7 +248,7 @@ def uninitialized_error(session, original: tf.errors.OpError) -> UninitializedVa
         names = ["(graph is finalized; see TensorFlow's message below)"]
     else:
         names = uninitialized_variables(session)
-    by_name = {variable.op.name: variable for variable in _all_variables(graph)}
+    by_name = {variable.op.name: variable for variable in all_variables(graph)}
     described = ", ".join(
         f"'{name}' (shape {describe_shape(by_name[name].shape.as_list())}, {by_name[name].dtype.base_dtype.name})"
         if name in by_name
@@ -320,18 +321,29 @@ def numerics_error(original: tf.errors.OpError, step: int | None = None) -> Nume
 def numerics_check_op(graph: tf.Graph, elements: Sequence) -> tf.Operation | None:
     """Builds one op that checks every floating tensor the fetches compute.
 
-    Tensors inside while loops and conds are skipped (CheckNumerics cannot be
-    placed across control-flow frames).
-
-    Raises:
-        ValueError: the graph is finalized, so no check can be added.
+    Each check waits for the checks upstream of it, so when NaN spreads through
+    the graph the error names the tensor where it *first* appeared, not
+    whichever downstream check happened to run first. Tensors inside while
+    loops and conds are skipped (CheckNumerics cannot cross control-flow frames).
     """
-    checks = []
+    upstream: dict[str, list[tf.Operation]] = {}
+    all_checks: list[tf.Operation] = []
     with graph.as_default(), tf.name_scope("graphmode_check_numerics"):
         for op in sorted(ops_needed(elements), key=lambda op: op._id):
-            if op._control_flow_context is not None or op.type in ("Const", "VarHandleOp"):
+            waits_for = list({check.name: check for t in op.inputs for check in upstream.get(t.op.name, ())}.values())
+            checkable = [
+                tensor
+                for tensor in op.outputs
+                if tensor.dtype.is_floating and not tensor.dtype._is_ref_dtype
+            ]
+            if op._control_flow_context is not None or op.type in ("Const", "VarHandleOp") or not checkable:
+                upstream[op.name] = waits_for
                 continue
-            for tensor in op.outputs:
-                if tensor.dtype.is_floating and not tensor.dtype._is_ref_dtype:
-                    checks.append(tf.debugging.check_numerics(tensor, f"graphmode-check-numerics[{tensor.name}]"))
-        return tf.group(*checks) if checks else None
+            with tf.control_dependencies(waits_for):
+                checks = [
+                    tf.debugging.check_numerics(tensor, f"graphmode-check-numerics[{tensor.name}]").op
+                    for tensor in checkable
+                ]
+            upstream[op.name] = checks
+            all_checks.extend(checks)
+        return tf.group(*all_checks) if all_checks else None

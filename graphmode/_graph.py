@@ -73,11 +73,11 @@ def format_collections(graph: tf.Graph | None = None) -> str:
     return "\n".join(f"{row.name:<{width}}  {row.size}" for row in rows)
 
 
-def _zeros(shape, dtype, seed, **_):
+def _zeros(shape, dtype, seed):
     return tf.zeros(shape, dtype=dtype)
 
 
-def _ones(shape, dtype, seed, **_):
+def _ones(shape, dtype, seed):
     return tf.ones(shape, dtype=dtype)
 
 

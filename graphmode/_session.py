@@ -96,6 +96,7 @@ class _SessionFeatures:
         self._placement: dict = {}
         self._feed_specs: dict = {}
         self._numerics_checks: dict = {}
+        self._fetch_names: dict = {}
 
     @property
     def placement(self) -> PlacementReport:
@@ -149,6 +150,8 @@ class _SessionFeatures:
         if timeout is not None or record:
             options = _run_options(options, timeout, record)
             run_metadata = run_metadata if run_metadata is not None else v1.RunMetadata()
+        if not isinstance(fetches, (tf.Tensor, tf.Operation)):
+            fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
         run_fetches = (fetches, self._numerics_check(fetches)) if check else fetches
         try:
             result = super().run(run_fetches, feed_dict, options, run_metadata)
@@ -189,12 +192,34 @@ class _SessionFeatures:
 
         return call
 
+    @property
+    def target(self) -> str:
+        """The execution engine's address (``""`` for in-process)."""
+        raw = self.sess_str
+        return raw.decode() if isinstance(raw, bytes) else raw
+
     def _ensure_open(self) -> None:
         if self._closed:
             raise SessionClosedError(
-                f"this {type(self).__name__} (target {self.sess_str or 'local'!r}) was closed; "
+                f"this {type(self).__name__} (target {self.target or 'local'!r}) was closed; "
                 "create a new session (variable values live in a session and are gone with it)"
             )
+
+    def _variable_value_for_name(self, fetch):
+        # TF1 code fetches variables by name ("v:0"). With resource variables
+        # (the TF2 default, also under compat.v1) that name is the variable's
+        # *handle*, and TensorFlow would return the raw resource. Fetch the
+        # variable's value instead, as TF1's reference variables did.
+        if not isinstance(fetch, str):
+            return fetch
+        if fetch not in self._fetch_names:
+            handles = {
+                variable.handle.name: variable
+                for variable in _diagnosis.all_variables(self.graph)
+                if hasattr(variable, "handle")
+            }
+            self._fetch_names[fetch] = handles.get(fetch, fetch)
+        return self._fetch_names[fetch]
 
     def _numerics_check(self, fetches) -> tf.Operation:
         elements = _diagnosis.fetch_elements(self.graph, fetches)
@@ -210,7 +235,7 @@ class _SessionFeatures:
         graph = self.graph
         if isinstance(error, tf.errors.DeadlineExceededError):
             seconds, source = (run_timeout, "per-run") if run_timeout is not None else (self._session_timeout, "per-session")
-            return _diagnosis.timeout_error(graph, fetches, seconds or 0, source, self.sess_str, error)
+            return _diagnosis.timeout_error(graph, fetches, seconds or 0, source, self.target, error)
         if _diagnosis.is_uninitialized_error(error):
             return _diagnosis.uninitialized_error(self, error)
         if isinstance(error, tf.errors.InvalidArgumentError):
