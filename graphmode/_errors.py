@@ -69,3 +69,7 @@ class RunTimeoutError(GraphmodeError, tf.errors.DeadlineExceededError):
 
 class ConfigError(GraphmodeError, ValueError):
     """A session, loop or harness option is out of range or inconsistent."""
+
+
+class ParityError(GraphmodeError, ValueError):
+    """A parity run produced something that cannot be compared (e.g. a non-scalar loss)."""
