@@ -73,3 +73,7 @@ class ConfigError(GraphmodeError, ValueError):
 
 class ParityError(GraphmodeError, ValueError):
     """A parity run produced something that cannot be compared (e.g. a non-scalar loss)."""
+
+
+class ExampleError(GraphmodeError, LookupError):
+    """A bundled example cannot be found, loaded, or asked for its parity problem."""
