@@ -231,10 +231,13 @@ def match_variable_names(
 ) -> dict[str, str]:
     """Pairs reference variable names with candidate ones.
 
-    Explicit ``name_map`` entries win; then equal names; then names equal after
-    dropping ``:0`` and the ``_N`` counters that scopes and Keras append
-    (``dense_3/kernel`` matches ``dense/kernel``), paired in order when several
-    share a form. Unpaired names are left out (the report calls them missing).
+    Explicit ``name_map`` entries win. The rest are grouped by their form without
+    ``:0`` and the ``_N`` counters that scopes and Keras append (``dense_3/kernel``
+    has the form ``dense/kernel``). Within a group, names equal on both sides pair
+    up when the two sides hold the same names; otherwise the group pairs in order
+    of appearance, since the counters of two separately built programs need not
+    line up (TF1's ``dense_1`` may be Keras' ``dense_2``). Unpaired names are left
+    out; the report calls them missing.
 
     Raises:
         ConfigError: ``name_map`` names a variable that does not exist.
@@ -249,15 +252,19 @@ def match_variable_names(
                 f"name_map value {cand!r} (for {ref!r}) is not a candidate variable; candidate variables: {candidate}"
             )
         pairs[ref] = cand
-    for key in (lambda n: n, base_name, _canonical_name):
-        free = [c for c in candidate if c not in pairs.values()]
-        groups: dict[str, list[str]] = {}
-        for cand in free:
-            groups.setdefault(key(cand), []).append(cand)
-        for ref in reference:
-            group = groups.get(key(ref))
-            if ref not in pairs and group:
-                pairs[ref] = group.pop(0)
+    reference_groups: dict[str, list[str]] = {}
+    candidate_groups: dict[str, list[str]] = {}
+    for names, groups, taken in ((reference, reference_groups, pairs), (candidate, candidate_groups, pairs.values())):
+        for name in names:
+            if name not in taken:
+                groups.setdefault(_canonical_name(name), []).append(name)
+    for form, refs in reference_groups.items():
+        cands = candidate_groups.get(form, [])
+        by_base = {base_name(cand): cand for cand in cands}
+        if sorted(map(base_name, refs)) == sorted(by_base):
+            pairs.update((ref, by_base[base_name(ref)]) for ref in refs)
+        else:
+            pairs.update(zip(refs, cands))
     return {ref: pairs[ref] for ref in reference if ref in pairs}
 
 
