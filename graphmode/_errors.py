@@ -77,3 +77,15 @@ class ParityError(GraphmodeError, ValueError):
 
 class ExampleError(GraphmodeError, LookupError):
     """A bundled example cannot be found, loaded, or asked for its parity problem."""
+
+
+class RemovedSymbolError(GraphmodeError, AttributeError):
+    """A TF1 name TensorFlow 2 dropped with no ``tf.compat.v1`` equivalent (``tf.contrib.*``)."""
+
+
+class RemovedModuleError(GraphmodeError, ModuleNotFoundError):
+    """An import of a TF1 module TensorFlow 2 dropped (``tensorflow.contrib``, ``tensorflow.examples``)."""
+
+
+class ScriptError(GraphmodeError, OSError):
+    """A script given to ``graphmode run`` / ``graphmode scan`` cannot be read or its output written."""
