@@ -9,7 +9,8 @@ Fixtures:
 Marker:
     ``@pytest.mark.graph_and_eager``: run the test body in both modes even when it
     does not take ``execution_mode`` (like TensorFlow's
-    ``run_in_graph_and_eager_modes``).
+    ``run_in_graph_and_eager_modes``). Then only the body runs inside the mode;
+    take ``execution_mode`` when fixtures must build in it too.
 
 Example:
     >>> def test_square(execution_mode):
@@ -35,6 +36,8 @@ from graphmode._session import Session
 
 MARKER = "graph_and_eager"
 MODE_FIXTURE = "execution_mode"
+# Parameter name for marked tests that do not take MODE_FIXTURE.
+UNREQUESTED_MODE = "graphmode_mode"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,13 +111,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    marked = metafunc.definition.get_closest_marker(MARKER) is not None
-    if not marked and MODE_FIXTURE not in metafunc.fixturenames:
-        return
-    if MODE_FIXTURE not in metafunc.fixturenames:
-        # Marked tests that do not take the fixture still need it, for the mode set-up.
-        metafunc.fixturenames.append(MODE_FIXTURE)
-    metafunc.parametrize(MODE_FIXTURE, list(MODE_SETUPS), indirect=True, ids=list(MODE_SETUPS))
+    if MODE_FIXTURE in metafunc.fixturenames:
+        metafunc.parametrize(MODE_FIXTURE, list(MODE_SETUPS), indirect=True, ids=list(MODE_SETUPS))
+    elif metafunc.definition.get_closest_marker(MARKER) is not None:
+        # No fixture to set the mode up: pytest_runtest_call wraps the body instead.
+        # parametrize() only accepts names it sees among the test's fixture names.
+        metafunc.fixturenames.append(UNREQUESTED_MODE)
+        metafunc.parametrize(UNREQUESTED_MODE, list(MODE_SETUPS), ids=list(MODE_SETUPS))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    callspec = getattr(item, "callspec", None)
+    name = callspec.params.get(UNREQUESTED_MODE) if callspec is not None else None
+    with MODE_SETUPS[name]() if name is not None else contextlib.nullcontext():
+        yield
 
 
 @pytest.fixture

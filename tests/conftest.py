@@ -7,6 +7,9 @@ import socket
 
 import pytest
 
+# pytester runs small test files against the installed plugin (tests/test_pytest_plugin.py).
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def free_port() -> int:
