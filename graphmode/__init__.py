@@ -5,7 +5,10 @@ from graphmode._errors import DevicePlacementError as DevicePlacementError
 from graphmode._errors import FeedError as FeedError
 from graphmode._errors import ForeignGraphError as ForeignGraphError
 from graphmode._errors import GraphmodeError as GraphmodeError
+from graphmode._errors import InputExhaustedError as InputExhaustedError
 from graphmode._errors import MissingFeedError as MissingFeedError
+from graphmode._errors import NoGradientError as NoGradientError
+from graphmode._errors import NoKerasEquivalentError as NoKerasEquivalentError
 from graphmode._errors import NumericsError as NumericsError
 from graphmode._errors import ParityError as ParityError
 from graphmode._errors import RunTimeoutError as RunTimeoutError
@@ -17,6 +20,25 @@ from graphmode._graph import format_collections as format_collections
 from graphmode._graph import initial_value as initial_value
 from graphmode._graph import list_collections as list_collections
 from graphmode._graph import new_graph as new_graph
+from graphmode._loop import LoopResult as LoopResult
+from graphmode._loop import TrainStep as TrainStep
+from graphmode._loop import build_train_step as build_train_step
+from graphmode._loop import run_steps as run_steps
+from graphmode._loop import train_step as train_step
+from graphmode._optimizer_map import KerasCounterpart as KerasCounterpart
+from graphmode._optimizer_map import TF1Momentum as TF1Momentum
+from graphmode._optimizer_map import TF1RMSprop as TF1RMSprop
+from graphmode._optimizer_map import keras_counterpart as keras_counterpart
+from graphmode._optimizer_map import make_keras_optimizer as make_keras_optimizer
+from graphmode._optimizers import ExponentialDecay as ExponentialDecay
+from graphmode._optimizers import GradientClipping as GradientClipping
+from graphmode._optimizers import OptimizerSpec as OptimizerSpec
+from graphmode._optimizers import PiecewiseConstant as PiecewiseConstant
+from graphmode._optimizers import PolynomialDecay as PolynomialDecay
+from graphmode._optimizers import TrainOp as TrainOp
+from graphmode._optimizers import make_tf1_optimizer as make_tf1_optimizer
+from graphmode._optimizers import minimize as minimize
+from graphmode._optimizers import optimizer_spec as optimizer_spec
 from graphmode._parity import Divergence as Divergence
 from graphmode._parity import EagerModel as EagerModel
 from graphmode._parity import GraphModel as GraphModel
@@ -49,39 +71,61 @@ __all__ = [
     "DevicePlacementError",
     "Divergence",
     "EagerModel",
+    "ExponentialDecay",
     "FeedError",
     "ForeignGraphError",
+    "GradientClipping",
     "GraphModel",
     "GraphmodeError",
+    "InputExhaustedError",
     "InteractiveSession",
+    "KerasCounterpart",
+    "LoopResult",
     "MissingFeedError",
+    "NoGradientError",
+    "NoKerasEquivalentError",
     "NumericsError",
+    "OptimizerSpec",
     "ParityError",
     "ParityProblem",
     "ParityReport",
+    "PiecewiseConstant",
     "PlacementRecord",
     "PlacementReport",
+    "PolynomialDecay",
     "QuantityDiff",
     "RunTimeoutError",
     "STANDARD_COLLECTIONS",
     "Session",
     "SessionClosedError",
+    "TF1Momentum",
+    "TF1RMSprop",
+    "TrainOp",
+    "TrainStep",
     "Trajectory",
     "UninitializedVariableError",
     "assert_parity",
+    "build_train_step",
     "check_parity",
     "compare_trajectories",
     "format_collections",
     "gpu_devices",
     "has_gpu",
     "initial_value",
+    "keras_counterpart",
     "legacy_keras_active",
     "list_collections",
+    "make_keras_optimizer",
+    "make_tf1_optimizer",
     "match_variable_names",
+    "minimize",
     "new_graph",
+    "optimizer_spec",
     "run_eager",
     "run_graph",
+    "run_steps",
     "session_config",
     "tf",
+    "train_step",
     "v1",
 ]

@@ -89,3 +89,17 @@ class RemovedModuleError(GraphmodeError, ModuleNotFoundError):
 
 class ScriptError(GraphmodeError, OSError):
     """A script given to ``graphmode run`` / ``graphmode scan`` cannot be read or its output written."""
+
+
+class NoGradientError(GraphmodeError, ValueError):
+    """A loss has no gradient with respect to any of the variables to train."""
+
+
+class NoKerasEquivalentError(GraphmodeError, ValueError):
+    """No stock ``tf.keras`` optimizer updates variables the way this TF1 optimizer does."""
+
+
+class InputExhaustedError(GraphmodeError, tf.errors.OutOfRangeError):
+    """A training loop's input (``tf.data`` iterator) ran out before the requested steps."""
+
+    __init__ = _op_error_init
