@@ -1,0 +1,3 @@
+"""An example without a parity check."""
+
+print("training without a parity check")

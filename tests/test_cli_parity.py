@@ -1,0 +1,85 @@
+"""``graphmode parity``: the installed command on stand-in examples, then the bundled ones."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graphmode import cli
+
+EXAMPLES = Path(__file__).parent / "scripts" / "parity_examples"
+BUNDLED = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_command(*args: str) -> subprocess.CompletedProcess:
+    # The console script the package installs, next to this interpreter.
+    command = Path(sys.executable).parent / "graphmode"
+    assert command.is_file(), f"no installed graphmode command at {command}; run pip install -e ."
+    return subprocess.run([str(command), "parity", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_matching_example_prints_the_report_and_exits_0():
+    done = run_command("tiny_sgd", "--examples-dir", str(EXAMPLES), "--per-step")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "tiny_sgd: graph (TF1) vs eager (TF2)"
+    assert lines[1].startswith("parity OK: eager (candidate) vs graph (reference), 5 steps")
+    assert "first divergence: none" in lines
+    assert len([line for line in lines if line.split()[:1] in (["1"], ["5"])]) == 2  # per-step rows 1 and 5
+
+
+def test_diverging_example_exits_1_with_json():
+    done = run_command("tiny_sgd_sum", "--examples-dir", str(EXAMPLES), "--json", "--steps", "3")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is False and report["steps"] == 3
+    assert (report["first_divergence"]["step"], report["first_divergence"]["variable"]) == (1, "loss")
+
+
+def test_options_reach_the_example_and_the_tolerances(capsys):
+    assert cli.main(["parity", "tiny_sgd", "--examples-dir", str(EXAMPLES), "--steps", "2", "--seed", "7",
+                     "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["steps"] == 2
+    # Different seeds draw different data, so the step-1 losses differ.
+    assert cli.main(["parity", "tiny_sgd", "--examples-dir", str(EXAMPLES), "--steps", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reference_losses"] != report["reference_losses"]
+    # A summed loss is 4x the mean here; a loose enough rtol accepts it.
+    assert cli.main(["parity", "tiny_sgd_sum", "--examples-dir", str(EXAMPLES), "--steps", "1", "--rtol", "4",
+                     "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rtol"] == 4.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nonesuch"], "no example 'nonesuch' in {dir}; examples with a parity check: "
+                       "['returns_dict', 'tiny_sgd', 'tiny_sgd_sum']"),
+        (["no_problem"], "{dir}/no_problem.py defines no parity_problem(); examples with a parity check: "
+                         "['returns_dict', 'tiny_sgd', 'tiny_sgd_sum']"),
+        (["returns_dict"], "{dir}/returns_dict.py: parity_problem() returned dict; it must return a "
+                           "graphmode.ParityProblem"),
+        (["returns_dict", "--seed", "3"], "{dir}/returns_dict.py: parity_problem() does not accept --seed"),
+    ],
+)
+def test_unusable_example_exits_2_naming_it(capsys, argv, message):
+    assert cli.main(["parity", *argv, "--examples-dir", str(EXAMPLES)]) == 2
+    assert capsys.readouterr().err.strip() == f"graphmode parity: {message.format(dir=EXAMPLES)}"
+
+
+def test_missing_examples_folder_exits_2(capsys, tmp_path):
+    missing = tmp_path / "examples"
+    assert cli.main(["parity", "regress_a", "--examples-dir", str(missing)]) == 2
+    assert f"no examples folder at {missing}; pass --examples-dir DIR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--steps", "0"), ("--atol", "-1")])
+def test_out_of_range_option_is_a_usage_error(capsys, flag, value):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["parity", "tiny_sgd", flag, value])
+    assert exited.value.code == 2
+    assert f"argument {flag}: must be" in capsys.readouterr().err
