@@ -22,14 +22,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphmode._errors import ConfigError, ParityError
+from graphmode._parity_names import base_name, match_variable_names
 from graphmode._parity_report import (
     Divergence,
     ParityReport,
     QuantityDiff,
     Trajectory,
-    base_name,
     compare_trajectories,
-    match_variable_names,
 )
 from graphmode._runtime import tf, v1
 from graphmode._session import Session
@@ -308,9 +307,13 @@ def check_parity(
             ``"own"``: each side keeps its own initial values (compared at step 0).
         random_ops: None, or ``"constant"`` / ``"num_random_ops"``: build and run each
             side inside a fresh ``DeterministicRandomTestTool`` scope of that mode,
-            so random ops (initializers, dropout) draw the same numbers on both
-            sides. ``"constant"`` suits training loops: a graph builds each random
-            op once, while eager code calls it every step.
+            so random ops draw the same numbers on both sides. That holds for
+            what each side draws once: variable initializers built from TF random
+            ops (``v1.glorot_uniform_initializer()``, ``tf.random.normal``; Keras 2
+            initializers seed themselves and do not follow the tool) and the first
+            step's dropout. From step 2 on, a graph's random op continues its
+            stream while eager code restarts it, so keep per-step randomness out
+            of a multi-step comparison (dropout rate 0).
         random_seed: the seed for ``random_ops``.
 
     Returns:
