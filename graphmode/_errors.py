@@ -91,6 +91,22 @@ class ScriptError(GraphmodeError, OSError):
     """A script given to ``graphmode run`` / ``graphmode scan`` cannot be read or its output written."""
 
 
+class CheckpointNotFoundError(GraphmodeError, tf.errors.NotFoundError):
+    """No checkpoint exists at the given path (prefix, directory or file)."""
+
+    __init__ = _op_error_init
+
+
+class CheckpointCorruptError(GraphmodeError, tf.errors.DataLossError):
+    """A checkpoint file is truncated or corrupt; nothing was loaded from it."""
+
+    __init__ = _op_error_init
+
+
+class CheckpointMatchError(GraphmodeError, ValueError):
+    """Checkpoint entries and variables do not pair up (unmatched names, shapes, dtypes)."""
+
+
 class NoGradientError(GraphmodeError, ValueError):
     """A loss has no gradient with respect to any of the variables to train."""
 
