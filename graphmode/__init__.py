@@ -2,6 +2,7 @@
 
 from graphmode._errors import ConfigError as ConfigError
 from graphmode._errors import DevicePlacementError as DevicePlacementError
+from graphmode._errors import ExampleError as ExampleError
 from graphmode._errors import FeedError as FeedError
 from graphmode._errors import ForeignGraphError as ForeignGraphError
 from graphmode._errors import GraphmodeError as GraphmodeError
@@ -71,6 +72,7 @@ __all__ = [
     "DevicePlacementError",
     "Divergence",
     "EagerModel",
+    "ExampleError",
     "ExponentialDecay",
     "FeedError",
     "ForeignGraphError",
