@@ -142,7 +142,9 @@ def build_train_step(
             placeholders (stacked ``[K, ...]`` when K > 1).
         dataset: a ``tf.data.Dataset`` instead; each step takes the next element.
         steps_per_call: K, the steps one Session call runs.
-        var_list, global_step, clip: as for :func:`graphmode.minimize`.
+        var_list, clip: as for :func:`graphmode.minimize`.
+        global_step: counts the steps run (the graph's global step, created if
+            needed, when None); decaying learning rates read it.
 
     Returns:
         A :class:`TrainStep` for :func:`run_steps`.
@@ -155,6 +157,8 @@ def build_train_step(
         raise ConfigError(f"steps_per_call must be an int >= 1; got {steps_per_call!r}")
     stacked = steps_per_call > 1 and dataset is None
     feeds, inputs_of_step = _step_inputs(input_specs, dataset, stacked)
+    if global_step is None:
+        global_step = v1.train.get_or_create_global_step()
     if steps_per_call == 1:
         loss = step_fn(*inputs_of_step(None))
         trained = minimize(loss, optimizer, var_list=var_list, global_step=global_step, clip=clip)
@@ -165,8 +169,6 @@ def build_train_step(
             "per Session call outside the in-graph loop, so a decay would stand still for K steps; pass an "
             "OptimizerSpec with ExponentialDecay/PiecewiseConstant/PolynomialDecay instead"
         )
-    if isinstance(optimizer, OptimizerSpec) and optimizer.has_schedule and global_step is None:
-        global_step = v1.train.get_or_create_global_step()
     before = {variable.name for variable in v1.global_variables()}
     optimizers = []
     step_count = v1.placeholder_with_default(np.int32(steps_per_call), [], name="steps_this_call")
@@ -188,6 +190,8 @@ def build_train_step(
     with tf.name_scope("graphmode_train_loop"):
         start = (tf.constant(0), tf.fill([steps_per_call], np.float32("nan")), tf.constant(True))
         steps_done, losses, _ = tf.while_loop(keep_going, body, start, name="steps")
+        steps_done = tf.identity(steps_done, name="steps_done")
+        losses = tf.identity(losses, name="step_losses")
     made_by_optimizer = {variable.name for built in optimizers for variable in built.variables()}
     stray = sorted({variable.name for variable in v1.global_variables()} - before - made_by_optimizer)
     if stray:
