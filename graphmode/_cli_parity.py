@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from graphmode._errors import ExampleError
+from graphmode._errors import ExampleError, GraphmodeError
 
 EXIT_OK, EXIT_DIVERGED, EXIT_UNUSABLE = 0, 1, 2
 PROBLEM_FUNCTION = "parity_problem"
@@ -109,7 +109,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"graphmode parity: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
     overrides = {key: value for key, value in (("atol", args.atol), ("rtol", args.rtol)) if value is not None}
-    report = problem._replace(**overrides).check()
+    try:
+        report = problem._replace(**overrides).check()
+    except GraphmodeError as error:
+        # The example's own set-up is wrong (batches, names, options): say so, no traceback.
+        print(f"graphmode parity: {args.name}: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
     if args.json:
         print(report.to_json())
     else:

@@ -58,12 +58,14 @@ def test_options_reach_the_example_and_the_tolerances(capsys):
     ("argv", "message"),
     [
         (["nonesuch"], "no example 'nonesuch' in {dir}; examples with a parity check: "
-                       "['returns_dict', 'tiny_sgd', 'tiny_sgd_sum']"),
+                       "['returns_dict', 'tiny_sgd', 'tiny_sgd_sum', 'wrong_batches']"),
         (["no_problem"], "{dir}/no_problem.py defines no parity_problem(); examples with a parity check: "
-                         "['returns_dict', 'tiny_sgd', 'tiny_sgd_sum']"),
+                         "['returns_dict', 'tiny_sgd', 'tiny_sgd_sum', 'wrong_batches']"),
         (["returns_dict"], "{dir}/returns_dict.py: parity_problem() returned dict; it must return a "
                            "graphmode.ParityProblem"),
         (["returns_dict", "--seed", "3"], "{dir}/returns_dict.py: parity_problem() does not accept --seed"),
+        (["wrong_batches"], "wrong_batches: step 1: the batch has 1 arrays but the graph model takes 2 inputs; "
+                            "give each batch as a tuple with one array per input"),
     ],
 )
 def test_unusable_example_exits_2_naming_it(capsys, argv, message):
