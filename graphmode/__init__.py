@@ -1,5 +1,15 @@
 """graphmode: run TF1 graph/session code on TensorFlow 2 and prove its eager rewrite matches."""
 
+from graphmode._checkpoint import CheckpointEntry as CheckpointEntry
+from graphmode._checkpoint import CheckpointSummary as CheckpointSummary
+from graphmode._checkpoint import CheckpointVariable as CheckpointVariable
+from graphmode._checkpoint import inspect_checkpoint as inspect_checkpoint
+from graphmode._checkpoint_load import LoadReport as LoadReport
+from graphmode._checkpoint_load import load_tf1_checkpoint as load_tf1_checkpoint
+from graphmode._checkpoint_save import save_tf1_checkpoint as save_tf1_checkpoint
+from graphmode._errors import CheckpointCorruptError as CheckpointCorruptError
+from graphmode._errors import CheckpointMatchError as CheckpointMatchError
+from graphmode._errors import CheckpointNotFoundError as CheckpointNotFoundError
 from graphmode._errors import ConfigError as ConfigError
 from graphmode._errors import DevicePlacementError as DevicePlacementError
 from graphmode._errors import ExampleError as ExampleError
@@ -55,6 +65,13 @@ from graphmode._parity import run_eager as run_eager
 from graphmode._parity import run_graph as run_graph
 from graphmode._placement import PlacementRecord as PlacementRecord
 from graphmode._placement import PlacementReport as PlacementReport
+from graphmode._rnn_weights import KerasRecurrentWeights as KerasRecurrentWeights
+from graphmode._rnn_weights import TF1GRUWeights as TF1GRUWeights
+from graphmode._rnn_weights import TF1LSTMWeights as TF1LSTMWeights
+from graphmode._rnn_weights import gru_weights_from_tf1 as gru_weights_from_tf1
+from graphmode._rnn_weights import gru_weights_to_tf1 as gru_weights_to_tf1
+from graphmode._rnn_weights import lstm_weights_from_tf1 as lstm_weights_from_tf1
+from graphmode._rnn_weights import lstm_weights_to_tf1 as lstm_weights_to_tf1
 from graphmode._runtime import gpu_devices as gpu_devices
 from graphmode._runtime import has_gpu as has_gpu
 from graphmode._runtime import legacy_keras_active as legacy_keras_active
@@ -67,6 +84,12 @@ from graphmode._session import session_config as session_config
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckpointCorruptError",
+    "CheckpointEntry",
+    "CheckpointMatchError",
+    "CheckpointNotFoundError",
+    "CheckpointSummary",
+    "CheckpointVariable",
     "CollectionSummary",
     "ConfigError",
     "DevicePlacementError",
@@ -82,6 +105,8 @@ __all__ = [
     "InputExhaustedError",
     "InteractiveSession",
     "KerasCounterpart",
+    "KerasRecurrentWeights",
+    "LoadReport",
     "LoopResult",
     "MissingFeedError",
     "NoGradientError",
@@ -100,6 +125,8 @@ __all__ = [
     "STANDARD_COLLECTIONS",
     "Session",
     "SessionClosedError",
+    "TF1GRUWeights",
+    "TF1LSTMWeights",
     "TF1Momentum",
     "TF1RMSprop",
     "TrainOp",
@@ -112,11 +139,17 @@ __all__ = [
     "compare_trajectories",
     "format_collections",
     "gpu_devices",
+    "gru_weights_from_tf1",
+    "gru_weights_to_tf1",
     "has_gpu",
     "initial_value",
+    "inspect_checkpoint",
     "keras_counterpart",
     "legacy_keras_active",
     "list_collections",
+    "load_tf1_checkpoint",
+    "lstm_weights_from_tf1",
+    "lstm_weights_to_tf1",
     "make_keras_optimizer",
     "make_tf1_optimizer",
     "match_variable_names",
@@ -126,6 +159,7 @@ __all__ = [
     "run_eager",
     "run_graph",
     "run_steps",
+    "save_tf1_checkpoint",
     "session_config",
     "tf",
     "train_step",

@@ -222,7 +222,7 @@ def read_tensors(prefix: str, reader, keys: Iterable[str]) -> dict[str, np.ndarr
             files = [f for f in _bundle_files(prefix) if ".data-" in f] or [prefix + ".data-00000-of-00001"]
             raise CheckpointCorruptError(
                 f"checkpoint data {', '.join(map(repr, files))} is truncated or corrupt: reading {key!r} failed "
-                f"({_first_line(error)}); nothing was loaded"
+                f"({_first_line(error)}); nothing was loaded from it, restore it from a good copy"
             ) from error
     return values
 

@@ -162,8 +162,10 @@ def _slot_plan(optimizer, tf1_optimizer_name, transfers, entries, problems):
         trainable = [i for i, (_, variable) in enumerate(transfer.targets) if variable.trainable]
         if not trainable:
             continue
-        for suffix, rule in tf1_slot_suffixes(optimizer_map, tf1_optimizer_name):
+        for suffix, rule in tf1_slot_suffixes(optimizer_map, optimizer, tf1_optimizer_name):
             names = tuple(f"{name}/{suffix}" for name in transfer.tf1_names)
+            if rule.keras_attribute is None:
+                continue
             missing += [name for name in names if name not in entries]
             plan.append((transfer, names, rule, trainable))
     if missing:

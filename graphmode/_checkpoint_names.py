@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
+from graphmode._parity_names import base_name
+
 NameMap = Mapping[str, str] | Callable[[str], "str | None"]
 _KERAS_LEAF = {"weights": "kernel", "biases": "bias"}
 
@@ -31,11 +33,6 @@ class NamePair(NamedTuple):
     eager: str
     tf1: str
     rule: str
-
-
-def base_name(name: str) -> str:
-    """Drops the ``:N`` output suffix (``dense/kernel:0`` -> ``dense/kernel``)."""
-    return re.sub(r":\d+$", "", name)
 
 
 def normal_form(name: str) -> tuple[str, ...]:

@@ -89,12 +89,15 @@ def _slot_tensors(optimizer, tf1_optimizer_name, transfers, problems) -> dict[st
         if not all(isinstance(v, tf.Variable) and v.trainable for v in variables):
             continue
         untracked = [label for label, v in transfer.targets if optimizer._var_key(v) not in index]
-        if untracked and optimizer_map.slots:
+        if untracked and optimizer_map.slots(optimizer):
             problems.append(f"optimizer {type(optimizer).__name__} has no slots for {untracked} (not built for them "
                             "or no training step taken); pass the optimizer that trains them, or optimizer=None")
             continue
-        for suffix, rule in tf1_slot_suffixes(optimizer_map, tf1_optimizer_name):
-            slots = tuple(rule.to_tf1(keras_slot(optimizer, rule, v).numpy(), optimizer) for v in variables)
+        for suffix, rule in tf1_slot_suffixes(optimizer_map, optimizer, tf1_optimizer_name):
+            if rule.keras_attribute is None:  # a TF1 slot that never affects this optimizer's updates
+                slots = tuple(np.zeros(tuple(v.shape), v.dtype.as_numpy_dtype) for v in variables)
+            else:
+                slots = tuple(rule.to_tf1(keras_slot(optimizer, rule, v).numpy(), optimizer) for v in variables)
             for name, value in zip(transfer.tf1_names, transfer.convert_back(slots, 0.0)):
                 tensors[f"{name}/{suffix}"] = value
     tensors.update(optimizer_map.state_to_tf1(int(optimizer.iterations.numpy()), optimizer))

@@ -10,7 +10,13 @@ taken where it started:
 * TF1 ``MomentumOptimizer`` <-> Keras ``SGD(momentum > 0)``: TF1 accumulates
   gradients (``a = mu * a + g; w -= lr * a``) where Keras accumulates steps
   (``m = mu * m - lr * g; w += m``), so ``m = -lr * a`` (constant learning rate).
+  graphmode's ``TF1Momentum`` keeps the TF1 accumulator itself.
 * TF1 ``AdagradOptimizer`` <-> Keras ``Adagrad``: the accumulators are identical.
+* TF1 ``RMSPropOptimizer`` <-> Keras ``RMSprop`` (and graphmode's ``TF1RMSprop``):
+  mean square, mean gradient (``centered``) and momentum are identical (the
+  two differ in the *initial* mean square, which a transfer overwrites). TF1
+  always keeps a momentum slot; with ``momentum=0`` Keras has none, so it is
+  skipped on load and written as zeros (it then never affects an update).
 * TF1 ``GradientDescentOptimizer`` <-> Keras ``SGD(momentum=0)``: no slots.
 
 The Keras side is the tf-keras 2.x optimizer (``tf.keras.optimizers.Adam``
@@ -32,10 +38,14 @@ from graphmode._runtime import tf
 
 
 class SlotRule(NamedTuple):
-    """One slot: TF1 name suffix (``{name}`` is the TF1 optimizer name), Keras list attribute, conversions."""
+    """One slot: TF1 name suffix (``{name}`` is the TF1 optimizer name), Keras list attribute, conversions.
+
+    ``keras_attribute`` None: a TF1 slot the Keras optimizer has no use for
+    (read nothing, write zeros).
+    """
 
     tf1_suffix: str
-    keras_attribute: str
+    keras_attribute: str | None
     to_keras: Callable[[np.ndarray, object], np.ndarray]
     to_tf1: Callable[[np.ndarray, object], np.ndarray]
 
@@ -45,14 +55,14 @@ class OptimizerMap(NamedTuple):
 
     Attributes:
         tf1_optimizer: the TF1 optimizer class and its default ``name``.
-        slots: one :class:`SlotRule` per slot variable.
+        slots: the optimizer -> one :class:`SlotRule` per TF1 slot variable.
         steps_from_tf1: TF1 state entries (``beta1_power``, ``global_step``) ->
             Keras ``iterations``, or None when the checkpoint does not say.
         state_to_tf1: Keras ``iterations`` -> TF1 state entries to write.
     """
 
     tf1_optimizer: str
-    slots: tuple[SlotRule, ...]
+    slots: Callable[[object], tuple[SlotRule, ...]]
     steps_from_tf1: Callable[[Mapping[str, np.ndarray], object], int | None]
     state_to_tf1: Callable[[int, object], dict[str, np.ndarray]]
 
@@ -121,21 +131,39 @@ def _momentum_to_tf1(value: np.ndarray, optimizer) -> np.ndarray:
     return (value / -np.asarray(_hyper(optimizer, "learning_rate"), value.dtype)).astype(value.dtype)
 
 
+def _rmsprop_slots(optimizer) -> tuple[SlotRule, ...]:
+    # TF1 creates "rms", then "mg" when centered, then "momentum", numbering
+    # the names in that order: RMSProp, RMSProp_1[, RMSProp_2].
+    rules = [SlotRule("{name}", "_velocities", _same, _same)]
+    if optimizer.centered:
+        rules.append(SlotRule("{name}_1", "_average_gradients", _same, _same))
+    momentum = "_momentums" if _hyper(optimizer, "momentum") > 0 else None
+    rules.append(SlotRule(f"{{name}}_{len(rules)}", momentum, _same, _same))
+    return tuple(rules)
+
+
+def _momentum_slots(optimizer) -> tuple[SlotRule, ...]:
+    if type(optimizer).__name__ == "TF1Momentum":  # graphmode's SGD keeping the TF1 accumulator itself
+        return (SlotRule("{name}", "momentums", _same, _same),)
+    return (SlotRule("{name}", "momentums", _momentum_to_keras, _momentum_to_tf1),)
+
+
 _ADAM = OptimizerMap(
     "AdamOptimizer",
-    (SlotRule("{name}", "_momentums", _same, _same), SlotRule("{name}_1", "_velocities", _same, _same)),
+    lambda _: (SlotRule("{name}", "_momentums", _same, _same), SlotRule("{name}_1", "_velocities", _same, _same)),
     _adam_steps,
     _adam_state,
 )
-_MOMENTUM = OptimizerMap(
-    "MomentumOptimizer", (SlotRule("{name}", "momentums", _momentum_to_keras, _momentum_to_tf1),), _global_step, _no_state
+_MOMENTUM = OptimizerMap("MomentumOptimizer", _momentum_slots, _global_step, _no_state)
+_ADAGRAD = OptimizerMap(
+    "AdagradOptimizer", lambda _: (SlotRule("{name}", "_accumulators", _same, _same),), _global_step, _no_state
 )
-_ADAGRAD = OptimizerMap("AdagradOptimizer", (SlotRule("{name}", "_accumulators", _same, _same),), _global_step, _no_state)
-_GRADIENT_DESCENT = OptimizerMap("GradientDescentOptimizer", (), _global_step, _no_state)
+_RMSPROP = OptimizerMap("RMSPropOptimizer", _rmsprop_slots, _global_step, _no_state)
+_GRADIENT_DESCENT = OptimizerMap("GradientDescentOptimizer", lambda _: (), _global_step, _no_state)
 
 # TF1 optimizers name their slots after the optimizer's `name`, whose default is this.
 TF1_DEFAULT_NAMES = {"AdamOptimizer": "Adam", "MomentumOptimizer": "Momentum", "AdagradOptimizer": "Adagrad",
-                     "GradientDescentOptimizer": "GradientDescent"}
+                     "RMSPropOptimizer": "RMSProp", "GradientDescentOptimizer": "GradientDescent"}
 
 
 def optimizer_map_for(optimizer) -> OptimizerMap:
@@ -146,28 +174,31 @@ def optimizer_map_for(optimizer) -> OptimizerMap:
             (or is a ``tf.keras.optimizers.legacy`` one).
     """
     kind = type(optimizer).__name__
-    if not isinstance(optimizer, tf.keras.optimizers.Optimizer):
+    keras = tf.keras.optimizers
+    if not isinstance(optimizer, keras.Optimizer):
         raise ConfigError(
             f"optimizer {kind} ({type(optimizer).__module__}) is not a tf.keras.optimizers.Optimizer; slot transfer "
-            "supports tf.keras.optimizers.Adam, SGD and Adagrad (not the .legacy ones)"
+            "supports tf.keras.optimizers.Adam, SGD, Adagrad and RMSprop (not the .legacy ones)"
         )
-    if kind == "Adam":
+    if isinstance(optimizer, keras.Adam):
         if optimizer.amsgrad:
             raise ConfigError("Keras Adam(amsgrad=True) keeps a max of past v that TF1 AdamOptimizer has no slot for; "
                               "use amsgrad=False")
         return _ADAM
-    if kind == "SGD":
+    if isinstance(optimizer, keras.SGD):
         return _MOMENTUM if _hyper(optimizer, "momentum") > 0 else _GRADIENT_DESCENT
-    if kind == "Adagrad":
+    if isinstance(optimizer, keras.Adagrad):
         return _ADAGRAD
+    if isinstance(optimizer, keras.RMSprop):
+        return _RMSPROP
     raise ConfigError(f"optimizer {kind} has no TF1 counterpart with the same state; slot transfer supports "
-                      "Adam (AdamOptimizer), SGD (MomentumOptimizer / GradientDescentOptimizer) and Adagrad")
+                      "Adam (AdamOptimizer), SGD (MomentumOptimizer / GradientDescentOptimizer), Adagrad and RMSprop")
 
 
-def tf1_slot_suffixes(optimizer_map: OptimizerMap, tf1_name: str | None) -> list[tuple[str, SlotRule]]:
+def tf1_slot_suffixes(optimizer_map: OptimizerMap, optimizer, tf1_name: str | None) -> list[tuple[str, SlotRule]]:
     """Returns ``(suffix, rule)`` per slot, e.g. ``[("Adam", m rule), ("Adam_1", v rule)]``."""
     name = tf1_name or TF1_DEFAULT_NAMES[optimizer_map.tf1_optimizer]
-    return [(rule.tf1_suffix.format(name=name), rule) for rule in optimizer_map.slots]
+    return [(rule.tf1_suffix.format(name=name), rule) for rule in optimizer_map.slots(optimizer)]
 
 
 def ensure_built(optimizer, variables: list) -> None:

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 # Command modules, imported lazily so `graphmode --help` stays quick.
-COMMAND_MODULES: tuple[str, ...] = ("graphmode._cli_info", "graphmode._cli_parity", "graphmode._cli_run", "graphmode._cli_scan")
+COMMAND_MODULES: tuple[str, ...] = ("graphmode._cli_info", "graphmode._cli_parity", "graphmode._cli_run", "graphmode._cli_scan",
+                                   "graphmode._cli_checkpoint")
 
 
 def build_parser() -> argparse.ArgumentParser:
