@@ -144,7 +144,7 @@ def symbol_as_written(line: str, name: str, parent: str) -> tuple[str, str] | No
     """
     tail = ".".join([*parent.split("."), name]) if parent else name
     dotted_tail = re.escape(tail).replace(r"\.", r"\s*\.\s*")
-    match = re.search(r"((?:\b[A-Za-z_]\w*\s*\.\s*)*)" + dotted_tail + r"\b((?:\s*\.\s*[A-Za-z_]\w*)*)", line)
+    match = re.search(r"((?:\b[A-Za-z_]\w*\s*\.\s*)+)" + dotted_tail + r"\b((?:\s*\.\s*[A-Za-z_]\w*)*)", line)
     if match is None:
         return None
     path = tail + re.sub(r"\s+", "", match.group(2))
