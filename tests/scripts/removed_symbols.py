@@ -3,6 +3,8 @@ import tensorflow as tf
 
 try:
     from tensorflow.examples.tutorials.mnist import input_data
+
+    mnist = input_data.read_data_sets("MNIST_data/", one_hot=True)
 except ImportError as error:
     print("import failed:", type(error).__name__, error)
 
