@@ -188,6 +188,7 @@ def load_tf1_checkpoint(
     optimizer: Any = None,
     tf1_optimizer_name: str | None = None,
     strict: bool = True,
+    verify: bool = True,
 ) -> LoadReport:
     """Loads a TF1 ``Saver`` checkpoint into eager variables, all or nothing.
 
@@ -207,6 +208,8 @@ def load_tf1_checkpoint(
         tf1_optimizer_name: the TF1 optimizer's ``name=`` if not the default.
         strict: when False, checkpoint variables nothing pairs with are left out
             (eager variables without a value are always an error).
+        verify: read every tensor of the checkpoint, not only those loaded, so
+            that damage anywhere in the file fails the load (one at a time in memory).
 
     Returns:
         A :class:`LoadReport` (print it for the table of pairs).
@@ -254,7 +257,11 @@ def load_tf1_checkpoint(
 
     wanted = [n for t in transfers for n in t.tf1_names] + [n for _, names, _, _ in slot_plan for n in names]
     wanted += [n for n in _TF1_STATE_NAMES if optimizer is not None and n in entries]
-    values = read_tensors(prefix, reader, dict.fromkeys(wanted))
+    wanted = list(dict.fromkeys(wanted))
+    if verify:
+        for name in sorted(set(entries) - set(wanted)):
+            read_tensors(prefix, reader, [name])
+    values = read_tensors(prefix, reader, wanted)
     assignments = [(variable, output) for t in transfers
                    for (_, variable), output in zip(t.targets, t.convert(tuple(values[n] for n in t.tf1_names), forget_bias))]
     iterations = None
