@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import sys
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-from graphmode._errors import ConfigError, InputExhaustedError, NumericsError
+from graphmode._errors import ConfigError, InputExhaustedError, NumericsError, SessionClosedError
 from graphmode._loop_inputs import batch_feeder, check_inputs
 from graphmode._optimizers import GradientClipping, OptimizerSpec, make_tf1_optimizer, minimize
 from graphmode._runtime import tf, v1
@@ -208,6 +209,19 @@ def _callable_options():
     return sys.modules[type(v1.ConfigProto()).__module__].CallableOptions()
 
 
+# session -> {(step, check_loss): runner}. Making a callable prunes and optimizes
+# the graph (milliseconds), so repeated run_steps calls (one per epoch) reuse it.
+_RUNNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _runner(session: v1.Session, step: TrainStep, check_loss: bool):
+    runners = _RUNNERS.setdefault(session, {})
+    key = (step, check_loss)
+    if key not in runners:
+        runners[key] = _make_runner(session, step, check_loss)
+    return runners[key]
+
+
 def _make_runner(session: v1.Session, step: TrainStep, check_loss: bool):
     """A function ``run(feeds, count) -> (losses, steps_done)`` over one C++ callable handle."""
     options = _callable_options()
@@ -304,18 +318,21 @@ def run_steps(
         NumericsError: the loss became NaN/Inf (``check_loss``), naming the step;
             ``error.losses`` holds the losses up to it.
         InputExhaustedError: the ``tf.data`` input ran out before ``steps``.
+        SessionClosedError: the session was closed.
         FeedError, ConfigError: inputs that do not fit the feeds, or bad options;
             and graphmode.Session's errors (uninitialized variables, ...).
     """
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
         raise ConfigError(f"steps must be an int >= 0 or None; got {steps!r}")
+    if getattr(session, "_closed", False):
+        raise SessionClosedError("run_steps was given a closed session; create a new session (and initialize or restore)")
     if step.loss.graph is not session.graph:
         raise ConfigError(f"the step's loss '{step.loss.name}' belongs to another graph than the session's")
     if steps is None and step.feeds:
         raise ConfigError("steps=None runs until a tf.data input is exhausted; this step feeds placeholders, give steps")
     arrays = check_inputs(step, inputs, batch_size)
     feeder = batch_feeder(step, arrays, batch_size)
-    run = _make_runner(session, step, check_loss)
+    run = _runner(session, step, check_loss)
     bar = _progress_bar(progress, steps)
     chunks: list[np.ndarray] = []
     done = 0

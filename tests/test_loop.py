@@ -201,6 +201,16 @@ def test_run_steps_input_errors_name_the_culprit(kwargs, error, message):
             gm.run_steps(session, step, **kwargs)
 
 
+def test_closed_session_is_refused():
+    graph, step, _, init = build()
+    session = gm.Session(graph=graph)
+    session.run(init)
+    gm.run_steps(session, step, 2, inputs=(X, Y), batch_size=2)
+    session.close()
+    with pytest.raises(gm.SessionClosedError, match="closed session"):
+        gm.run_steps(session, step, 2, inputs=(X, Y), batch_size=2)
+
+
 def test_step_from_another_graph_is_refused():
     _, step, _, _ = build()
     with gm.Session(graph=gm.new_graph()) as session:
