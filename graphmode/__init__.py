@@ -22,7 +22,10 @@ from graphmode._errors import NoGradientError as NoGradientError
 from graphmode._errors import NoKerasEquivalentError as NoKerasEquivalentError
 from graphmode._errors import NumericsError as NumericsError
 from graphmode._errors import ParityError as ParityError
+from graphmode._errors import RemovedModuleError as RemovedModuleError
+from graphmode._errors import RemovedSymbolError as RemovedSymbolError
 from graphmode._errors import RunTimeoutError as RunTimeoutError
+from graphmode._errors import ScriptError as ScriptError
 from graphmode._errors import SessionClosedError as SessionClosedError
 from graphmode._errors import UninitializedVariableError as UninitializedVariableError
 from graphmode._graph import STANDARD_COLLECTIONS as STANDARD_COLLECTIONS
@@ -31,6 +34,7 @@ from graphmode._graph import format_collections as format_collections
 from graphmode._graph import initial_value as initial_value
 from graphmode._graph import list_collections as list_collections
 from graphmode._graph import new_graph as new_graph
+from graphmode._legacy import run_script as run_script
 from graphmode._loop import LoopResult as LoopResult
 from graphmode._loop import TrainStep as TrainStep
 from graphmode._loop import build_train_step as build_train_step
@@ -77,9 +81,14 @@ from graphmode._runtime import has_gpu as has_gpu
 from graphmode._runtime import legacy_keras_active as legacy_keras_active
 from graphmode._runtime import tf as tf
 from graphmode._runtime import v1 as v1
+from graphmode._scan import ScanFinding as ScanFinding
+from graphmode._scan import ScanReport as ScanReport
+from graphmode._scan import scan_files as scan_files
+from graphmode._scan import scan_source as scan_source
 from graphmode._session import InteractiveSession as InteractiveSession
 from graphmode._session import Session as Session
 from graphmode._session import session_config as session_config
+from graphmode._tf1_api import enable_tf1 as enable_tf1
 
 __version__ = "0.1.0"
 
@@ -121,8 +130,13 @@ __all__ = [
     "PlacementReport",
     "PolynomialDecay",
     "QuantityDiff",
+    "RemovedModuleError",
+    "RemovedSymbolError",
     "RunTimeoutError",
     "STANDARD_COLLECTIONS",
+    "ScanFinding",
+    "ScanReport",
+    "ScriptError",
     "Session",
     "SessionClosedError",
     "TF1GRUWeights",
@@ -137,6 +151,7 @@ __all__ = [
     "build_train_step",
     "check_parity",
     "compare_trajectories",
+    "enable_tf1",
     "format_collections",
     "gpu_devices",
     "gru_weights_from_tf1",
@@ -158,8 +173,11 @@ __all__ = [
     "optimizer_spec",
     "run_eager",
     "run_graph",
+    "run_script",
     "run_steps",
     "save_tf1_checkpoint",
+    "scan_files",
+    "scan_source",
     "session_config",
     "tf",
     "train_step",

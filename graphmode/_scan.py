@@ -36,10 +36,10 @@ _NOTES = {
         "ops it pins to /gpu:N run on CPU (soft placement). Ask tf.config.list_physical_devices('GPU')"
     ),
 }
-_SESSION_CLASSES = {
-    _tf1_api.TF1.Session: "graphmode.Session (a tf.compat.v1.Session subclass)",
-    _tf1_api.TF1.InteractiveSession: "graphmode.InteractiveSession (a tf.compat.v1.InteractiveSession subclass)",
-}
+_SESSION_CLASSES = (
+    (_tf1_api.TF1.Session, "graphmode.Session (a tf.compat.v1.Session subclass)"),
+    (_tf1_api.TF1.InteractiveSession, "graphmode.InteractiveSession (a tf.compat.v1.InteractiveSession subclass)"),
+)
 
 
 class ScanFinding(NamedTuple):
@@ -153,8 +153,6 @@ def _walk(root, parts: Sequence[str]) -> tuple[int, object]:
 
 
 def _importable_in_tf2(parts: Sequence[str]) -> bool:
-    if _walk(tf, parts)[0] == len(parts):
-        return True
     try:
         importlib.import_module(".".join(["tensorflow", *parts]))
         return True
@@ -172,22 +170,23 @@ class _Use(NamedTuple):
 
 def _classify(file: str, use: _Use) -> ScanFinding | None:
     path, alias_length = use.path, len(use.path) - len(use.written) + 1
-    tf2_known = _importable_in_tf2(path) if use.is_import else _walk(tf, path)[0] == len(path)
+    tf2_count = _walk(tf, path)[0]
+    tf2_known = tf2_count == len(path) or (use.is_import and _importable_in_tf2(path))
 
     def written_through(count: int) -> str:
         return ".".join(use.written[: max(1, count - alias_length + 1)])
 
     location = {"file": file, "line": use.line, "column": use.column}
+    relative = path[2:] if path[:2] == ["compat", "v1"] else path
     if tf2_known:
-        note = _NOTES.get(".".join(path))
+        note = _NOTES.get(".".join(relative))
         return ScanFinding(**location, symbol=written_through(len(path)), status=NOTE, detail=note) if note else None
     tf1_count, value = _walk(_tf1_api.TF1, path)
-    tf2_count = _walk(tf, path)[0]
     if tf1_count > tf2_count and tf1_count >= alias_length:
         symbol = written_through(tf1_count)
-        maps_to = _SESSION_CLASSES.get(value) or _tf1_name(path[:tf1_count])
+        session = next((text for cls, text in _SESSION_CLASSES if value is cls), None)
+        maps_to = session or _tf1_name(path[:tf1_count])
         return ScanFinding(**location, symbol=symbol, status=MAPPED, maps_to=maps_to)
-    relative = path[2:] if path[:2] == ["compat", "v1"] else path
     entry = _tf1_removed.find_removed(".".join(relative))
     symbol = ".".join(use.written)
     if entry is not None:

@@ -1,0 +1,145 @@
+"""`graphmode scan`: the static TF1 checklist (in process), and the command itself (one subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from graphmode import ScanFinding, scan_files, scan_source
+from graphmode._scan import MAPPED, NOTE, REMOVED, UNKNOWN
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+def _by_symbol(source: str) -> dict[str, ScanFinding]:
+    return {finding.symbol: finding for finding in scan_source(textwrap.dedent(source), "train.py")}
+
+
+def test_mapped_symbols_name_what_graphmode_run_gives():
+    findings = _by_symbol(
+        """
+        import tensorflow as tf
+        x = tf.placeholder(tf.float32, [None, 2])
+        opt = tf.train.GradientDescentOptimizer(0.1)
+        cell = tf.nn.rnn_cell.BasicLSTMCell(4)
+        lr = tf.app.flags.FLAGS.learning_rate
+        with tf.Session() as sess:
+            pass
+        y = tf.nn.relu(x)
+        """
+    )
+    assert findings["tf.placeholder"] == ScanFinding("train.py", 3, 5, "tf.placeholder", MAPPED, "tf.compat.v1.placeholder")
+    assert findings["tf.train.GradientDescentOptimizer"].maps_to == "tf.compat.v1.train.GradientDescentOptimizer"
+    assert findings["tf.nn.rnn_cell.BasicLSTMCell"].maps_to == "tf.compat.v1.nn.rnn_cell.BasicLSTMCell"
+    # FLAGS.learning_rate exists only at run time: the symbol stops at what TensorFlow defines.
+    assert findings["tf.app.flags.FLAGS"].maps_to == "tf.compat.v1.app.flags.FLAGS"
+    assert findings["tf.Session"].maps_to == "graphmode.Session (a tf.compat.v1.Session subclass)"
+    # Names TensorFlow 2 has are not listed (tf.float32, tf.nn.relu).
+    assert set(findings) == {
+        "tf.placeholder", "tf.train.GradientDescentOptimizer", "tf.nn.rnn_cell.BasicLSTMCell",
+        "tf.app.flags.FLAGS", "tf.Session",
+    }
+
+
+def test_removed_symbols_carry_the_replacement_or_say_there_is_none():
+    findings = _by_symbol(
+        """
+        import tensorflow as tf
+        from tensorflow.examples.tutorials.mnist import input_data
+        import tensorflow.contrib.slim as slim
+        w = tf.contrib.layers.xavier_initializer()
+        crf = tf.contrib.crf.crf_log_likelihood
+        z = tf.mul(w, 2)
+        q = tf.frobnicate(w)
+        """
+    )
+    mnist = findings["tensorflow.examples.tutorials.mnist.input_data"]
+    assert (mnist.line, mnist.status, mnist.replacement) == (3, REMOVED, "tf.keras.datasets.mnist.load_data()")
+    assert findings["tensorflow.contrib.slim"].replacement.startswith("the tf-slim package")
+    xavier = findings["tf.contrib.layers.xavier_initializer"]
+    assert (xavier.line, xavier.column, xavier.replacement) == (5, 5, "tf.compat.v1.glorot_uniform_initializer()")
+    crf = findings["tf.contrib.crf.crf_log_likelihood"]
+    assert crf.status == REMOVED and crf.replacement is None and "no maintained successor" in crf.detail
+    assert findings["tf.mul"].replacement == "tf.multiply"
+    assert findings["tf.frobnicate"].status == UNKNOWN
+
+
+def test_aliases_follow_the_import_form():
+    findings = _by_symbol(
+        """
+        import tensorflow.compat.v1 as tf
+        from tensorflow.contrib import rnn
+        from tensorflow import train
+        tf.disable_v2_behavior()
+        x = tf.placeholder(tf.float32)
+        cell = rnn.LSTMCell(3)
+        opt = train.AdamOptimizer(0.1)
+        if tf.test.is_built_with_cuda():
+            pass
+        """
+    )
+    # tf.compat.v1 names exist in TensorFlow 2: nothing to migrate for them.
+    assert "tf.placeholder" not in findings and "tf.disable_v2_behavior" not in findings
+    assert findings["rnn.LSTMCell"].replacement == "tf.compat.v1.nn.rnn_cell.LSTMCell"
+    assert findings["train.AdamOptimizer"].maps_to == "tf.compat.v1.train.AdamOptimizer"
+    note = findings["tf.test.is_built_with_cuda"]
+    assert note.status == NOTE and "CPU wheel" in note.detail
+
+
+def test_report_text_json_and_exit_codes(tmp_path):
+    good = tmp_path / "good.py"
+    good.write_text("import tensorflow as tf\nx = tf.placeholder(tf.float32)\n")
+    bad = tmp_path / "pkg" / "bad.py"
+    bad.parent.mkdir()
+    bad.write_text("import tensorflow as tf\ninit = tf.contrib.layers.flatten\n")
+    python2 = tmp_path / "old.py"
+    python2.write_text('print "hello"\n')
+
+    assert scan_files([str(good)]).exit_code == 0
+    report = scan_files([str(tmp_path / "pkg"), str(good)])  # folders are searched for *.py
+    assert report.files == (str(bad), str(good))
+    assert report.exit_code == 1
+    text = report.format_text().splitlines()
+    assert text[0].split() == [f"{bad}:2", "tf.contrib.layers.flatten", "REMOVED,", "use", "tf.compat.v1.layers.flatten"]
+    assert text[1].split() == [f"{good}:2", "tf.placeholder", "->", "tf.compat.v1.placeholder"]
+    assert text[2].startswith("2 file(s): 2 use(s) of TF1 symbols TensorFlow 2 lacks; 1 symbol(s) mapped")
+    data = json.loads(report.to_json())
+    assert data["summary"]["removed_symbols"] == 1 and data["summary"]["mapped_uses"] == 1
+    assert data["findings"][0]["replacement"] == "tf.compat.v1.layers.flatten"
+
+    broken = scan_files([str(python2), str(tmp_path / "missing.py")])
+    assert broken.exit_code == 2
+    assert broken.problems[0].startswith(f"{python2}:1: cannot parse it as Python 3")
+    assert "Python 2 syntax" in broken.problems[0]
+    assert broken.problems[1].startswith(f"{tmp_path / 'missing.py'}: cannot read it (No such file or directory)")
+
+
+def test_scan_command_on_the_corpus():
+    scripts = [str(SCRIPTS / "removed_symbols.py"), str(SCRIPTS / "app_flags.py")]
+    result = subprocess.run(
+        [sys.executable, "-m", "graphmode", "scan", "--json", *scripts], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1, result.stderr  # removed_symbols uses tf.contrib
+    data = json.loads(result.stdout)
+    assert data["files"] == scripts
+    statuses = {(Path(f["file"]).name, f["symbol"]): f["status"] for f in data["findings"]}
+    assert statuses[("removed_symbols.py", "tensorflow.examples.tutorials.mnist.input_data")] == REMOVED
+    assert statuses[("removed_symbols.py", "tf.contrib.layers.xavier_initializer")] == REMOVED
+    assert statuses[("removed_symbols.py", "tf.placeholder")] == MAPPED
+    assert statuses[("app_flags.py", "tf.app.flags")] == MAPPED
+    assert statuses[("app_flags.py", "tf.logging.info")] == MAPPED
+
+
+@pytest.mark.parametrize("arguments", [[], ["--json"]])
+def test_scan_needs_a_script(arguments, capsys):
+    from graphmode import cli
+
+    with pytest.raises(SystemExit) as exit_request:
+        cli.main(["scan", *arguments])
+    assert exit_request.value.code == 2
+    assert "the following arguments are required: SCRIPT" in capsys.readouterr().err
