@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import sys
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -209,13 +208,11 @@ def _callable_options():
     return sys.modules[type(v1.ConfigProto()).__module__].CallableOptions()
 
 
-# session -> {(step, check_loss): runner}. Making a callable prunes and optimizes
-# the graph (milliseconds), so repeated run_steps calls (one per epoch) reuse it.
-_RUNNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _runner(session: v1.Session, step: TrainStep, check_loss: bool):
-    runners = _RUNNERS.setdefault(session, {})
+    # Making a callable prunes and optimizes the graph (milliseconds), so repeated
+    # run_steps calls (one per epoch) reuse it. The cache lives on the session, since
+    # each callable holds its session: a cache keyed by session would keep it alive.
+    runners = session.__dict__.setdefault("_graphmode_loop_runners", {})
     key = (step, check_loss)
     if key not in runners:
         runners[key] = _make_runner(session, step, check_loss)
