@@ -119,3 +119,7 @@ class InputExhaustedError(GraphmodeError, tf.errors.OutOfRangeError):
     """A training loop's input (``tf.data`` iterator) ran out before the requested steps."""
 
     __init__ = _op_error_init
+
+
+class DatasetError(GraphmodeError, ValueError):
+    """A data file given to an example is missing, unreadable, or does not hold what it should."""
