@@ -109,6 +109,8 @@ def _step_inputs(input_specs, dataset, stacked: bool):
     for spec in specs:
         if not isinstance(spec, tf.TensorSpec):
             raise ConfigError(f"input_specs entries must be tf.TensorSpec; got {spec!r}")
+        if spec.shape.rank is None:
+            raise ConfigError(f"input spec {spec!r} has unknown rank; give its shape (dimensions may be None)")
     feeds = tuple(
         v1.placeholder(spec.dtype, ([None] if stacked else []) + spec.shape.as_list(), name=spec.name or f"input_{n}")
         for n, spec in enumerate(specs)
@@ -265,14 +267,9 @@ def _progress_bar(progress: bool | None, steps: int | None):
 
 def _nonfinite_error(step: TrainStep, loss_value: float, index: int, losses: np.ndarray) -> NumericsError:
     kind = "NaN" if np.isnan(loss_value) else "Inf"
-    later = (
-        "no later step ran"
-        if step.steps_per_call == 1 or step.steps_done is not None
-        else "later steps of the same call may have run"
-    )
     error = NumericsError(
         f"loss '{step.loss.name}' became {kind} at step {index} (steps 0-{index - 1} were finite; the update "
-        f"of step {index} was applied, {later}). Lower the learning rate, clip gradients "
+        f"of step {index} was applied, no later step ran). Lower the learning rate, clip gradients "
         f"(GradientClipping) or check the inputs of step {index}."
         if index
         else f"loss '{step.loss.name}' is {kind} at step 0, the first step: check the inputs and initial "

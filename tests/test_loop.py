@@ -231,6 +231,8 @@ def test_build_train_step_errors_name_the_culprit(graph):
         gm.build_train_step(loss_fn, SPEC, input_specs=specs, dataset=tf.data.Dataset.range(3))
     with pytest.raises(gm.ConfigError, match=r"input_specs entries must be tf.TensorSpec; got \(2, 1\)"):
         gm.build_train_step(loss_fn, SPEC, input_specs=[(2, 1)])
+    with pytest.raises(gm.ConfigError, match=r"input spec .* has unknown rank; give its shape"):
+        gm.build_train_step(loss_fn, SPEC, input_specs=[tf.TensorSpec(None), tf.TensorSpec([2, 1])])
     decaying = v1.train.GradientDescentOptimizer(v1.train.exponential_decay(0.1, v1.train.get_or_create_global_step(), 5, 0.5))
     with pytest.raises(gm.ConfigError, match=r"learning rate is a tensor \('ExponentialDecay.*'\).*pass an OptimizerSpec"):
         gm.build_train_step(loss_fn, decaying, input_specs=specs, steps_per_call=4)
