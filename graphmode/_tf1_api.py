@@ -28,6 +28,7 @@ import site
 import sys
 import sysconfig
 import types
+from collections.abc import Callable, Sequence
 
 from graphmode import _tf1_removed
 from graphmode._errors import RemovedModuleError, RemovedSymbolError
@@ -140,7 +141,9 @@ def _resolve(parts: list[str]):
     return value
 
 
-def import_tf1(name: str, fromlist=(), original_import=builtins.__import__):
+def import_tf1(
+    name: str, fromlist: Sequence[str] | None = (), original_import: Callable = builtins.__import__
+) -> types.ModuleType:
     """What ``import``/``from ... import`` of ``tensorflow[.x.y]`` gives user code under the TF1 API.
 
     Args:
