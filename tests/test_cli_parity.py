@@ -85,3 +85,13 @@ def test_out_of_range_option_is_a_usage_error(capsys, flag, value):
         cli.main(["parity", "tiny_sgd", flag, value])
     assert exited.value.code == 2
     assert f"argument {flag}: must be" in capsys.readouterr().err
+
+
+def test_bundled_regress_a_runs_from_the_default_examples_folder():
+    assert (BUNDLED / "regress_a.py").is_file(), f"the bundled example is missing from {BUNDLED}"
+    done = run_command("regress_a", "--steps", "20", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is True and report["steps"] == 20
+    assert report["reference"] == "graph" and report["candidate"] == "eager"
+    assert len(report["reference_losses"]) == 20 and report["variables"]
