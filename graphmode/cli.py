@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# Command modules, imported lazily so `graphmode --help` stays quick.
+# Command modules, in the order `graphmode --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = ("graphmode._cli_info", "graphmode._cli_parity", "graphmode._cli_run", "graphmode._cli_scan",
                                    "graphmode._cli_checkpoint")
 
@@ -33,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parses ``argv`` (default ``sys.argv[1:]``) and runs the command."""
     args = build_parser().parse_args(argv)
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except BrokenPipeError:
+        # `graphmode ... | head` closed the pipe: stop quietly, as Unix tools do.
+        sys.stderr.close()
+        return 141
 
 
 if __name__ == "__main__":
