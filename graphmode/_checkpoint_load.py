@@ -140,7 +140,7 @@ def recurrent_transfers(recurrent, available: Mapping[str, Any] | None, problems
     transfers = []
     for scope, layer in (recurrent or {}).items():
         binding = bind_recurrent(scope, layer)
-        targets = tuple((v.name, v) for v in binding.variables)
+        targets = tuple((base_name(v.name), v) for v in binding.variables)
         transfers.append(Transfer(binding.tf1_names, targets, binding.to_keras, binding.to_tf1, f"{binding.kind} cell"))
         if available is None:
             continue
