@@ -7,9 +7,27 @@ from graphmode._checkpoint import inspect_checkpoint as inspect_checkpoint
 from graphmode._checkpoint_load import LoadReport as LoadReport
 from graphmode._checkpoint_load import load_tf1_checkpoint as load_tf1_checkpoint
 from graphmode._checkpoint_save import save_tf1_checkpoint as save_tf1_checkpoint
+from graphmode._cluster import ClusterDescription as ClusterDescription
+from graphmode._cluster import TaskId as TaskId
+from graphmode._cluster import cluster_from_addresses as cluster_from_addresses
+from graphmode._cluster import cluster_from_tf_config as cluster_from_tf_config
+from graphmode._cluster import describe_cluster as describe_cluster
+from graphmode._cluster import free_ports as free_ports
+from graphmode._cluster_processes import TaskProcess as TaskProcess
+from graphmode._cluster_processes import TaskProcesses as TaskProcesses
+from graphmode._cluster_servers import LocalCluster as LocalCluster
+from graphmode._cluster_servers import placement_by_task as placement_by_task
+from graphmode._cluster_servers import run_with_placement as run_with_placement
+from graphmode._cluster_servers import start_local_cluster as start_local_cluster
+from graphmode._cluster_servers import start_server as start_server
+from graphmode._cluster_servers import task_of_device as task_of_device
+from graphmode._cluster_servers import variable_placement as variable_placement
+from graphmode._cluster_servers import wait_for_variables as wait_for_variables
 from graphmode._errors import CheckpointCorruptError as CheckpointCorruptError
 from graphmode._errors import CheckpointMatchError as CheckpointMatchError
 from graphmode._errors import CheckpointNotFoundError as CheckpointNotFoundError
+from graphmode._errors import ClusterError as ClusterError
+from graphmode._errors import ClusterTimeoutError as ClusterTimeoutError
 from graphmode._errors import ConfigError as ConfigError
 from graphmode._errors import DevicePlacementError as DevicePlacementError
 from graphmode._errors import ExampleError as ExampleError
@@ -26,7 +44,9 @@ from graphmode._errors import RemovedModuleError as RemovedModuleError
 from graphmode._errors import RemovedSymbolError as RemovedSymbolError
 from graphmode._errors import RunTimeoutError as RunTimeoutError
 from graphmode._errors import ScriptError as ScriptError
+from graphmode._errors import ServerStartError as ServerStartError
 from graphmode._errors import SessionClosedError as SessionClosedError
+from graphmode._errors import TaskFailedError as TaskFailedError
 from graphmode._errors import UninitializedVariableError as UninitializedVariableError
 from graphmode._graph import STANDARD_COLLECTIONS as STANDARD_COLLECTIONS
 from graphmode._graph import CollectionSummary as CollectionSummary
@@ -99,6 +119,9 @@ __all__ = [
     "CheckpointNotFoundError",
     "CheckpointSummary",
     "CheckpointVariable",
+    "ClusterDescription",
+    "ClusterError",
+    "ClusterTimeoutError",
     "CollectionSummary",
     "ConfigError",
     "DevicePlacementError",
@@ -116,6 +139,7 @@ __all__ = [
     "KerasCounterpart",
     "KerasRecurrentWeights",
     "LoadReport",
+    "LocalCluster",
     "LoopResult",
     "MissingFeedError",
     "NoGradientError",
@@ -137,12 +161,17 @@ __all__ = [
     "ScanFinding",
     "ScanReport",
     "ScriptError",
+    "ServerStartError",
     "Session",
     "SessionClosedError",
     "TF1GRUWeights",
     "TF1LSTMWeights",
     "TF1Momentum",
     "TF1RMSprop",
+    "TaskFailedError",
+    "TaskId",
+    "TaskProcess",
+    "TaskProcesses",
     "TrainOp",
     "TrainStep",
     "Trajectory",
@@ -150,9 +179,13 @@ __all__ = [
     "assert_parity",
     "build_train_step",
     "check_parity",
+    "cluster_from_addresses",
+    "cluster_from_tf_config",
     "compare_trajectories",
+    "describe_cluster",
     "enable_tf1",
     "format_collections",
+    "free_ports",
     "gpu_devices",
     "gru_weights_from_tf1",
     "gru_weights_to_tf1",
@@ -171,15 +204,22 @@ __all__ = [
     "minimize",
     "new_graph",
     "optimizer_spec",
+    "placement_by_task",
     "run_eager",
     "run_graph",
     "run_script",
     "run_steps",
+    "run_with_placement",
     "save_tf1_checkpoint",
     "scan_files",
     "scan_source",
     "session_config",
+    "start_local_cluster",
+    "start_server",
+    "task_of_device",
     "tf",
     "train_step",
     "v1",
+    "variable_placement",
+    "wait_for_variables",
 ]

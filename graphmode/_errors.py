@@ -79,6 +79,24 @@ class ExampleError(GraphmodeError, LookupError):
     """A bundled example cannot be found, loaded, or asked for its parity problem."""
 
 
+class ClusterError(GraphmodeError, ValueError):
+    """A cluster description is malformed, or names a job or task it does not have."""
+
+
+class ServerStartError(GraphmodeError, tf.errors.UnknownError):
+    """A task's ``tf.train.Server`` could not start (usually: its port is taken)."""
+
+    __init__ = _op_error_init
+
+
+class TaskFailedError(GraphmodeError, RuntimeError):
+    """A task's process of a local cluster ended before its work was done."""
+
+
+class ClusterTimeoutError(GraphmodeError, TimeoutError):
+    """A local cluster run passed its deadline (every process was stopped)."""
+
+
 class RemovedSymbolError(GraphmodeError, AttributeError):
     """A TF1 name TensorFlow 2 dropped with no ``tf.compat.v1`` equivalent (``tf.contrib.*``)."""
 

@@ -18,6 +18,8 @@ from typing import NamedTuple
 from graphmode._runtime import tf, v1
 
 _FEED_NODE = re.compile(r"^_arg_(?P<op>.+)_(?P<index>\d+)_\d+$")
+_CLIENT_FEED_NODE = re.compile(r"^_recv_(?P<op>.+)_(?P<index>\d+)$")
+_TRANSFER_OPS = frozenset({"_Send", "_Recv", "_HostSend", "_HostRecv"})
 
 
 class PlacementRecord(NamedTuple):
@@ -121,6 +123,18 @@ def _user_op_for(node_name: str, graph_ops: Mapping[str, tf.Operation], original
     return None
 
 
+def _fed_placeholder(node, graph_ops: Mapping[str, tf.Operation]):
+    # Transfers between devices are named after the tensor they carry
+    # ("Adam/learning_rate_S2" on the worker), so the prefix rule would credit
+    # them to a user op ("Adam") on the wrong device. The one transfer that
+    # stands for a user op is a distributed session's feed ("_recv_x_0",
+    # received from the client): that is where the placeholder lives.
+    feed = _CLIENT_FEED_NODE.match(node.name)
+    if feed and node.attr["client_terminated"].b:
+        return graph_ops.get(feed["op"])
+    return None
+
+
 def records_from_run_metadata(graph: tf.Graph, run_metadata: v1.RunMetadata) -> list[PlacementRecord]:
     """Maps the partition graphs of one run back to ``graph``'s ops.
 
@@ -131,7 +145,10 @@ def records_from_run_metadata(graph: tf.Graph, run_metadata: v1.RunMetadata) -> 
     records: dict[str, PlacementRecord] = {}
     for partition in run_metadata.partition_graphs:
         for node in partition.node:
-            op = _user_op_for(node.name, graph_ops, node.experimental_debug_info.original_node_names)
+            if node.op in _TRANSFER_OPS:
+                op = _fed_placeholder(node, graph_ops)
+            else:
+                op = _user_op_for(node.name, graph_ops, node.experimental_debug_info.original_node_names)
             if op is None or op.name in records:
                 continue
             records[op.name] = PlacementRecord(op.name, op.type, op.device, node.device)

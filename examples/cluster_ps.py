@@ -1,0 +1,421 @@
+"""The sigmoid classifier on a parameter-server cluster: 1 ps + 2 workers, one process per task.
+
+How TF1 code scaled out, kept running on TensorFlow 2 with graphmode:
+
+* every task is a process of its own with a ``tf.train.Server`` (here on
+  127.0.0.1, on free ports; its ``TF_CONFIG`` says which task it is);
+* between-graph replication: each worker builds the whole graph, and
+  ``replica_device_setter`` puts the variables on the ps and the computation
+  on the worker;
+* asynchronous updates: each worker applies its own gradients to the ps
+  variables, without waiting for the others;
+* ``MonitoredTrainingSession``: the chief (worker 0) initializes the variables
+  and writes checkpoints; the other workers wait until the variables exist.
+
+The model is the classic two-layer network (as in ``sigmoid_classifier.py``):
+128 points in the unit square, label 1 when x1 + x2 < 1, y = sigmoid(x @ w1 @ w2)
+with no biases, clipped binary cross-entropy, Adam(0.001), batches of 8. Worker
+i takes batches i, i + W, i + 2W, ... of the cycle (W workers). With no biases
+the boundary passes through the origin, so accuracy stays near 0.5 (0.586 at
+best); the cross-entropy is what training brings down (1.90 -> about 0.65 in
+1000 steps).
+
+Without ``--run-task`` this script is the launcher: it starts the processes,
+prints each worker's progress, evaluates the final variables on the ps, and
+stops every process, also when one fails or ``--timeout`` passes.
+``--kill-worker N`` is a fault drill: once the chief has checkpointed past a
+third of the steps, worker N is killed (SIGKILL), the variables on the ps are
+checked, and the worker is restarted. A restarted chief restores the last
+checkpoint (rolling the ps back to it); a restarted non-chief continues from the
+variables on the ps.
+
+    python examples/cluster_ps.py [--steps 1000] [--workers 2] [--ps 1] [--kill-worker 0] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from typing import NamedTuple
+
+import numpy as np
+
+import graphmode as gm
+from graphmode import tf, v1
+
+DATASET_SIZE = 128
+BATCH_SIZE = 8
+LEARNING_RATE = 0.001
+ORPHANED_EXIT_CODE = 3
+
+
+# --- the model ---------------------------------------------------------------------------
+
+
+def make_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points in the unit square from ``RandomState(seed)``, label 1 below x1 + x2 = 1."""
+    X = np.random.RandomState(seed).rand(DATASET_SIZE, 2).astype(np.float32)
+    Y = (X.sum(axis=1, keepdims=True) < 1).astype(np.float32)
+    return X, Y
+
+
+class Classifier(NamedTuple):
+    x: tf.Tensor
+    y_: tf.Tensor
+    loss: tf.Tensor
+    accuracy: tf.Tensor
+    global_step: tf.Variable
+    weights: tuple[tf.Variable, ...]
+
+
+def build_classifier(seed: int) -> Classifier:
+    """Builds the network into the default graph, under whatever device function is active.
+
+    Creation order matters: ``replica_device_setter`` deals variables to the ps
+    tasks round-robin, so every process must create them in the same order.
+    """
+    global_step = v1.train.get_or_create_global_step()
+    w1 = tf.Variable(v1.random_normal([2, 3], stddev=1, seed=seed), name="w1")
+    w2 = tf.Variable(v1.random_normal([3, 1], stddev=1, seed=seed), name="w2")
+    x = v1.placeholder(tf.float32, shape=(None, 2), name="x-input")
+    y_ = v1.placeholder(tf.float32, shape=(None, 1), name="y-input")
+    y = tf.sigmoid(tf.matmul(tf.matmul(x, w1), w2))
+    loss = -tf.reduce_mean(y_ * tf.math.log(tf.clip_by_value(y, 1e-10, 1.0))
+                           + (1 - y_) * tf.math.log(tf.clip_by_value(1 - y, 1e-10, 1.0)), name="loss")
+    correct = tf.equal(tf.cast(y > 0.5, tf.float32), y_)
+    accuracy = tf.reduce_mean(tf.cast(correct, tf.float32), name="accuracy")
+    return Classifier(x, y_, loss, accuracy, global_step, (w1, w2))
+
+
+def batch_for(worker: int, local_step: int, workers: int, X: np.ndarray, Y: np.ndarray):
+    """Worker ``worker``'s batch at its ``local_step``: its share of the tutorial's batch cycle."""
+    start = ((local_step * workers + worker) * BATCH_SIZE) % DATASET_SIZE
+    return X[start:start + BATCH_SIZE], Y[start:start + BATCH_SIZE]
+
+
+# --- one task's process (what each machine of a real cluster runs) ------------------------
+
+
+def emit(event: str, **fields) -> None:
+    """Reports to the launcher: one JSON object per stdout line."""
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def exit_when_stdin_closes(code: int) -> None:
+    """Ends this process once the launcher closes our stdin (it stops us, or it died)."""
+    sys.stdin.buffer.read()
+    sys.stdout.flush()
+    os._exit(code)
+
+
+class ReportCheckpoints(v1.train.CheckpointSaverListener):
+    def after_save(self, session, global_step_value):
+        emit("checkpoint", step=int(global_step_value))
+
+
+def run_ps(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.Namespace) -> None:
+    gm.start_server(cluster, task.job, task.index, intra_op_threads=1, inter_op_threads=1)
+    emit("ready", task=task.device)
+    if args.stop_on_stdin_eof:
+        exit_when_stdin_closes(0)
+    threading.Event().wait()  # a ps serves until its process is ended, as server.join() does
+
+
+def run_worker(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.Namespace) -> None:
+    if args.stop_on_stdin_eof:
+        threading.Thread(target=exit_when_stdin_closes, args=(ORPHANED_EXIT_CODE,), daemon=True).start()
+    server = gm.start_server(cluster, task.job, task.index, intra_op_threads=1, inter_op_threads=1)
+    workers, worker, is_chief = len(cluster.workers), task.index, task.index == 0
+    X, Y = make_data(args.seed)
+    graph = tf.Graph()
+    with graph.as_default(), v1.device(cluster.device_setter(worker)):
+        model = build_classifier(args.seed)
+        train_op = v1.train.AdamOptimizer(LEARNING_RATE).minimize(model.loss, global_step=model.global_step)
+    config = cluster.session_config(task.job, task.index, intra_op_threads=1, inter_op_threads=1)
+    checkpoint_dir = os.path.join(args.workdir, "checkpoints")
+    restored = v1.train.latest_checkpoint(checkpoint_dir) if is_chief else None
+    if not is_chief:
+        gm.wait_for_variables(server.target, graph, config=config, timeout=args.timeout)
+    emit("start", worker=worker, restored_checkpoint=restored,
+         restored_step=None if restored is None else int(v1.train.load_variable(restored, "global_step")))
+
+    scaffold = v1.train.Scaffold()
+    saver_hook = v1.train.CheckpointSaverHook(
+        checkpoint_dir, save_steps=args.checkpoint_every, scaffold=scaffold, listeners=[ReportCheckpoints()]
+    )
+    full_data = {model.x: X, model.y_: Y}
+    local_step = global_step = 0
+    with graph.as_default(), v1.train.MonitoredTrainingSession(
+        master=server.target, is_chief=is_chief, checkpoint_dir=checkpoint_dir, scaffold=scaffold,
+        hooks=[v1.train.StopAtStepHook(last_step=args.steps)], chief_only_hooks=[saver_hook],
+        save_checkpoint_secs=None, save_checkpoint_steps=None, save_summaries_steps=None,
+        save_summaries_secs=None, log_step_count_steps=None, config=config, max_wait_secs=args.timeout,
+    ) as session:
+        global_step, loss, accuracy = session.run([model.global_step, model.loss, model.accuracy], full_data)
+        emit("session", worker=worker, global_step=int(global_step), loss=float(loss), accuracy=float(accuracy))
+        while not session.should_stop():
+            xs, ys = batch_for(worker, local_step, workers, X, Y)
+            fetches, feed = [train_op, model.global_step], {model.x: xs, model.y_: ys}
+            if local_step == 0:
+                (_, global_step), report = gm.run_with_placement(session, fetches, feed)
+                variables = graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES)
+                emit("placement", worker=worker,
+                     variables={name: {"requested": graph.get_operation_by_name(name).device, "assigned": device}
+                                for name, device in gm.variable_placement(graph, report).items()},
+                     variable_count=len(variables),
+                     ops_by_task={task: len(ops) for task, ops in gm.placement_by_task(report).items()})
+            else:
+                _, global_step = session.run(fetches, feed)
+            local_step += 1
+            if local_step % args.log_every == 0:
+                loss, accuracy = session.run([model.loss, model.accuracy], full_data)
+                emit("progress", worker=worker, local_step=local_step, global_step=int(global_step),
+                     loss=float(loss), accuracy=float(accuracy))
+    emit("done", worker=worker, local_steps=local_step, global_step=int(global_step))
+    sys.stdout.flush()
+    os._exit(0)  # skip interpreter teardown: TensorFlow cannot stop a running server cleanly
+
+
+def run_task(args: argparse.Namespace) -> None:
+    cluster, task = gm.cluster_from_tf_config()
+    try:
+        {"ps": run_ps, "worker": run_worker}[task.job](cluster, task, args)
+    except BaseException:
+        # os._exit, not a normal exit: interpreter teardown with a running
+        # server and a thread blocked on stdin can abort instead of exiting.
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+
+
+# --- the launcher ---------------------------------------------------------------------------
+
+
+def evaluate_on_ps(cluster: gm.ClusterDescription, seed: int, timeout: float) -> dict:
+    """Reads the variables on ps task 0 and scores them on all the data, from this process.
+
+    The session's master is the ps itself and every op is placed there, so this
+    works while workers are dead or gone.
+    """
+    X, Y = make_data(seed)
+    graph = tf.Graph()
+    on_ps = v1.train.replica_device_setter(cluster=cluster.cluster_spec(), worker_device="/job:ps/task:0")
+    with graph.as_default(), v1.device(on_ps):
+        model = build_classifier(seed)
+    config = cluster.session_config("ps", 0, intra_op_threads=1, inter_op_threads=1)
+    with gm.Session(cluster.target("ps", 0), graph=graph, config=config, timeout=timeout,
+                    record_placement=True) as session:
+        step, loss, accuracy, *values = session.run(
+            [model.global_step, model.loss, model.accuracy, *model.weights], {model.x: X, model.y_: Y})
+        placement = gm.variable_placement(graph, session.placement)
+    finite = all(np.isfinite(value).all() for value in values) and math.isfinite(loss)
+    return {"global_step": int(step), "loss": float(loss), "accuracy": float(accuracy), "finite": bool(finite),
+            "placement": placement}
+
+
+EVENT_LINES = {
+    "session": "session ready at global step {global_step}: loss {loss:.4f}, accuracy {accuracy:.3f}",
+    "progress": "step {local_step:5d}  global {global_step:5d}  loss {loss:.4f}  accuracy {accuracy:.3f}",
+    "checkpoint": "checkpoint at global step {step}",
+    "done": "done: {local_steps} steps of its own, global step {global_step}",
+    "note": "{text}",
+}
+
+
+def print_event(task: str, event: dict) -> None:
+    """Prints one worker event as a progress line (events without a line format are skipped)."""
+    if event["event"] == "start" and event["restored_checkpoint"]:
+        line = f"restores {os.path.basename(event['restored_checkpoint'])} (global step {event['restored_step']})"
+    elif event["event"] in EVENT_LINES:
+        line = EVENT_LINES[event["event"]].format(**event)
+    else:
+        return
+    print(f"{task:9} {line}", flush=True)
+
+
+class Ledger:
+    """What the launcher learns from the workers' events, for the printout and the JSON summary."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = {index: {"local_steps": 0, "runs": 0, "ops_by_task": {}, "progress": [], "restored": []}
+                        for index in range(workers)}
+        self.initial: dict | None = None
+        self.variables: dict = {}
+        self.checkpoints: list[int] = []
+        self.done: set[int] = set()
+
+    def record(self, event: dict) -> None:
+        kind, worker = event["event"], self.workers.get(event.get("worker"))
+        if kind == "start":
+            worker["runs"] += 1
+            if event["restored_checkpoint"]:
+                worker["restored"].append(event["restored_step"])
+        elif kind == "session" and event["worker"] == 0 and self.initial is None:
+            self.initial = {key: event[key] for key in ("global_step", "loss", "accuracy")}
+        elif kind == "placement":
+            worker["ops_by_task"] = event["ops_by_task"]
+            self.variables = self.variables or event["variables"]
+        elif kind == "progress":
+            worker["progress"].append([event[key] for key in ("local_step", "global_step", "loss", "accuracy")])
+        elif kind == "checkpoint":
+            self.checkpoints.append(event["step"])
+        elif kind == "done":
+            worker["local_steps"] += event["local_steps"]
+            self.done.add(event["worker"])
+
+
+def kill_and_restart(processes: gm.TaskProcesses, victim: gm.TaskProcess, checkpoint_seen: int,
+                     cluster: gm.ClusterDescription, args: argparse.Namespace, workdir: str) -> dict:
+    """The fault drill: SIGKILL a worker mid-training, check the ps, start the worker again."""
+    before = victim.last_event or {}
+    code = processes.kill(victim)
+    remaining = processes.deadline - time.monotonic()
+    probe = evaluate_on_ps(cluster, args.seed, max(remaining, 1.0))
+    latest = v1.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    processes.start(victim.task)
+    return {
+        "worker": victim.task.index, "exit_code": code, "checkpoint_seen": checkpoint_seen,
+        "local_steps_before_kill": before.get("local_step", 0), "ps_after_kill": probe,
+        "latest_checkpoint_at_restart": None if latest is None else os.path.basename(latest),
+    }
+
+
+def launch(args: argparse.Namespace) -> dict:
+    """Runs the whole cluster and returns the summary.
+
+    Raises:
+        TaskFailedError: a task ended early. ClusterTimeoutError: ``--timeout`` passed.
+    """
+    started = time.monotonic()
+    cluster = gm.describe_cluster(ps=args.ps, workers=args.workers)
+    workdir = args.workdir or tempfile.mkdtemp(prefix="cluster_ps_")
+    command = [sys.executable, os.path.abspath(__file__), "--run-task", "--stop-on-stdin-eof",
+               "--steps", str(args.steps), "--seed", str(args.seed), "--log-every", str(args.log_every),
+               "--checkpoint-every", str(args.checkpoint_every), "--timeout", str(args.timeout), "--workdir", workdir]
+    show = None if args.json else lambda process, event: print_event(process.name, event)
+    ledger, fault, killed = Ledger(args.workers), None, set()
+    drill_after = max(1, args.steps // 3) if args.kill_worker is not None else None
+    if not args.json:
+        print(f"cluster: ps {', '.join(cluster.ps)} | workers {', '.join(cluster.workers)} (worker 0 is the chief)",
+              flush=True)
+    try:
+        with gm.TaskProcesses(cluster, command, os.path.join(workdir, "logs"), timeout=args.timeout,
+                              on_event=show) as processes:
+            current = {process.task: process for process in processes.start_all()}
+            for process, event in processes.events():
+                ledger.record(event)
+                if event["event"] == "exited" and process not in killed:
+                    finished = process.task.job == "worker" and process.task.index in ledger.done
+                    if not (finished and event["code"] == 0):
+                        raise processes.failure(process, event["code"], "the others still needed it")
+                if len(ledger.done) == args.workers:
+                    break
+                if event["event"] == "checkpoint" and drill_after is not None and event["step"] >= drill_after:
+                    drill_after = None
+                    victim = current[gm.TaskId("worker", args.kill_worker)]
+                    killed.add(victim)
+                    fault = kill_and_restart(processes, victim, event["step"], cluster, args, workdir)
+                    current[victim.task] = processes.processes[-1]
+                    if show:
+                        print_event("launcher", {"event": "note", "text": describe_drill(fault)})
+            final = evaluate_on_ps(cluster, args.seed, max(processes.deadline - time.monotonic(), 1.0))
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if fault is not None:
+        fault["restored_step"] = next(iter(ledger.workers[fault["worker"]]["restored"]), None)
+    return {
+        "cluster": cluster.as_dict(), "steps": args.steps, "initial": ledger.initial, "final": final,
+        "variables": ledger.variables, "workers": {str(index): info for index, info in ledger.workers.items()},
+        "checkpoints": ledger.checkpoints, "fault": fault, "wall_seconds": round(time.monotonic() - started, 2),
+    }
+
+
+def describe_drill(fault: dict) -> str:
+    probe = fault["ps_after_kill"]
+    return (f"fault drill: worker {fault['worker']} killed (exit code {fault['exit_code']}) after the checkpoint at step "
+            f"{fault['checkpoint_seen']}; the ps holds global step {probe['global_step']}, loss {probe['loss']:.4f}, "
+            f"all values finite: {probe['finite']}; restarting worker {fault['worker']}")
+
+
+def print_summary(summary: dict) -> None:
+    initial, final = summary["initial"], summary["final"]
+    print(f"final: loss {final['loss']:.4f} (from {initial['loss']:.4f} at global step {initial['global_step']}), "
+          f"accuracy {final['accuracy']:.3f}, global step {final['global_step']}, {summary['wall_seconds']:.1f} s")
+    for worker, info in summary["workers"].items():
+        tasks = ", ".join(f"{task} ({count} ops)" for task, count in sorted(info["ops_by_task"].items()))
+        print(f"worker {worker}: {info['local_steps']} steps of its own in {info['runs']} run(s); its step ran on {tasks}")
+    for name, device in summary["variables"].items():
+        print(f"variable {name:14} asked for {device['requested']}, lives on {device['assigned']}")
+    fault = summary["fault"]
+    if fault:
+        print(f"fault drill: the restarted worker {fault['worker']} resumed from "
+              + (f"the checkpoint at global step {fault['restored_step']}" if fault["restored_step"] is not None
+                 else "the variables on the ps (non-chief workers do not restore checkpoints)"))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    def positive(kind):
+        def parse(text: str):
+            value = kind(text)
+            if value <= 0:
+                raise argparse.ArgumentTypeError(f"must be > 0; got {text}")
+            return value
+        return parse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=positive(int), default=1000, help="global steps, all workers together")
+    parser.add_argument("--seed", type=int, default=1, help="data and initial-weight seed")
+    parser.add_argument("--ps", type=positive(int), default=1, help="parameter-server tasks")
+    parser.add_argument("--workers", type=positive(int), default=2, help="worker tasks (worker 0 is the chief)")
+    parser.add_argument("--log-every", type=positive(int), default=50, help="a worker reports every N own steps")
+    parser.add_argument("--checkpoint-every", type=positive(int), default=100, help="chief checkpoints every N steps")
+    parser.add_argument("--kill-worker", type=int, metavar="N", help="fault drill: kill worker N mid-training, restart it")
+    parser.add_argument("--timeout", type=positive(float), default=180.0, help="seconds for the whole run")
+    parser.add_argument("--workdir", help="checkpoints and per-task logs (default: a temporary directory)")
+    parser.add_argument("--json", action="store_true", help="print one JSON summary and nothing else on stdout")
+    parser.add_argument("--run-task", action="store_true",
+                        help="run the one task TF_CONFIG names (what each machine of a real cluster runs)")
+    parser.add_argument("--stop-on-stdin-eof", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.kill_worker is not None:
+        if not 0 <= args.kill_worker < args.workers:
+            parser.error(f"--kill-worker {args.kill_worker}: there are {args.workers} workers (0..{args.workers - 1})")
+        if args.checkpoint_every > args.steps // 3:
+            parser.error(f"--kill-worker needs a checkpoint before the kill: --checkpoint-every "
+                         f"{args.checkpoint_every} must be <= steps / 3 = {args.steps // 3}")
+    if args.run_task and not args.workdir:
+        parser.error("--run-task needs --workdir (the chief writes checkpoints there)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.run_task:
+        run_task(args)
+        return 0
+    try:
+        summary = launch(args)
+    except gm.GraphmodeError as error:
+        # TaskFailedError, ClusterTimeoutError, or a failed check of the ps: every process is stopped by now.
+        print(f"cluster_ps: {type(error).__name__}: {error}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"error": str(error), "kind": type(error).__name__}))
+        return 2 if isinstance(error, gm.ClusterTimeoutError) else 1
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print_summary(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
