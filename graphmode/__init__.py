@@ -29,6 +29,7 @@ from graphmode._errors import CheckpointNotFoundError as CheckpointNotFoundError
 from graphmode._errors import ClusterError as ClusterError
 from graphmode._errors import ClusterTimeoutError as ClusterTimeoutError
 from graphmode._errors import ConfigError as ConfigError
+from graphmode._errors import DatasetError as DatasetError
 from graphmode._errors import DevicePlacementError as DevicePlacementError
 from graphmode._errors import ExampleError as ExampleError
 from graphmode._errors import FeedError as FeedError
@@ -124,6 +125,7 @@ __all__ = [
     "ClusterTimeoutError",
     "CollectionSummary",
     "ConfigError",
+    "DatasetError",
     "DevicePlacementError",
     "Divergence",
     "EagerModel",
