@@ -359,3 +359,87 @@ def test_crash_mid_save_leaves_the_previous_checkpoint_latest(tmp_path, monkeypa
     assert not any("staging" in name for name in left)
     with pytest.raises(gm.CheckpointNotFoundError):
         gm.inspect_checkpoint(tmp_path / "model.ckpt-2")
+
+
+# --- remaining error paths -----------------------------------------------------------------------
+
+
+def test_state_file_naming_a_missing_checkpoint(tmp_path):
+    path, _ = _save_trained(tmp_path)
+    for suffix in (".index", ".data-00000-of-00001"):
+        os.remove(path + suffix)
+    with pytest.raises(gm.CheckpointNotFoundError, match="names no checkpoint whose files exist"):
+        gm.inspect_checkpoint(tmp_path)
+
+
+def test_variables_must_be_variables(tmp_path):
+    path, _ = _save_trained(tmp_path)
+    with pytest.raises(gm.ConfigError, match="got a ndarray in the list"):
+        gm.load_tf1_checkpoint(path, [np.zeros(3)])
+
+
+def test_name_map_conflicts_are_reported():
+    _, problems = pair_names(["a", "b"], ["w"], {"a": "w", "b": "w"})
+    assert problems == ["name_map sends two variables to 'w'"]
+    _, problems = pair_names(["Variable:0", "Variable:0"], ["w"], {"Variable": "w"})
+    assert problems == ["name_map key 'Variable' names 2 variables; give the variables as a dict with unique names"]
+
+
+def test_optimizer_built_for_other_variables_is_refused(tmp_path):
+    path, _ = _save_trained(tmp_path)
+    optimizer = tf.keras.optimizers.Adam(0.1)
+    optimizer.build([tf.Variable(np.zeros(3, np.float32))])
+    variables = _eager_dense()
+    with pytest.raises(gm.ConfigError, match="was already built for other variables and has no slots for"):
+        gm.load_tf1_checkpoint(path, variables, optimizer=optimizer)
+    assert all(not np.any(v.numpy()) for v in variables.values())
+
+
+def test_momentum_slots_need_a_constant_learning_rate(tmp_path):
+    path, _ = _save_trained(tmp_path, optimizers=("momentum",))
+    schedule = tf.keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    with pytest.raises(gm.ConfigError, match="SGD.learning_rate is a schedule; converting its state needs a constant"):
+        gm.load_tf1_checkpoint(path, _eager_dense(), optimizer=tf.keras.optimizers.SGD(schedule, momentum=0.9))
+
+
+def test_save_with_an_optimizer_that_never_saw_the_variables(tmp_path):
+    with pytest.raises(gm.CheckpointMatchError, match=r"optimizer Adam has no slots for \['w'\]"):
+        gm.save_tf1_checkpoint(tmp_path / "x.ckpt", {"w": tf.Variable(np.ones(2, np.float32))},
+                               optimizer=tf.keras.optimizers.Adam())
+
+
+def test_save_against_a_reference_checkpoint(tmp_path):
+    path, saved = _save_trained(tmp_path)
+    variables = {name: tf.Variable(value + 1) for name, value in
+                 (("layer1/kernel", saved["layer1/weights"]), ("layer1/bias", saved["layer1/biases"]))}
+    written = gm.save_tf1_checkpoint(tmp_path / "next" / "model.ckpt", variables, reference=path)
+    reader = tf.train.load_checkpoint(written)
+    assert sorted(reader.get_variable_to_shape_map()) == ["layer1/biases", "layer1/weights"]
+    assert np.array_equal(reader.get_tensor("layer1/weights"), saved["layer1/weights"] + 1)
+
+
+def test_staged_checkpoint_that_reads_back_wrong_is_not_published(tmp_path, monkeypatch):
+    from graphmode import _checkpoint_write
+
+    real_stage = _checkpoint_write._stage
+    monkeypatch.setattr(_checkpoint_write, "_stage",
+                        lambda prefix, tensors: real_stage(prefix, {k: v[:1] for k, v in tensors.items()}))
+    with pytest.raises(gm.CheckpointCorruptError, match="does not read back 'w' as written"):
+        gm.save_tf1_checkpoint(tmp_path / "x.ckpt", {"w": np.ones(2, np.float32)})
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.filterwarnings("ignore:`tf.nn.rnn_cell.LSTMCell` is deprecated:UserWarning")
+def test_recurrent_shape_mismatch_names_the_conversion(tmp_path):
+    graph = gm.new_graph()
+    with graph.as_default():
+        v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(4), tf.zeros([1, 2, 3]), dtype=tf.float32)
+        saver = v1.train.Saver()
+    with gm.Session(graph=graph) as session:
+        session.run(v1.global_variables_initializer())
+        path = saver.save(session, str(tmp_path / "lstm.ckpt"))
+    layer = tf.keras.layers.LSTM(5)
+    layer.build((None, None, 3))
+    with pytest.raises(gm.CheckpointMatchError, match=r"shape mismatch: '\S*kernel' is \(3, 20\); checkpoint "
+                                                      r".*gives \(3, 16\) \(converted from lstm cell\)"):
+        gm.load_tf1_checkpoint(path, [], recurrent={"rnn/lstm_cell": layer})
