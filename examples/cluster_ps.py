@@ -257,7 +257,8 @@ class Ledger:
         if kind == "start":
             worker["runs"] += 1
             if event["restored_checkpoint"]:
-                worker["restored"].append(event["restored_step"])
+                worker["restored"].append({"checkpoint": os.path.basename(event["restored_checkpoint"]),
+                                           "global_step": event["restored_step"]})
         elif kind == "session" and event["worker"] == 0 and self.initial is None:
             self.initial = {key: event[key] for key in ("global_step", "loss", "accuracy")}
         elif kind == "placement":
@@ -331,7 +332,8 @@ def launch(args: argparse.Namespace) -> dict:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     if fault is not None:
-        fault["restored_step"] = next(iter(ledger.workers[fault["worker"]]["restored"]), None)
+        restored = ledger.workers[fault["worker"]]["restored"] or [{"checkpoint": None, "global_step": None}]
+        fault["restored_checkpoint"], fault["restored_step"] = restored[0]["checkpoint"], restored[0]["global_step"]
     return {
         "cluster": cluster.as_dict(), "steps": args.steps, "initial": ledger.initial, "final": final,
         "variables": ledger.variables, "workers": {str(index): info for index, info in ledger.workers.items()},

@@ -265,5 +265,8 @@ def cluster_from_tf_config(text: str | None = None) -> tuple[ClusterDescription,
     unknown = sorted(set(jobs) - set(JOBS))
     if unknown:
         raise ClusterError(f"{source} names job(s) {unknown}; a parameter-server cluster has only {list(JOBS)}")
-    cluster = cluster_from_addresses(jobs.get(PS_JOB, []), jobs.get(WORKER_JOB, []))
-    return cluster, cluster.task(job, index)
+    try:
+        cluster = cluster_from_addresses(jobs.get(PS_JOB, []), jobs.get(WORKER_JOB, []))
+        return cluster, cluster.task(job, index)
+    except ClusterError as error:
+        raise ClusterError(f"{source}: {error}") from error

@@ -176,7 +176,7 @@ def wait_for_variables(
     with graph.as_default(), tf.name_scope("graphmode_wait_for_variables"):
         report = v1.report_uninitialized_variables()
     start = time.monotonic()
-    missing: list[str] = ["(no answer from the ps yet)"]
+    missing: list[str] | None = None
     with Session(target, graph=graph, config=config) as session:
         while True:
             remaining = timeout - (time.monotonic() - start)
@@ -188,8 +188,12 @@ def wait_for_variables(
                 if not missing:
                     return time.monotonic() - start
             if remaining <= poll_seconds:
+                state = (
+                    "no answer from the ps" if missing is None
+                    else f"variable(s) {', '.join(map(repr, missing))} still uninitialized"
+                )
                 raise RunTimeoutError(
-                    f"variables {', '.join(missing)} were still uninitialized after {timeout:g} s on {target}; "
-                    "the chief (worker 0) initializes them: is it running, and can it reach the ps?"
+                    f"{state} after {timeout:g} s on {target}; the chief (worker 0) initializes the "
+                    "variables: is it running, and can this task and the chief reach the ps?"
                 )
             time.sleep(poll_seconds)

@@ -1,0 +1,58 @@
+"""A whole ps/worker cluster in this one process: placement through graphmode sessions, errors.
+
+Run by tests/test_cluster.py in a subprocess of its own, because TensorFlow
+cannot stop a server: the servers live until this process exits. Prints one
+JSON object.
+"""
+
+import json
+
+import graphmode as gm
+from graphmode import tf, v1
+
+cluster = gm.describe_cluster(ps=1, workers=2)
+local = gm.start_local_cluster(cluster)
+result = {"targets": {f"{task.job}{task.index}": local.target(task.job, task.index) for task in cluster.tasks()}}
+
+graph = tf.Graph()
+with graph.as_default(), v1.device(cluster.device_setter(1)):
+    global_step = v1.train.get_or_create_global_step()
+    x = v1.placeholder(tf.float32, [None, 2], name="x")
+    w = v1.get_variable("w", [2, 1], initializer=v1.ones_initializer())
+    loss = tf.reduce_mean(tf.square(tf.matmul(x, w, name="y")), name="loss")
+    train = v1.train.GradientDescentOptimizer(0.1).minimize(loss, global_step=global_step, name="train")
+    init = v1.global_variables_initializer()
+
+config = cluster.session_config("worker", 1, intra_op_threads=1, inter_op_threads=1)
+with gm.Session(local.target("worker", 1), graph=graph, config=config, record_placement=True) as session:
+    session.run(init)
+    losses = [float(session.run([train, loss], {x: [[1.0, 2.0]]})[1]) for _ in range(3)]
+    result["losses"] = losses
+    result["global_step"] = int(session.run(global_step))
+    result["placement"] = session.placement.to_dicts()
+    result["by_task"] = {task: list(ops) for task, ops in gm.placement_by_task(session.placement).items()}
+    result["variables"] = gm.variable_placement(graph, session.placement)
+
+# The variables live on the ps: a plain session through worker 0 sees the values worker 1 trained.
+result["waited_seconds"] = gm.wait_for_variables(local.target("worker", 0), graph, config=config, timeout=10)
+with v1.Session(local.target("worker", 0), graph=graph) as plain:
+    (step, w_value), report = gm.run_with_placement(plain, [global_step, w])
+result["seen_from_worker0"] = {"global_step": int(step), "w": w_value.ravel().tolist(),
+                               "variables": gm.variable_placement(graph, report)}
+
+never = tf.Graph()
+with never.as_default(), v1.device(cluster.device_setter(0)):
+    v1.get_variable("never_initialized", [1])
+try:
+    gm.wait_for_variables(local.target("worker", 0), never, timeout=0.5, poll_seconds=0.1)
+except gm.RunTimeoutError as error:
+    result["wait_error"] = {"type": type(error).__name__, "message": str(error),
+                            "is_deadline": isinstance(error, tf.errors.DeadlineExceededError)}
+
+try:
+    gm.start_server(cluster, "ps", 0)
+except gm.ServerStartError as error:
+    result["port_taken_error"] = {"type": type(error).__name__, "message": str(error),
+                                  "is_unknown_error": isinstance(error, tf.errors.UnknownError)}
+
+print(json.dumps(result))
