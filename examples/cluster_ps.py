@@ -175,7 +175,7 @@ def run_worker(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.N
             else:
                 _, global_step = session.run(fetches, feed)
             local_step += 1
-            if local_step % args.log_every == 0:
+            if local_step % args.log_every == 0 and not session.should_stop():  # no runs after a stop request
                 loss, accuracy = session.run([model.loss, model.accuracy], full_data)
                 emit("progress", worker=worker, local_step=local_step, global_step=int(global_step),
                      loss=float(loss), accuracy=float(accuracy))
