@@ -40,10 +40,11 @@ MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
 # differently (1.5e-8 apart after step 1), and Adam's per-weight normalisation
 # blows such differences up wherever a gradient is close to zero. That is float32
 # noise, not a porting error: the *graph* run started 1 ulp away from itself drifts
-# by 0.027 (max abs weight difference) over 300 steps, more than graph vs eager do
-# (0.012). atol sits above that drift; a real mistake, Keras' default epsilon
-# (1e-7), already moves the weights by 5e-4 at step 1 and by 0.07 at step 100.
-TOLERANCE = {"mse_sgd": (1e-6, 1e-5), "softmax_adam": (0.05, 0.0)}
+# by 0.027 (max abs weight difference, seed 0) over 300 steps, as far as graph vs
+# eager do (0.013 to 0.071 over seeds 0-5; the loss within 1e-3). atol sits above
+# that spread. A real mistake still leaves it: Keras' default epsilon (1e-7) moves
+# the weights by 5e-4 at step 1 and 0.15 by step 200 (seed 0).
+TOLERANCE = {"mse_sgd": (1e-6, 1e-5), "softmax_adam": (0.1, 0.0)}
 
 
 def make_weights(inputs: int) -> dict[str, tf.Variable]:
@@ -211,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             final = plumbing.variables_at(trajectory, report.steps)
             metrics[trajectory.mode] = {"train_accuracy": accuracy(data.x_train, data.y_train, final),
                                         "test_accuracy": accuracy(data.x_test, data.y_test, final)}
+        report = plumbing.drop_variable_history(report)
         runs.append(plumbing.ExampleRun(variant, problem, report, (plumbing.loss_curve(report, "batch loss"),),
                                         metrics))
     return plumbing.finish(args, "mlp_digits", runs, title=f"MLP on {data.source}: TF1 graph vs TF2 eager")

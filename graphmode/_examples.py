@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import re
@@ -136,6 +137,20 @@ def evaluated_curve(
 def variables_at(trajectory: Trajectory, step: int) -> dict[str, np.ndarray]:
     """A mode's variable values after ``step`` (0 = initial), as float32 like the variables themselves."""
     return {name: values[step].astype(np.float32) for name, values in trajectory.variables.items()}
+
+
+def drop_variable_history(report: ParityReport) -> ParityReport:
+    """The report with each mode's variables cut to their values after the last step.
+
+    The comparison is already in the report, and the final values are all that
+    :func:`finish` reads; dropping the rest frees what the harness recorded
+    (an MLP on MNIST holds ~2 MB per step and mode) before the next run starts.
+    """
+
+    def last_row(trajectory: Trajectory) -> Trajectory:
+        return trajectory._replace(variables={name: values[-1:] for name, values in trajectory.variables.items()})
+
+    return dataclasses.replace(report, reference=last_row(report.reference), candidate=last_row(report.candidate))
 
 
 def table_interval(steps: int, rows: int = TABLE_ROWS) -> int:
