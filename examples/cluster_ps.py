@@ -324,6 +324,8 @@ def launch(args: argparse.Namespace) -> dict:
                     victim = current[gm.TaskId("worker", args.kill_worker)]
                     killed.add(victim)
                     fault = kill_and_restart(processes, victim, event["step"], cluster, args, workdir)
+                    # The killed run never reports "done": count the steps it last reported.
+                    ledger.workers[victim.task.index]["local_steps"] += fault["local_steps_before_kill"]
                     current[victim.task] = processes.processes[-1]
                     if show:
                         print_event("launcher", {"event": "note", "text": describe_drill(fault)})

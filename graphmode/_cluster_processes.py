@@ -88,6 +88,7 @@ class TaskProcesses:
         timeout: float,
         env: dict[str, str] | None = None,
         on_event: Callable[[TaskProcess, dict], None] | None = None,
+        stop_grace: float = 3.0,
     ) -> None:
         """Prepares (starts nothing).
 
@@ -98,6 +99,7 @@ class TaskProcesses:
             timeout: seconds from now until :meth:`events` gives up.
             env: environment for the processes (default: this process's).
             on_event: called with every event as it is read, before it is yielded.
+            stop_grace: seconds each stopping stage (stdin closed, SIGTERM) waits before the next.
         """
         self.cluster = cluster
         self.command = list(command)
@@ -107,6 +109,7 @@ class TaskProcesses:
         self.processes: list[TaskProcess] = []
         self._env = dict(os.environ if env is None else env)
         self._on_event = on_event
+        self._stop_grace = stop_grace
         self._events: queue.Queue = queue.Queue()
         os.makedirs(logdir, exist_ok=True)
 
@@ -114,7 +117,7 @@ class TaskProcesses:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self.stop_all()
+        self.stop_all(self._stop_grace)
 
     def start(self, task: TaskId) -> TaskProcess:
         """Starts one process for ``task`` (again, if it ran before)."""
