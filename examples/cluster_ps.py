@@ -121,6 +121,14 @@ class ReportCheckpoints(v1.train.CheckpointSaverListener):
         emit("checkpoint", step=int(global_step_value))
 
 
+def emit_placement(worker: int, graph: tf.Graph, report: gm.PlacementReport) -> None:
+    """Reports where each variable lives and how many of the step's ops ran on each task."""
+    variables = {name: {"requested": graph.get_operation_by_name(name).device, "assigned": device}
+                 for name, device in gm.variable_placement(graph, report).items()}
+    ops_by_task = {where: len(ops) for where, ops in gm.placement_by_task(report).items()}
+    emit("placement", worker=worker, variables=variables, ops_by_task=ops_by_task)
+
+
 def run_ps(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.Namespace) -> None:
     gm.start_server(cluster, task.job, task.index, intra_op_threads=1, inter_op_threads=1)
     emit("ready", task=task.device)
@@ -166,12 +174,7 @@ def run_worker(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.N
             fetches, feed = [train_op, model.global_step], {model.x: xs, model.y_: ys}
             if local_step == 0:
                 (_, global_step), report = gm.run_with_placement(session, fetches, feed)
-                variables = graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES)
-                emit("placement", worker=worker,
-                     variables={name: {"requested": graph.get_operation_by_name(name).device, "assigned": device}
-                                for name, device in gm.variable_placement(graph, report).items()},
-                     variable_count=len(variables),
-                     ops_by_task={task: len(ops) for task, ops in gm.placement_by_task(report).items()})
+                emit_placement(worker, graph, report)
             else:
                 _, global_step = session.run(fetches, feed)
             local_step += 1
@@ -200,9 +203,9 @@ def run_task(args: argparse.Namespace) -> None:
 
 
 def evaluate_on_ps(cluster: gm.ClusterDescription, seed: int, timeout: float) -> dict:
-    """Reads the variables on ps task 0 and scores them on all the data, from this process.
+    """Reads the variables on the ps tasks and scores them on all the data, from this process.
 
-    The session's master is the ps itself and every op is placed there, so this
+    The session's master is ps task 0 and every op is placed on the ps, so this
     works while workers are dead or gone.
     """
     X, Y = make_data(seed)
