@@ -176,24 +176,31 @@ def build_train_step(
     step_count = v1.placeholder_with_default(np.int32(steps_per_call), [], name="steps_this_call")
     stop_on_nonfinite = v1.placeholder_with_default(True, [], name="stop_on_nonfinite")
 
-    def body(index, losses, finite):
+    ignore_nonfinite = tf.logical_not(stop_on_nonfinite)
+
+    def body(index, losses, go_on):
         loss = step_fn(*inputs_of_step(index))
-        # Built per iteration so that a decaying learning rate reads the global step each step.
+        # Built inside the body so that a decaying learning rate is recomputed from
+        # the global step at every iteration, not once per Session call.
         step_optimizer = make_tf1_optimizer(optimizer, global_step) if isinstance(optimizer, OptimizerSpec) else optimizer
         trained = minimize(loss, step_optimizer, var_list=var_list, global_step=global_step, clip=clip)
         optimizers.append(trained.optimizer)
         with tf.control_dependencies([trained.op]):
-            losses = tf.tensor_scatter_nd_update(losses, [[index]], [tf.cast(loss, losses.dtype)])
-            return index + 1, losses, tf.math.is_finite(loss)
-
-    def keep_going(index, losses, finite):
-        return tf.logical_and(index < step_count, tf.logical_or(finite, tf.logical_not(stop_on_nonfinite)))
+            following = index + 1
+            # The continue flag is computed here so the loop condition is a bare read:
+            # every op per iteration costs ~0.5 µs next to a ~8 µs step.
+            go_on = tf.logical_and(following < step_count, tf.logical_or(tf.math.is_finite(loss), ignore_nonfinite))
+            return following, losses.write(index, tf.cast(loss, tf.float32)), go_on
 
     with tf.name_scope("graphmode_train_loop"):
-        start = (tf.constant(0), tf.fill([steps_per_call], np.float32("nan")), tf.constant(True))
-        steps_done, losses, _ = tf.while_loop(keep_going, body, start, name="steps")
+        start = (
+            tf.constant(0),
+            tf.TensorArray(tf.float32, size=steps_per_call, element_shape=[]),
+            step_count > 0,
+        )
+        steps_done, losses, _ = tf.while_loop(lambda index, losses, go_on: go_on, body, start, name="steps")
         steps_done = tf.identity(steps_done, name="steps_done")
-        losses = tf.identity(losses, name="step_losses")
+        losses = tf.identity(losses.stack(), name="step_losses")
     made_by_optimizer = {variable.name for built in optimizers for variable in built.variables()}
     stray = sorted({variable.name for variable in v1.global_variables()} - before - made_by_optimizer)
     if stray:
