@@ -1,9 +1,10 @@
 """A fast graph-mode training loop: one compiled callable, optionally K steps per Session call.
 
 ``Session.run`` spends most of a small model's step in Python (building the
-feed dict, resolving fetches, wrapping results): ~250 µs for the X*A=10 step on
-the reference machine against ~40 µs for the same step through TensorFlow's
-C++ callable API, and ~15 µs per step inside an in-graph ``tf.while_loop``. (TF's own
+feed dict, resolving fetches, wrapping results): ~200 µs for the X*A=10 step on
+the reference machine (2 CPUs) against ~60 µs for the same step through
+TensorFlow's C++ callable API (~13 µs when the session runs ops in the calling
+thread), and ~12 µs per step inside an in-graph ``tf.while_loop``. (TF's own
 ``make_callable`` with a ``feed_list`` falls back to ``Session.run``.) So:
 
 * :func:`train_step` wraps an existing TF1 train op + loss (+ the placeholders
