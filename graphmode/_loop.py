@@ -36,6 +36,7 @@ from graphmode._errors import ConfigError, InputExhaustedError, NumericsError, S
 from graphmode._loop_inputs import batch_feeder, check_inputs
 from graphmode._optimizers import GradientClipping, OptimizerSpec, make_tf1_optimizer, minimize
 from graphmode._runtime import tf, v1
+from graphmode._session import callable_options
 
 # Long enough that a bar is worth its line, short enough for any real training run.
 AUTO_PROGRESS_MIN_STEPS = 1000
@@ -212,12 +213,6 @@ def build_train_step(
     return TrainStep(losses, None, feeds, steps_per_call, steps_done, step_count, stop_on_nonfinite)
 
 
-def _callable_options():
-    # CallableOptions is not exported under tf.compat.v1; it lives in the same
-    # generated module as ConfigProto, which TensorFlow has already loaded.
-    return sys.modules[type(v1.ConfigProto()).__module__].CallableOptions()
-
-
 def _runner(session: v1.Session, step: TrainStep, check_loss: bool):
     # Making a callable prunes and optimizes the graph (milliseconds), so repeated
     # run_steps calls (one per epoch) reuse it. The cache lives on the session, since
@@ -231,7 +226,7 @@ def _runner(session: v1.Session, step: TrainStep, check_loss: bool):
 
 def _make_runner(session: v1.Session, step: TrainStep, check_loss: bool):
     """A function ``run(feeds, count) -> (losses, steps_done)`` over one C++ callable handle."""
-    options = _callable_options()
+    options = callable_options()
     feeds = list(step.feeds)
     if step.step_count is not None:
         feeds.append(step.step_count)

@@ -96,6 +96,13 @@ def test_session_config_sets_options_on_a_copy():
     assert config.graph_options.optimizer_options.global_jit_level == v1.OptimizerOptions.ON_1
 
 
+def test_ops_can_run_in_the_calling_thread(graph):
+    total = tf.reduce_sum(tf.constant([1.0, 2.0]))
+    with gm.Session(graph=graph, inter_op_threads=-1) as session:
+        assert session._config.inter_op_parallelism_threads == -1
+        assert session.run(total) == 3.0
+
+
 def test_session_takes_options_as_keywords(graph):
     with gm.Session(graph=graph, intra_op_threads=1, inter_op_threads=1, allow_soft_placement=True) as session:
         assert session._config.intra_op_parallelism_threads == 1
@@ -106,7 +113,7 @@ def test_session_takes_options_as_keywords(graph):
     "options, message",
     [
         ({"intra_op_threads": -1}, "intra_op_threads must be >= 0 .*got -1"),
-        ({"inter_op_threads": -2}, "inter_op_threads must be >= 0 .*got -2"),
+        ({"inter_op_threads": -2}, "inter_op_threads must be >= -1 .*got -2"),
         ({"timeout": 0}, "timeout must be a positive number of seconds; got 0"),
     ],
 )
@@ -133,3 +140,40 @@ def test_make_callable_reports_missing_placeholders(graph, session):
     add = session.make_callable(total, [a])
     with pytest.raises(gm.MissingFeedError, match="'b:0'"):
         add(1.0)
+
+
+def test_make_callable_returns_the_fetch_structure(linear, session):
+    x, w, y, init = linear
+    session.run(init)
+    step = session.make_callable({"out": [y, "w:0"], "weights": w, "init": init}, [x])
+    result = step(np.array([[1.0, 1.0]]))  # float64 data into a float32 placeholder
+    np.testing.assert_allclose(result["out"][0], [[3.0]])
+    np.testing.assert_array_equal(result["out"][1], [[1.0], [2.0]])
+    np.testing.assert_array_equal(result["weights"], [[1.0], [2.0]])
+    assert result["init"] is None
+
+
+def test_make_callable_matches_run_on_a_training_step(graph):
+    x = v1.placeholder(tf.float32, [None], name="x")
+    a = tf.Variable(1.0, name="a")
+    loss = tf.reduce_mean(tf.square(x * a - 10.0))
+    train = v1.train.GradientDescentOptimizer(0.01).minimize(loss)
+    init = v1.global_variables_initializer()
+    data = [np.array([1.0, 2.0]), np.array([0.5]), np.array([3.0, 1.0, 2.0])]
+    finals = []
+    for use_callable in (False, True):
+        with gm.Session(graph=graph) as session:
+            session.run(init)
+            step = session.make_callable([loss, train], [x]) if use_callable else None
+            losses = [step(batch)[0] if step else session.run([loss, train], {x: batch})[0] for batch in data]
+            finals.append((losses, session.run(a)))
+    assert finals[0] == finals[1]
+
+
+def test_callable_of_a_closed_session_refuses(linear):
+    x, w, y, init = linear
+    session = gm.Session(graph=x.graph)
+    step = session.make_callable(y, [x])
+    session.close()
+    with pytest.raises(gm.SessionClosedError):
+        step(np.ones((1, 2)))
