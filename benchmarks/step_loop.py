@@ -12,10 +12,9 @@ Two workloads:
   config, eager and ``tf.function``; reported in samples/s.
 
 Every figure is the median over ``--repeats`` timed runs after one warm-up
-run; ratios come from the same process. XLA auto-jit on CPU also needs
-``TF_XLA_FLAGS=--tf_xla_cpu_global_jit`` (the session config alone only
-clusters for GPUs); this script sets it before TensorFlow loads, and reports how
-many XLA clusters each graph run actually had.
+run; ratios come from the same process. The script reports how many XLA
+clusters each graph run actually had (graphmode's runtime sets the flag that
+lets auto-jit cluster on CPU).
 
 Usage:
     python benchmarks/step_loop.py            # table
@@ -25,14 +24,10 @@ Usage:
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
-
-_XLA_CPU_FLAG = "--tf_xla_cpu_global_jit"
-os.environ["TF_XLA_FLAGS"] = f"{os.environ.get('TF_XLA_FLAGS', '')} {_XLA_CPU_FLAG}".strip()
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
+import platform
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402

@@ -12,6 +12,10 @@ and every other module takes ``tf``/``v1`` from this module:
   descriptor 2 at a temporary file while TensorFlow loads and initialises its
   devices, then replay every line that is not known start-up noise.
 
+It also adds ``--tf_xla_cpu_global_jit`` to ``TF_XLA_FLAGS``: without it, a
+session config asking for XLA auto-jit clusters nothing on a CPU. The flag only
+acts on sessions whose config turns auto-jit on.
+
 Set ``GRAPHMODE_TF_VERBOSE=1`` to see TensorFlow's start-up output unchanged.
 """
 
@@ -27,6 +31,7 @@ from collections.abc import Iterator
 
 VERBOSE_ENV = "GRAPHMODE_TF_VERBOSE"
 LEGACY_KERAS_ENV = "TF_USE_LEGACY_KERAS"
+XLA_CPU_JIT_FLAG = "--tf_xla_cpu_global_jit"
 
 _STARTUP_NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
@@ -77,6 +82,9 @@ def _import_tensorflow():
     already_loaded = "tensorflow" in sys.modules
     if not already_loaded:
         os.environ.setdefault(LEGACY_KERAS_ENV, "1")
+        xla_flags = os.environ.get("TF_XLA_FLAGS", "")
+        if XLA_CPU_JIT_FLAG not in xla_flags:
+            os.environ["TF_XLA_FLAGS"] = f"{xla_flags} {XLA_CPU_JIT_FLAG}".strip()
         if not _wants_verbose():
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     quiet = not already_loaded and not _wants_verbose()
