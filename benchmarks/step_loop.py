@@ -75,18 +75,40 @@ def _regression_graph():
     return graph, x, y, loss, train_op, init
 
 
-def bench_session_run(data, steps, repeats, k):
+def _bench_per_call(data, steps, repeats, session_class, make_step):
+    """Times one Python call per step: ``make_step(session, x, y, loss, train_op)(x_row, y_row)``."""
     features, targets = data
     graph, x, y, loss, train_op, init = _regression_graph()
-    with v1.Session(graph=graph) as session:
+    with session_class(graph=graph) as session:
         session.run(init)
+        step = make_step(session, x, y, loss, train_op)
 
         def run(n):
             for index in range(n):
                 row = index % len(features)
-                session.run([train_op, loss], {x: features[row : row + 1], y: targets[row : row + 1]})
+                step(features[row : row + 1], targets[row : row + 1])
 
         return median_seconds_per_step(run, steps, repeats)
+
+
+def _feed_dict_step(session, x, y, loss, train_op):
+    return lambda x_row, y_row: session.run([train_op, loss], {x: x_row, y: y_row})
+
+
+def _callable_step(session, x, y, loss, train_op):
+    return session.make_callable([train_op, loss], [x, y])
+
+
+def bench_session_run(data, steps, repeats, k):
+    return _bench_per_call(data, steps, repeats, v1.Session, _feed_dict_step)
+
+
+def bench_graphmode_session_run(data, steps, repeats, k):
+    return _bench_per_call(data, steps, repeats, gm.Session, _feed_dict_step)
+
+
+def bench_graphmode_make_callable(data, steps, repeats, k):
+    return _bench_per_call(data, steps, repeats, gm.Session, _callable_step)
 
 
 def _bench_run_steps(data, steps, repeats, config=None):
@@ -105,10 +127,8 @@ def bench_graphmode_loop(data, steps, repeats, k):
 
 
 def bench_graphmode_loop_caller_thread(data, steps, repeats, k):
-    config = gm.session_config()
-    # Negative means "run every op in the calling thread": no hand-off to the inter-op pool.
-    config.inter_op_parallelism_threads = -1
-    return _bench_run_steps(data, steps, repeats, config)
+    # -1 runs every op in the calling thread: no hand-off to the inter-op pool.
+    return _bench_run_steps(data, steps, repeats, gm.session_config(inter_op_threads=-1))
 
 
 def bench_graphmode_k_steps(data, steps, repeats, k):
@@ -203,6 +223,8 @@ def bench_tf_function(data, steps, repeats, k):
 
 REGRESSION_MODES: dict[str, tuple[str, Callable]] = {
     "session_run": ("Session.run + feed_dict", bench_session_run),
+    "graphmode_session_run": ("graphmode Session.run + feed_dict", bench_graphmode_session_run),
+    "graphmode_make_callable": ("graphmode Session.make_callable", bench_graphmode_make_callable),
     "graphmode_loop": ("graphmode run_steps", bench_graphmode_loop),
     "graphmode_loop_caller_thread": ("graphmode run_steps, inter_op=-1", bench_graphmode_loop_caller_thread),
     "graphmode_k_steps": ("graphmode K-step mode", bench_graphmode_k_steps),

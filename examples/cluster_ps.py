@@ -147,6 +147,11 @@ def run_worker(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.N
     with graph.as_default(), v1.device(cluster.device_setter(worker)):
         model = build_classifier(args.seed)
         train_op = v1.train.AdamOptimizer(LEARNING_RATE).minimize(model.loss, global_step=model.global_step)
+        # A start barrier on the ps: without it the chief can finish every step
+        # while a slower worker is still importing TensorFlow, and "both workers
+        # trained" would depend on the machine's load.
+        workers_ready = tf.Variable(0, trainable=False, name="workers_ready")
+        check_in = workers_ready.assign_add(1)
     config = cluster.session_config(task.job, task.index, intra_op_threads=1, inter_op_threads=1)
     checkpoint_dir = os.path.join(args.workdir, "checkpoints")
     restored = v1.train.latest_checkpoint(checkpoint_dir) if is_chief else None
@@ -169,6 +174,10 @@ def run_worker(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.N
     ) as session:
         global_step, loss, accuracy = session.run([model.global_step, model.loss, model.accuracy], full_data)
         emit("session", worker=worker, global_step=int(global_step), loss=float(loss), accuracy=float(accuracy))
+        if is_chief:
+            wait_for_workers(session, workers_ready, workers - 1, args.timeout)
+        else:
+            session.run(check_in)
         while not session.should_stop():
             xs, ys = batch_for(worker, local_step, workers, X, Y)
             fetches, feed = [train_op, model.global_step], {model.x: xs, model.y_: ys}
@@ -185,6 +194,15 @@ def run_worker(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.N
     emit("done", worker=worker, local_steps=local_step, global_step=int(global_step))
     sys.stdout.flush()
     os._exit(0)  # skip interpreter teardown: TensorFlow cannot stop a running server cleanly
+
+
+def wait_for_workers(session, workers_ready: tf.Variable, expected: int, timeout: float) -> None:
+    """Blocks the chief until ``expected`` other workers have checked in on the ps."""
+    deadline = time.monotonic() + timeout
+    while (ready := int(session.run(workers_ready))) < expected:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {ready} of {expected} other worker(s) checked in within {timeout:g} s")
+        time.sleep(0.05)
 
 
 def run_task(args: argparse.Namespace) -> None:

@@ -28,6 +28,8 @@ def report() -> dict:
 def test_every_mode_has_a_positive_figure(report):
     assert set(report["regression_us_per_step"]) == {
         "session_run",
+        "graphmode_session_run",
+        "graphmode_make_callable",
         "graphmode_loop",
         "graphmode_loop_caller_thread",
         "graphmode_k_steps",
