@@ -158,7 +158,7 @@ class _SessionFeatures:
         if timeout is not None or record:
             options = _run_options(options, timeout, record)
             run_metadata = run_metadata if run_metadata is not None else v1.RunMetadata()
-        if not isinstance(fetches, (tf.Tensor, tf.Operation)):
+        if _names_in(fetches):
             fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
         run_fetches = (fetches, self._numerics_check(fetches)) if check else fetches
         try:
@@ -268,6 +268,18 @@ class _SessionFeatures:
             if translated is not None:
                 return translated
         return error
+
+
+def _names_in(fetches) -> bool:
+    # A cheap scan: tf.nest.map_structure costs tens of µs per run, so fetches
+    # are only rewritten when they hold a name that might be a variable's.
+    if isinstance(fetches, str):
+        return True
+    if isinstance(fetches, (list, tuple)):
+        return any(_names_in(fetch) for fetch in fetches)
+    if isinstance(fetches, dict):
+        return any(_names_in(fetch) for fetch in fetches.values())
+    return False
 
 
 def callable_options():
