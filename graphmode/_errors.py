@@ -14,25 +14,28 @@ class GraphmodeError(Exception):
     """Root of every error graphmode raises."""
 
 
-def _op_error_init(self, message: str, node_def=None, op=None) -> None:
-    # tf.errors.OpError subclasses take (node_def, op, message); ours are
-    # message-first so they read like ordinary exceptions at the raise site.
-    tensorflow_base = next(
-        base
-        for base in type(self).__mro__
-        if issubclass(base, tf.errors.OpError) and base.__module__.startswith("tensorflow")
-    )
-    tensorflow_base.__init__(self, node_def, op, message)
+class _TensorFlowError(GraphmodeError):
+    """Base of graphmode errors that are also a ``tf.errors.OpError`` subclass.
+
+    TensorFlow's op errors take ``(node_def, op, message)``; ours are
+    message-first so they read like ordinary exceptions at the raise site.
+    """
+
+    def __init__(self, message: str, node_def=None, op=None) -> None:
+        tensorflow_base = next(
+            base
+            for base in type(self).__mro__
+            if issubclass(base, tf.errors.OpError) and base.__module__.startswith("tensorflow")
+        )
+        tensorflow_base.__init__(self, node_def, op, message)
 
 
 class FeedError(GraphmodeError, ValueError):
     """A ``feed_dict`` entry does not fit its placeholder (shape, dtype, key)."""
 
 
-class MissingFeedError(GraphmodeError, tf.errors.InvalidArgumentError):
+class MissingFeedError(_TensorFlowError, tf.errors.InvalidArgumentError):
     """Fetches depend on placeholders that were not fed."""
-
-    __init__ = _op_error_init
 
 
 class ForeignGraphError(GraphmodeError, ValueError):
@@ -43,28 +46,20 @@ class SessionClosedError(GraphmodeError, RuntimeError):
     """The session was used after ``close()``."""
 
 
-class UninitializedVariableError(GraphmodeError, tf.errors.FailedPreconditionError):
+class UninitializedVariableError(_TensorFlowError, tf.errors.FailedPreconditionError):
     """A run read variables that were never initialized."""
 
-    __init__ = _op_error_init
 
-
-class NumericsError(GraphmodeError, tf.errors.InvalidArgumentError):
+class NumericsError(_TensorFlowError, tf.errors.InvalidArgumentError):
     """A checked tensor (or training loss) became NaN or Inf."""
 
-    __init__ = _op_error_init
 
-
-class DevicePlacementError(GraphmodeError, tf.errors.InvalidArgumentError):
+class DevicePlacementError(_TensorFlowError, tf.errors.InvalidArgumentError):
     """An op asked for a device that does not exist and soft placement is off."""
 
-    __init__ = _op_error_init
 
-
-class RunTimeoutError(GraphmodeError, tf.errors.DeadlineExceededError):
+class RunTimeoutError(_TensorFlowError, tf.errors.DeadlineExceededError):
     """A run blocked longer than the per-session or per-run timeout."""
-
-    __init__ = _op_error_init
 
 
 class ConfigError(GraphmodeError, ValueError):
@@ -83,10 +78,8 @@ class ClusterError(GraphmodeError, ValueError):
     """A cluster description is malformed, or names a job or task it does not have."""
 
 
-class ServerStartError(GraphmodeError, tf.errors.UnknownError):
+class ServerStartError(_TensorFlowError, tf.errors.UnknownError):
     """A task's ``tf.train.Server`` could not start (usually: its port is taken)."""
-
-    __init__ = _op_error_init
 
 
 class TaskFailedError(GraphmodeError, RuntimeError):
@@ -109,16 +102,12 @@ class ScriptError(GraphmodeError, OSError):
     """A script given to ``graphmode run`` / ``graphmode scan`` cannot be read or its output written."""
 
 
-class CheckpointNotFoundError(GraphmodeError, tf.errors.NotFoundError):
+class CheckpointNotFoundError(_TensorFlowError, tf.errors.NotFoundError):
     """No checkpoint exists at the given path (prefix, directory or file)."""
 
-    __init__ = _op_error_init
 
-
-class CheckpointCorruptError(GraphmodeError, tf.errors.DataLossError):
+class CheckpointCorruptError(_TensorFlowError, tf.errors.DataLossError):
     """A checkpoint file is truncated or corrupt; nothing was loaded from it."""
-
-    __init__ = _op_error_init
 
 
 class CheckpointMatchError(GraphmodeError, ValueError):
@@ -133,10 +122,8 @@ class NoKerasEquivalentError(GraphmodeError, ValueError):
     """No stock ``tf.keras`` optimizer updates variables the way this TF1 optimizer does."""
 
 
-class InputExhaustedError(GraphmodeError, tf.errors.OutOfRangeError):
+class InputExhaustedError(_TensorFlowError, tf.errors.OutOfRangeError):
     """A training loop's input (``tf.data`` iterator) ran out before the requested steps."""
-
-    __init__ = _op_error_init
 
 
 class DatasetError(GraphmodeError, ValueError):
