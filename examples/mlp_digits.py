@@ -38,13 +38,19 @@ MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
 # so the runs match exactly (measured: 0 difference over 300 steps).
 # softmax_adam: TF1's fused ApplyAdam kernel and Keras' composed Adam update round
 # differently (1.5e-8 apart after step 1), and Adam's per-weight normalisation
-# blows such differences up wherever a gradient is close to zero. That is float32
-# noise, not a porting error: the *graph* run started 1 ulp away from itself drifts
-# by 0.027 (max abs weight difference, seed 0) over 300 steps, as far as graph vs
-# eager do (0.013 to 0.071 over seeds 0-5; the loss within 1e-3). atol sits above
-# that spread. A real mistake still leaves it: Keras' default epsilon (1e-7) moves
-# the weights by 5e-4 at step 1 and 0.15 by step 200 (seed 0).
-TOLERANCE = {"mse_sgd": (1e-6, 1e-5), "softmax_adam": (0.1, 0.0)}
+# blows such differences up wherever a gradient is close to zero (graph vs eager:
+# 0.013 to 0.071 max abs weight difference over seeds 0-5, 300 steps). That is
+# float32 noise, not a porting error, so this variant checks against a noise floor
+# (the graph run nudged 1 ulp every step, gm.check_parity's noise_floor) on top of
+# the usual tight atol/rtol, instead of one atol wide enough for the chaos (0.1,
+# which let Keras' default epsilon through for 100-200 steps). Measured at 300
+# steps: the correct port passes on seeds 0-3 and 5 (the eager distance peaks at
+# 29x the floor, seed 0), and Keras' default epsilon (1e-7) fails at step 1 on
+# every seed (5e-4 against a floor of at most 1.4e-6). Seed 4 fails although the
+# port is correct: graph and eager part by 1.1e-5 at step 30 where the nudged
+# rerun has moved 6.7e-8, a gap the floor's factor of 100 does not cover.
+TOLERANCE = {"mse_sgd": (1e-6, 1e-5), "softmax_adam": (1e-6, 1e-5)}
+NOISE_FLOOR = {"softmax_adam"}
 
 
 def make_weights(inputs: int) -> dict[str, tf.Variable]:
@@ -186,7 +192,8 @@ def parity_problem(steps: int = 300, seed: int = 0, variant: str = "mse_sgd",
     inputs = data.x_train.shape[1]
     atol, rtol = TOLERANCE[variant]
     return gm.ParityProblem(f"mlp_digits ({variant})", lambda: build_graph(inputs, seed, variant),
-                            lambda: build_eager(inputs, variant), make_batches(data, steps, seed), atol=atol, rtol=rtol)
+                            lambda: build_eager(inputs, variant), make_batches(data, steps, seed), atol=atol, rtol=rtol,
+                            noise_floor=variant in NOISE_FLOOR)
 
 
 def accuracy(x: np.ndarray, y: np.ndarray, variables: dict[str, np.ndarray]) -> float:

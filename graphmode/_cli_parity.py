@@ -108,7 +108,9 @@ def _run(args: argparse.Namespace) -> int:
     except ExampleError as error:
         print(f"graphmode parity: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
-    overrides = {key: value for key, value in (("atol", args.atol), ("rtol", args.rtol)) if value is not None}
+    options = (("atol", args.atol), ("rtol", args.rtol), ("noise_floor", args.noise_floor),
+               ("noise_factor", args.noise_factor))
+    overrides = {key: value for key, value in options if value is not None}
     try:
         report = problem._replace(**overrides).check()
     except GraphmodeError as error:
@@ -137,6 +139,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, help="data and initialization seed (default: the example's)")
     parser.add_argument("--atol", type=_tolerance, help="absolute tolerance (default: the example's)")
     parser.add_argument("--rtol", type=_tolerance, help="relative tolerance (default: the example's)")
+    parser.add_argument("--noise-floor", action=argparse.BooleanOptionalAction, default=None,
+                        help="widen the tolerance by the graph run's drift from its own +1-ulp rerun "
+                        "(default: the example's choice)")
+    parser.add_argument("--noise-factor", type=_tolerance,
+                        help="multiplier of the noise floor (default: the example's, else 100)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("--per-step", action="store_true", help="also print both losses at every step")
     parser.add_argument("--examples-dir", help="folder holding NAME.py (default: examples/ of the source checkout)")

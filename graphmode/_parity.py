@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphmode._errors import ConfigError, ParityError
+from graphmode._parity_floor import DEFAULT_NOISE_FACTOR, perturb_by_one_ulp
 from graphmode._parity_names import base_name, match_variable_names
 from graphmode._parity_report import (
     Divergence,
@@ -35,6 +36,7 @@ from graphmode._session import Session
 
 __all__ = [
     "DEFAULT_ATOL",
+    "DEFAULT_NOISE_FACTOR",
     "DEFAULT_RTOL",
     "Divergence",
     "EagerModel",
@@ -108,6 +110,8 @@ class ParityProblem(NamedTuple):
     name_map: Mapping[str, str] | None = None
     initial_values: Mapping[str, np.ndarray] | str | None = None
     random_ops: str | None = None
+    noise_floor: bool = False
+    noise_factor: float = DEFAULT_NOISE_FACTOR
 
     def check(self) -> ParityReport:
         """Runs :func:`check_parity` with this problem's settings."""
@@ -120,6 +124,8 @@ class ParityProblem(NamedTuple):
             name_map=self.name_map,
             initial_values=self.initial_values,
             random_ops=self.random_ops,
+            noise_floor=self.noise_floor,
+            noise_factor=self.noise_factor,
         )
 
 
@@ -208,6 +214,16 @@ def run_graph(
             names an unknown variable or has the wrong shape.
         ParityError: the loss is not a scalar.
     """
+    return _train_graph(model, batches, initial_values)
+
+
+Nudge = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+def _train_graph(
+    model: GraphModel, batches: Iterable[Any], initial_values: Mapping[str, Any] | None, nudge: Nudge | None = None
+) -> Trajectory:
+    """:func:`run_graph`; ``nudge`` (values -> new values) is applied after the start and every step."""
     if not isinstance(model, GraphModel):
         raise ConfigError(f"run_graph takes a GraphModel; got {type(model).__name__}")
     variables = _named_variables(model.variables, "graph")
@@ -215,19 +231,30 @@ def run_graph(
     inputs = tuple(model.inputs)
     with model.graph.as_default():
         initialize = v1.variables_initializer(v1.global_variables() + v1.local_variables())
-        feeds, assigns = {}, []
+        holders, assigns = {}, {}
         with tf.name_scope("graphmode_parity_initial_values"):
-            for name, value in initial.items():
+            for name in variables if nudge else initial:
                 variable = variables[name]
-                holder = v1.placeholder(variable.dtype.base_dtype, variable.shape)
-                feeds[holder] = value
-                assigns.append(v1.assign(variable, holder).op)
+                holders[name] = v1.placeholder(variable.dtype.base_dtype, variable.shape)
+                assigns[name] = v1.assign(variable, holders[name]).op
+
+    def assign(session: Session, values: Mapping[str, np.ndarray]) -> None:
+        if values:
+            session.run([assigns[name] for name in values], {holders[name]: value for name, value in values.items()})
+
+    def record(session: Session) -> dict[str, np.ndarray]:
+        values = session.run(variables)
+        if nudge is None:
+            return values
+        moved = nudge(values)
+        assign(session, moved)
+        return {**values, **moved}
+
     losses: list[float] = []
     with Session(graph=model.graph) as session:
         session.run(initialize)
-        if assigns:
-            session.run(assigns, feeds)
-        records = [session.run(variables)]
+        assign(session, initial)
+        records = [record(session)]
         for step, batch in enumerate(batches, start=1):
             feed = dict(zip(inputs, _as_batch(batch, step, len(inputs), "graph")))
             try:
@@ -236,7 +263,7 @@ def run_graph(
                 _add_step_note(error, step, "graph")
                 raise
             losses.append(_scalar_loss(loss, step, "graph"))
-            records.append(session.run(variables))
+            records.append(record(session))
     return _trajectory("graph", losses, records)
 
 
@@ -286,6 +313,8 @@ def check_parity(
     initial_values: Mapping[str, Any] | str | None = None,
     random_ops: str | None = None,
     random_seed: int = 42,
+    noise_floor: bool = False,
+    noise_factor: float = DEFAULT_NOISE_FACTOR,
 ) -> ParityReport:
     """Trains both sides on the same batches from the same start and compares them.
 
@@ -315,6 +344,14 @@ def check_parity(
             stream while eager code restarts it, so keep per-step randomness out
             of a multi-step comparison (dropout rate 0).
         random_seed: the seed for ``random_ops``.
+        noise_floor: also train the graph side a second time, on the same batches,
+            from its initial values moved one ulp away from zero (every element of
+            every float variable), and widen each step's tolerance of each quantity
+            by ``noise_factor`` times how far those two graph runs are apart by
+            then. The nudge is repeated after every step (rounding differs in
+            every update). For trainings that amplify rounding (Adam near zero
+            gradients); it costs one more graph run. Rule and reasoning: :mod:`graphmode._parity_floor`.
+        noise_factor: the multiplier of the floor (default 100).
 
     Returns:
         The :class:`ParityReport` (graph = reference, eager = candidate).
@@ -332,6 +369,7 @@ def check_parity(
             raise ConfigError(f"build_graph must return a GraphModel; it returned {type(graph_model).__name__}")
         graph_initial = initial_values if isinstance(initial_values, Mapping) else None
         reference = run_graph(graph_model, batches, graph_initial)
+    shadow = _nudged_graph_run(build_graph, batches, reference, random_ops, random_seed) if noise_floor else None
     with _random_scope(random_ops, random_seed):
         eager_model = build_eager()
         if not isinstance(eager_model, EagerModel):
@@ -347,7 +385,27 @@ def check_parity(
                 if name in pairs and tuple(eager_variables[pairs[name]].shape.as_list()) == values.shape[1:]
             }
         candidate = run_eager(eager_model, batches, eager_initial)
-    return compare_trajectories(reference, candidate, atol=atol, rtol=rtol, name_map=pairs)
+    return compare_trajectories(
+        reference, candidate, atol=atol, rtol=rtol, name_map=pairs, noise_floor=shadow, noise_factor=noise_factor
+    )
+
+
+def _nudged_graph_run(
+    build_graph: Callable[[], GraphModel],
+    batches: list,
+    reference: Trajectory,
+    random_ops: str | None,
+    seed: int,
+) -> Trajectory:
+    # A fresh build in a fresh random scope, so everything but the nudges
+    # (dropout draws, op seeds) is what the reference saw; the start is the
+    # reference's own, since an unseeded initializer draws anew in every build.
+    with _random_scope(random_ops, seed):
+        model = build_graph()
+        dtypes = {name: v.dtype.base_dtype.as_numpy_dtype for name, v in _named_variables(model.variables, "graph").items()}
+        start = {name: values[0].astype(dtypes[name]) for name, values in reference.variables.items() if name in dtypes}
+        shadow = _train_graph(model, batches, start, lambda values: perturb_by_one_ulp(values, dtypes))
+    return shadow._replace(mode="graph (+1 ulp each step)")
 
 
 def assert_parity(report: ParityReport | ParityProblem) -> ParityReport:

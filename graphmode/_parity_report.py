@@ -7,7 +7,9 @@ on each side, their shapes, how many steps), then values, quantity by quantity.
 
 Tolerance rule, per element: ``|candidate - reference| <= atol + rtol * |reference|``
 (NumPy's ``isclose`` rule, with the *reference* side as the scale). NaN equals
-NaN; NaN against a number is a divergence.
+NaN; NaN against a number is a divergence. With a noise floor (see
+:mod:`graphmode._parity_floor`) the bound grows by ``noise_factor * floor[k, q]``,
+how far the reference drifted from its own 1-ulp-perturbed rerun by step ``k``.
 
 Steps are numbered on one timeline: step 0 is the initial variable values; step
 ``k`` is the ``k``-th training step, whose loss (computed before its update)
@@ -25,11 +27,13 @@ from typing import NamedTuple
 import numpy as np
 
 from graphmode._errors import ConfigError
+from graphmode._parity_floor import DEFAULT_NOISE_FACTOR, FLOOR_RULE, noise_floor
 from graphmode._parity_names import match_variable_names
 
 LOSS = "loss"
 
 TOLERANCE_RULE = "|a-b| <= atol + rtol*|ref|"
+FLOORED_TOLERANCE_RULE = "|a-b| <= atol + rtol*|ref| + noise_factor*floor"
 
 
 class Trajectory(NamedTuple):
@@ -58,6 +62,8 @@ class Divergence(NamedTuple):
     ``kind`` is ``"value"`` (outside tolerance), ``"missing"`` (a variable exists
     on one side only), ``"shape"`` (shapes differ) or ``"steps"`` (different
     numbers of steps). Value fields are None for structural kinds.
+    ``noise_floor`` is the floor of this quantity at this step and
+    ``noise_factor`` its multiplier, both None when no floor was used.
     """
 
     kind: str
@@ -75,6 +81,8 @@ class Divergence(NamedTuple):
     reference: str
     candidate: str
     detail: str = ""
+    noise_floor: float | None = None
+    noise_factor: float | None = None
 
     def format(self) -> str:
         """The fixed one-paragraph form used in reports and assertion messages."""
@@ -91,8 +99,14 @@ class Divergence(NamedTuple):
             f"max abs diff {self.max_abs_diff:.6g}, max rel diff {self.max_rel_diff:.6g}; "
             f"worst element{where}: reference {self.reference_value:.9g}, "
             f"candidate {self.candidate_value:.9g}; "
-            f"tolerance {TOLERANCE_RULE} with atol={self.atol:g}, rtol={self.rtol:g} ({sides})"
+            f"tolerance {_tolerance_text(self.atol, self.rtol, self.noise_factor)}{self._floor_text()} ({sides})"
         )
+
+    def _floor_text(self) -> str:
+        if self.noise_factor is None:
+            return ""
+        bound = self.noise_factor * self.noise_floor
+        return f", noise floor {self.noise_floor:.3g} at step {self.step} (x{self.noise_factor:g} = {bound:.3g})"
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready fields (tuples as lists, non-finite numbers as strings)."""
@@ -108,6 +122,7 @@ class QuantityDiff(NamedTuple):
     max_abs_diff: float
     max_rel_diff: float
     first_divergence: Divergence | None
+    noise_floor: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
@@ -124,7 +139,15 @@ class QuantityDiff(NamedTuple):
             "max_rel_diff": _json_ready(self.max_rel_diff),
             "ok": self.ok,
             "first_divergence": None if self.ok else self.first_divergence.to_dict(),
+            "max_noise_floor": None if self.noise_floor is None else _json_ready(self.max_noise_floor),
         }
+
+    @property
+    def max_noise_floor(self) -> float | None:
+        """The largest floor over the steps (None without a floor)."""
+        if self.noise_floor is None:
+            return None
+        return float(self.noise_floor.max()) if self.noise_floor.size else 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +166,12 @@ class ParityReport:
     loss: QuantityDiff
     variables: tuple[QuantityDiff, ...]
     structure_issues: tuple[Divergence, ...]
+    noise_factor: float | None = None
+
+    @property
+    def noise_floor(self) -> bool:
+        """True when the tolerance included a noise floor."""
+        return self.noise_factor is not None
 
     @property
     def ok(self) -> bool:
@@ -172,13 +201,18 @@ class ParityReport:
             "candidate": self.candidate.mode,
             "atol": self.atol,
             "rtol": self.rtol,
-            "tolerance_rule": TOLERANCE_RULE,
+            "tolerance_rule": FLOORED_TOLERANCE_RULE if self.noise_floor else TOLERANCE_RULE,
+            "noise_floor": self.noise_floor,
+            "noise_factor": self.noise_factor,
+            "noise_floor_rule": FLOOR_RULE if self.noise_floor else None,
             "first_divergence": None if first is None else first.to_dict(),
             "structure_issues": [issue.to_dict() for issue in self.structure_issues],
             "loss": self.loss.to_dict(),
             "variables": {q.name: q.to_dict() for q in self.variables},
             "reference_losses": [_json_ready(float(x)) for x in self.reference.losses],
             "candidate_losses": [_json_ready(float(x)) for x in self.candidate.losses],
+            "loss_noise_floors": None if self.loss.noise_floor is None
+            else [_json_ready(float(x)) for x in self.loss.noise_floor],
         }
 
     def to_json(self, indent: int | None = None) -> str:
@@ -188,24 +222,33 @@ class ParityReport:
     def format_steps(self) -> str:
         """Per-step losses of both sides as a table, divergent steps marked ``*``."""
         ref, cand = self.reference.mode, self.candidate.mode
-        lines = [f"{'step':>5}  {ref + ' loss':>16}  {cand + ' loss':>16}  {'abs diff':>10}"]
+        floors = self.loss.noise_floor
+        lines = [f"{'step':>5}  {ref + ' loss':>16}  {cand + ' loss':>16}  {'abs diff':>10}"
+                 + ("" if floors is None else f"  {'noise floor':>11}")]
         for step in range(1, self.steps + 1):
             a, b = float(self.reference.losses[step - 1]), float(self.candidate.losses[step - 1])
-            mark = "" if _within(np.array(b), np.array(a), self.atol, self.rtol).all() else " *"
-            lines.append(f"{step:>5}  {a:>16.9g}  {b:>16.9g}  {abs(a - b):>10.3g}{mark}")
+            floor = 0.0 if floors is None else float(floors[step - 1])
+            slack = floor * (self.noise_factor or 0.0)
+            mark = "" if _within(np.array(b), np.array(a), self.atol, self.rtol, slack).all() else " *"
+            floor_cell = "" if floors is None else f"  {floor:>11.3g}"
+            lines.append(f"{step:>5}  {a:>16.9g}  {b:>16.9g}  {abs(a - b):>10.3g}{floor_cell}{mark}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         verdict = "OK" if self.ok else "DIVERGED"
         header = (
             f"parity {verdict}: {self.candidate.mode} (candidate) vs {self.reference.mode} (reference), "
-            f"{self.steps} steps, tolerance {TOLERANCE_RULE} with atol={self.atol:g}, rtol={self.rtol:g}"
+            f"{self.steps} steps, tolerance {_tolerance_text(self.atol, self.rtol, self.noise_factor)}"
         )
-        rows = [("quantity", "shape", "max abs diff", "max rel diff", "first bad step")]
+        if self.noise_floor:
+            header += f"; noise floor: {FLOOR_RULE}"
+        rows = [("quantity", "shape", "max abs diff", "max rel diff")
+                + (("max noise floor",) if self.noise_floor else ()) + ("first bad step",)]
         for q in (self.loss, *self.variables):
             label = q.name if q.name == q.candidate_name else f"{q.name} -> {q.candidate_name}"
             first = "-" if q.ok else str(q.first_divergence.step)
-            rows.append((label, str(q.shape), f"{q.max_abs_diff:.3g}", f"{q.max_rel_diff:.3g}", first))
+            floor = (f"{q.max_noise_floor:.3g}",) if self.noise_floor else ()
+            rows.append((label, str(q.shape), f"{q.max_abs_diff:.3g}", f"{q.max_rel_diff:.3g}", *floor, first))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         table = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
         lines = [header, *table]
@@ -222,6 +265,8 @@ def compare_trajectories(
     atol: float,
     rtol: float,
     name_map: Mapping[str, str] | None = None,
+    noise_floor: Trajectory | None = None,
+    noise_factor: float = DEFAULT_NOISE_FACTOR,
 ) -> ParityReport:
     """Compares ``candidate`` with ``reference`` step by step.
 
@@ -232,6 +277,11 @@ def compare_trajectories(
         rtol: relative tolerance, scaled by ``|reference|``.
         name_map: reference variable name -> candidate variable name, for names
             :func:`match_variable_names` cannot pair by itself.
+        noise_floor: the reference rerun from initial values one ulp away (same
+            batches), or None. Given, each step's tolerance of each quantity grows
+            by ``noise_factor`` times how far the two reference runs have drifted
+            apart by then (:mod:`graphmode._parity_floor` has the rule and why).
+        noise_factor: the multiplier of the floor.
 
     Returns:
         A :class:`ParityReport`. Variables present on one side only, shape
@@ -240,27 +290,52 @@ def compare_trajectories(
         share are still compared by value.
 
     Raises:
-        ConfigError: a tolerance is negative or not a number, or ``name_map``
-            names a variable that does not exist.
+        ConfigError: a tolerance or the noise factor is negative or not a number,
+            ``name_map`` names a variable that does not exist, or the noise-floor
+            run lacks a reference variable or step.
     """
-    for label, value in (("atol", atol), ("rtol", rtol)):
+    for label, value in (("atol", atol), ("rtol", rtol), ("noise_factor", noise_factor)):
         if not isinstance(value, int | float) or not value >= 0:
             raise ConfigError(f"{label} must be a number >= 0; got {value!r}")
     pairs = match_variable_names(reference.variables, candidate.variables, name_map)
     context = (atol, rtol, reference.mode, candidate.mode)
     issues = _structure_issues(reference, candidate, pairs, context)
+    floors = None if noise_floor is None else _noise_floors(reference, noise_floor)
+    factor = None if noise_floor is None else float(noise_factor)
     shared = {
         ref: cand for ref, cand in pairs.items() if reference.variables[ref].shape[1:] == candidate.variables[cand].shape[1:]
     }
     steps = min(reference.steps, candidate.steps)
-    loss = _compare_quantity(LOSS, LOSS, reference.losses[:steps], candidate.losses[:steps], 1, context)
+    def floor_of(name: str, rows: int) -> tuple[np.ndarray | None, float | None]:
+        return (None, None) if floors is None else (floors[name][:rows], factor)
+
+    loss = _compare_quantity(
+        LOSS, LOSS, reference.losses[:steps], candidate.losses[:steps], 1, context, *floor_of(LOSS, steps)
+    )
     variables = tuple(
         _compare_quantity(
-            ref, cand, reference.variables[ref][: steps + 1], candidate.variables[cand][: steps + 1], 0, context
+            ref, cand, reference.variables[ref][: steps + 1], candidate.variables[cand][: steps + 1], 0, context,
+            *floor_of(ref, steps + 1),
         )
         for ref, cand in shared.items()
     )
-    return ParityReport(reference, candidate, float(atol), float(rtol), steps, loss, variables, issues)
+    return ParityReport(reference, candidate, float(atol), float(rtol), steps, loss, variables, issues, factor)
+
+
+def _noise_floors(reference: Trajectory, shadow: Trajectory) -> dict[str, np.ndarray]:
+    missing = sorted(set(reference.variables) - set(shadow.variables))
+    if missing:
+        raise ConfigError(f"the noise-floor run ({shadow.mode}) lacks reference variables {missing}; "
+                          f"it must be the reference model rerun on the same batches")
+    floors = {LOSS: noise_floor(reference.losses, shadow.losses, LOSS)}
+    floors.update((name, noise_floor(values, shadow.variables[name], name)) for name, values in reference.variables.items())
+    return floors
+
+
+def _tolerance_text(atol: float, rtol: float, noise_factor: float | None) -> str:
+    if noise_factor is None:
+        return f"{TOLERANCE_RULE} with atol={atol:g}, rtol={rtol:g}"
+    return f"{FLOORED_TOLERANCE_RULE} with atol={atol:g}, rtol={rtol:g}, noise_factor={noise_factor:g}"
 
 
 def _structure_issues(
@@ -303,26 +378,40 @@ def _structure_issues(
     return tuple(issues)
 
 
-def _within(candidate: np.ndarray, reference: np.ndarray, atol: float, rtol: float) -> np.ndarray:
-    close = np.abs(candidate - reference) <= atol + rtol * np.abs(reference)
+def _within(
+    candidate: np.ndarray, reference: np.ndarray, atol: float, rtol: float, slack: np.ndarray | float = 0.0
+) -> np.ndarray:
+    close = np.abs(candidate - reference) <= atol + rtol * np.abs(reference) + slack
     return close | (np.isnan(candidate) & np.isnan(reference))
 
 
 def _compare_quantity(
-    name: str, candidate_name: str, reference: np.ndarray, candidate: np.ndarray, first_step: int, context: tuple
+    name: str,
+    candidate_name: str,
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    first_step: int,
+    context: tuple,
+    floor: np.ndarray | None = None,
+    noise_factor: float | None = None,
 ) -> QuantityDiff:
-    """Compares ``[steps, *shape]`` arrays whose row ``i`` is step ``first_step + i``."""
+    """Compares ``[steps, *shape]`` arrays whose row ``i`` is step ``first_step + i``.
+
+    ``floor`` (one value per row) times ``noise_factor`` widens each row's tolerance.
+    """
     atol, rtol, ref_mode, cand_mode = context
     reference = np.asarray(reference, dtype=np.float64)
     candidate = np.asarray(candidate, dtype=np.float64)
+    slack = np.zeros(len(reference)) if floor is None else noise_factor * np.asarray(floor, dtype=np.float64)
+    slack = slack.reshape((-1,) + (1,) * (reference.ndim - 1))
     both_nan = np.isnan(reference) & np.isnan(candidate)
     with np.errstate(invalid="ignore", divide="ignore"):
         abs_diff = np.where(both_nan, 0.0, np.abs(candidate - reference))
         abs_diff = np.where(np.isnan(abs_diff), np.inf, abs_diff)
         rel_diff = np.where(abs_diff == 0, 0.0, abs_diff / np.abs(reference))
         rel_diff = np.where(np.isnan(rel_diff), np.inf, rel_diff)
-        excess = abs_diff - (atol + rtol * np.abs(reference))
-    bad = ~_within(candidate, reference, atol, rtol)
+        excess = abs_diff - (atol + rtol * np.abs(reference) + slack)
+    bad = ~_within(candidate, reference, atol, rtol, slack)
     shape = tuple(reference.shape[1:])
     max_abs = float(abs_diff.max()) if abs_diff.size else 0.0
     max_rel = float(rel_diff.max()) if rel_diff.size else 0.0
@@ -336,9 +425,10 @@ def _compare_quantity(
             "value", first_step + row, name, shape, shape,
             float(abs_diff[row].max()), float(rel_diff[row].max()), tuple(int(i) for i in index),
             float(reference[row][index]), float(candidate[row][index]),
-            atol, rtol, ref_mode, cand_mode,
+            atol, rtol, ref_mode, cand_mode, "",
+            None if floor is None else float(floor[row]), noise_factor,
         )
-    return QuantityDiff(name, candidate_name, shape, max_abs, max_rel, divergence)
+    return QuantityDiff(name, candidate_name, shape, max_abs, max_rel, divergence, floor)
 
 
 def _timeline_position(divergence: Divergence) -> tuple[int, int]:

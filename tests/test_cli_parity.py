@@ -54,6 +54,16 @@ def test_options_reach_the_example_and_the_tolerances(capsys):
     assert json.loads(capsys.readouterr().out)["rtol"] == 4.0
 
 
+def test_noise_floor_options_reach_the_check(capsys):
+    base = ["parity", "tiny_sgd", "--examples-dir", str(EXAMPLES), "--steps", "2", "--json"]
+    assert cli.main([*base, "--noise-floor", "--noise-factor", "5"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["noise_floor"], report["noise_factor"]) == (True, 5.0)
+    assert len(report["loss_noise_floors"]) == 2 and report["variables"]
+    assert cli.main([*base, "--no-noise-floor"]) == 0
+    assert json.loads(capsys.readouterr().out)["noise_floor"] is False
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -167,6 +167,9 @@ def test_mlp_digits_both_variants_beat_chance_in_parity(mlp_digits, capsys, tmp_
     for variant, floor in floors.items():
         run = result["runs"][variant]
         assert run["parity"]["ok"], run["parity"]["first_divergence"]
+        # Adam amplifies rounding, so only that variant checks against a noise floor.
+        assert run["parity"]["noise_floor"] is (variant == "softmax_adam")
+        assert (run["parity"]["atol"], run["parity"]["rtol"]) == (1e-6, 1e-5)
         for mode in ("graph", "eager"):
             assert run["metrics"][mode]["test_accuracy"] > floor, f"{variant} {mode}: {run['metrics'][mode]}"
         assert run["final_values"]["graph"]["w1"]["shape"] == [64, 256]
