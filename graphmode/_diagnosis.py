@@ -151,26 +151,37 @@ def validate_feed_dict(graph: tf.Graph, feed_dict: dict, spec_cache: dict) -> di
     return checked
 
 
+def fetch_element(graph: tf.Graph, fetch: object) -> tf.Tensor | tf.Operation | None:
+    """Resolves one fetch (tensor, op, name, variable) to a graph element of ``graph``.
+
+    Returns None for fetches TensorFlow converts through its own registry
+    (``SparseTensor`` and the like).
+
+    Raises:
+        ForeignGraphError: the fetch belongs to another graph.
+    """
+    if isinstance(fetch, (tf.Tensor, tf.Operation)):
+        if fetch.graph is not graph:
+            raise ForeignGraphError(
+                f"fetch '{fetch.name}' belongs to another graph than this session's; "
+                "fetch tensors built in the session's graph"
+            )
+        return fetch
+    if isinstance(fetch, str):
+        return graph.as_graph_element(fetch, allow_tensor=True, allow_operation=True)
+    if hasattr(fetch, "_as_graph_element"):  # variables fetch as their value
+        return fetch_element(graph, fetch._as_graph_element())
+    return None
+
+
 def fetch_elements(graph: tf.Graph, fetches: object) -> list:
     """Flattens ``fetches`` (nested lists/dicts of tensors, ops or names) to graph elements.
 
     Raises:
         ForeignGraphError: a fetch belongs to another graph.
     """
-    elements = []
-    for fetch in tf.nest.flatten(fetches):
-        if isinstance(fetch, (tf.Tensor, tf.Operation)):
-            if fetch.graph is not graph:
-                raise ForeignGraphError(
-                    f"fetch '{fetch.name}' belongs to another graph than this session's; "
-                    "fetch tensors built in the session's graph"
-                )
-            elements.append(fetch)
-        elif isinstance(fetch, str):
-            elements.append(graph.as_graph_element(fetch, allow_tensor=True, allow_operation=True))
-        elif hasattr(fetch, "op") and isinstance(getattr(fetch, "op", None), tf.Operation):
-            elements.append(fetch.op)  # variables and other tensor-likes
-    return elements
+    elements = (fetch_element(graph, fetch) for fetch in tf.nest.flatten(fetches))
+    return [element for element in elements if element is not None]
 
 
 def ops_needed(elements: Iterable, fed: Iterable[tf.Tensor] = ()) -> list[tf.Operation]:

@@ -189,10 +189,12 @@ class _SessionFeatures:
         self._ensure_open()
         graph = self.graph
         tensors = [_diagnosis.resolve_feed_key(graph, key) for key in feed_list or []]
-        if accept_options or None in tensors:
+        if accept_options or any(tensor is None for tensor in tensors):
             return super().make_callable(fetches, feed_list, accept_options)
         fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
-        leaves = [_fetchable(graph, leaf) for leaf in tf.nest.flatten(fetches)]
+        leaves = [_diagnosis.fetch_element(graph, leaf) for leaf in tf.nest.flatten(fetches)]
+        if any(leaf is None for leaf in leaves):  # fetches only TensorFlow's conversion registry understands
+            return super().make_callable(fetches, feed_list, accept_options)
         specs = [_diagnosis.feed_spec(tensor) for tensor in tensors]
         options = callable_options()
         options.feed.extend(tensor.name for tensor in tensors)
@@ -289,18 +291,6 @@ def callable_options():
     module as ``ConfigProto``, which TensorFlow has already loaded.
     """
     return sys.modules[type(v1.ConfigProto()).__module__].CallableOptions()
-
-
-def _fetchable(graph: tf.Graph, fetch) -> tf.Tensor | tf.Operation:
-    if isinstance(fetch, (tf.Tensor, tf.Operation)):
-        if fetch.graph is not graph:
-            _diagnosis.fetch_elements(graph, [fetch])  # raises ForeignGraphError naming it
-        return fetch
-    if isinstance(fetch, str):
-        return graph.as_graph_element(fetch, allow_tensor=True, allow_operation=True)
-    if hasattr(fetch, "_as_graph_element"):  # variables fetch as their value
-        return _fetchable(graph, fetch._as_graph_element())
-    raise TypeError(f"cannot fetch {fetch!r}: fetch tensors, operations, variables or their names")
 
 
 def _run_options(options: v1.RunOptions | None, timeout: float | None, record: bool) -> v1.RunOptions:

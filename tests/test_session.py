@@ -177,3 +177,12 @@ def test_callable_of_a_closed_session_refuses(linear):
     session.close()
     with pytest.raises(gm.SessionClosedError):
         step(np.ones((1, 2)))
+
+
+def test_make_callable_falls_back_for_fetches_only_tensorflow_converts(graph, session):
+    x = v1.placeholder(tf.float32, [2], name="x")
+    sparse = tf.sparse.from_dense(x)
+    to_values = session.make_callable(sparse, [x])
+    value = to_values(np.array([0.0, 3.0]))
+    np.testing.assert_array_equal(value.values, [3.0])
+    np.testing.assert_array_equal(value.indices, [[1]])
