@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from graphmode._errors import ConfigError
 from graphmode._runtime import tf, v1
+from graphmode._text import align_columns
 
 # The standard collections TF1 code reads and writes, by their GraphKeys name.
 STANDARD_COLLECTIONS: dict[str, str] = {
@@ -69,8 +70,7 @@ def format_collections(graph: tf.Graph | None = None) -> str:
     rows = list_collections(graph)
     if not rows:
         return "(no collections)"
-    width = max(len(row.name) for row in rows)
-    return "\n".join(f"{row.name:<{width}}  {row.size}" for row in rows)
+    return "\n".join(align_columns([(row.name, str(row.size)) for row in rows]))
 
 
 def _zeros(shape, dtype, seed):

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from graphmode._parity_floor import FLOOR_RULE
+from graphmode._text import align_columns
 
 LOSS = "loss"
 
@@ -249,9 +250,7 @@ class ParityReport:
             first = "-" if q.ok else str(q.first_divergence.step)
             floor = (f"{q.max_noise_floor:.3g}",) if self.noise_floor else ()
             rows.append((label, str(q.shape), f"{q.max_abs_diff:.3g}", f"{q.max_rel_diff:.3g}", *floor, first))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        table = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-        lines = [header, *table]
+        lines = [header, *align_columns(rows)]
         lines += [f"structure: {issue.format()}" for issue in self.structure_issues]
         first = self.first_divergence
         lines.append("first divergence: none" if first is None else f"first divergence: {first.format()}")

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from graphmode._runtime import tf, v1
+from graphmode._text import align_columns
 
 _FEED_NODE = re.compile(r"^_arg_(?P<op>.+)_(?P<index>\d+)_\d+$")
 _CLIENT_FEED_NODE = re.compile(r"^_recv_(?P<op>.+)_(?P<index>\d+)$")
@@ -86,10 +87,8 @@ class PlacementReport(NamedTuple):
         rows = [header] + [
             (r.op_name, r.op_type, r.requested_device or "-", r.assigned_device) for r in self.records
         ]
-        widths = [max(len(row[column]) for row in rows) for column in range(4)]
         lines = []
-        for row, record in zip(rows, (None, *self.records)):
-            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        for line, record in zip(align_columns(rows), (None, *self.records)):
             if record is not None and record.fell_back:
                 line += "  <- fell back (requested device not available)"
             lines.append(line)
