@@ -9,6 +9,7 @@ TensorFlow has already failed, so the happy path pays nothing for it.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -229,6 +230,10 @@ def missing_feed_error(graph, fetches, feed_dict, original: tf.errors.OpError) -
     )
 
 
+# graph -> {variable names: report op}; weak, so a dropped graph takes its ops along.
+_UNINITIALIZED_REPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def all_variables(graph: tf.Graph) -> list:
     """Returns the graph's global and local variables."""
     return graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES) + graph.get_collection(v1.GraphKeys.LOCAL_VARIABLES)
@@ -237,15 +242,19 @@ def all_variables(graph: tf.Graph) -> list:
 def uninitialized_variables(session: v1.Session, variables: Sequence | None = None) -> list[str]:
     """Returns the names of the graph's variables that hold no value in ``session``.
 
-    Builds one report op per graph the first time (the graph must not be finalized).
+    Builds one report op per graph and set of variables, the first time it is
+    asked for (the graph must not be finalized then), and reuses it after.
     """
     graph = session.graph
     variables = list(variables) if variables is not None else all_variables(graph)
     if not variables:
         return []
-    with graph.as_default(), tf.name_scope("graphmode"):
-        report = v1.report_uninitialized_variables(variables)
-    return [name.decode() for name in v1.Session.run(session, report)]
+    reports = _UNINITIALIZED_REPORTS.setdefault(graph, {})
+    key = tuple(variable.name for variable in variables)
+    if key not in reports:
+        with graph.as_default(), tf.name_scope("graphmode"):
+            reports[key] = v1.report_uninitialized_variables(variables)
+    return [name.decode() for name in v1.Session.run(session, reports[key])]
 
 
 def is_uninitialized_error(error: tf.errors.OpError) -> bool:

@@ -112,7 +112,10 @@ def test_uninitialized_variables_are_listed(model, session):
     assert "global_variables_initializer" in message
     assert isinstance(caught.value, tf.errors.FailedPreconditionError)
     session.run(init)
+    ops_before = len(x.graph.get_operations())
     assert session.uninitialized_variables() == []
+    assert session.uninitialized_variables() == []
+    assert len(x.graph.get_operations()) == ops_before  # the report op is built once and reused
 
 
 def test_failed_run_changes_nothing(model, session):
