@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from graphmode._cluster import ClusterDescription, TaskId
+from graphmode._diagnosis import uninitialized_variables
 from graphmode._errors import ConfigError, RunTimeoutError, ServerStartError
 from graphmode._placement import PlacementReport, records_from_run_metadata
 from graphmode._runtime import tf, v1
@@ -173,15 +174,13 @@ def wait_for_variables(
     """
     if graph.finalized:
         raise ConfigError("wait_for_variables adds a report op to the graph, but the graph is finalized; call it earlier")
-    with graph.as_default(), tf.name_scope("graphmode_wait_for_variables"):
-        report = v1.report_uninitialized_variables()
     start = time.monotonic()
     missing: list[str] | None = None
     with Session(target, graph=graph, config=config) as session:
         while True:
             remaining = timeout - (time.monotonic() - start)
             try:
-                missing = [name.decode() for name in session.run(report, timeout=max(remaining, 0.001))]
+                missing = uninitialized_variables(session, timeout=max(remaining, 0.001))
             except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError):
                 pass  # the ps is not up yet, or this check ran out of time: both are "not ready"
             else:

@@ -239,11 +239,14 @@ def all_variables(graph: tf.Graph) -> list:
     return graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES) + graph.get_collection(v1.GraphKeys.LOCAL_VARIABLES)
 
 
-def uninitialized_variables(session: v1.Session, variables: Sequence | None = None) -> list[str]:
+def uninitialized_variables(
+    session: v1.Session, variables: Sequence | None = None, *, timeout: float | None = None
+) -> list[str]:
     """Returns the names of the graph's variables that hold no value in ``session``.
 
     Builds one report op per graph and set of variables, the first time it is
     asked for (the graph must not be finalized then), and reuses it after.
+    ``timeout`` bounds the check in seconds (TensorFlow's DeadlineExceededError).
     """
     graph = session.graph
     variables = list(variables) if variables is not None else all_variables(graph)
@@ -254,7 +257,8 @@ def uninitialized_variables(session: v1.Session, variables: Sequence | None = No
     if key not in reports:
         with graph.as_default(), tf.name_scope("graphmode"):
             reports[key] = v1.report_uninitialized_variables(variables)
-    return [name.decode() for name in v1.Session.run(session, reports[key])]
+    options = None if timeout is None else v1.RunOptions(timeout_in_ms=max(1, round(timeout * 1000)))
+    return [name.decode() for name in v1.Session.run(session, reports[key], options=options)]
 
 
 def is_uninitialized_error(error: tf.errors.OpError) -> bool:
