@@ -23,8 +23,8 @@ from typing import NamedTuple
 import numpy as np
 
 import graphmode as gm
-from graphmode import _examples as plumbing
 from graphmode import tf, v1
+from graphmode.parity import examples as plumbing
 
 LEARNING_RATE = 1e-3
 BATCH_SIZE = 128

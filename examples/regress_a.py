@@ -18,8 +18,8 @@ import sys
 import numpy as np
 
 import graphmode as gm
-from graphmode import _examples as plumbing
 from graphmode import tf, v1
+from graphmode.parity import examples as plumbing
 
 LEARNING_RATE = 0.02
 SAMPLES = 100

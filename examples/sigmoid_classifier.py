@@ -21,8 +21,8 @@ import sys
 import numpy as np
 
 import graphmode as gm
-from graphmode import _examples as plumbing
 from graphmode import tf, v1
+from graphmode.parity import examples as plumbing
 
 DATASET_SIZE = 128
 BATCH_SIZE = 8

@@ -30,9 +30,9 @@ from typing import Any
 import pytest
 
 from graphmode._errors import ConfigError
-from graphmode._graph import new_graph
 from graphmode._runtime import tf, v1
-from graphmode._session import Session
+from graphmode.session.engine import Session
+from graphmode.session.graph import new_graph
 
 MARKER = "graph_and_eager"
 MODE_FIXTURE = "execution_mode"

@@ -12,7 +12,7 @@ Example:
     ...     print(sess.run(2 * x, {x: [[1.0, 2.0]]}))
 """
 
-from graphmode._tf1_api import enable_tf1 as _enable_tf1
+from graphmode.legacy.api import enable_tf1 as _enable_tf1
 
 _TF1 = _enable_tf1()
 

@@ -10,7 +10,7 @@ import pytest
 
 import graphmode as gm
 from graphmode import tf, v1
-from graphmode._checkpoint_names import pair_names
+from graphmode.checkpoint.names import pair_names
 
 RNG = np.random.RandomState(7)
 W0 = RNG.randn(2, 3).astype(np.float32)
@@ -332,7 +332,7 @@ def _checkpoint_files(directory):
 
 @pytest.mark.parametrize("crash_in", ["_stage", "_publish"])
 def test_crash_mid_save_leaves_the_previous_checkpoint_latest(tmp_path, monkeypatch, crash_in):
-    from graphmode import _checkpoint_write
+    from graphmode.checkpoint import atomic as _checkpoint_write
 
     first = gm.save_tf1_checkpoint(tmp_path / "model.ckpt-1", {"w": np.ones(2, np.float32)})
     files_before = _checkpoint_files(tmp_path)
@@ -419,7 +419,7 @@ def test_save_against_a_reference_checkpoint(tmp_path):
 
 
 def test_staged_checkpoint_that_reads_back_wrong_is_not_published(tmp_path, monkeypatch):
-    from graphmode import _checkpoint_write
+    from graphmode.checkpoint import atomic as _checkpoint_write
 
     real_stage = _checkpoint_write._stage
     monkeypatch.setattr(_checkpoint_write, "_stage",

@@ -90,7 +90,7 @@ def test_placeholders_session_and_feed_error(runs):
     assert run.returncode == 0, run.stderr
     assert re.search(r"^y 1\.0986\d*$", run.stdout, re.M), run.stdout  # log(1*1 + 1*2) = log 3
     assert "noise shape (3,)" in run.stdout
-    assert "graphmode._session.Session" in run.stdout  # tf.Session is graphmode's
+    assert "graphmode.session.engine.Session" in run.stdout  # tf.Session is graphmode's
     assert "bad feed: FeedError feed for placeholder 'x:0' has shape (1, 3); it expects (?, 2)" in run.stdout
 
 
@@ -210,7 +210,7 @@ def test_removed_symbols_fail_naming_symbol_line_and_replacement(runs):
     assert last.startswith(f"graphmode._errors.RemovedSymbolError: {path}:{contrib_line}: "
                            "tf.contrib.layers.xavier_initializer was dropped"), last
     assert "tf.compat.v1.glorot_uniform_initializer()" in last
-    for runner_file in ("_legacy.py", "_tf1_api.py", "runpy"):
+    for runner_file in ("legacy/runner.py", "legacy/api.py", "runpy"):
         assert runner_file not in run.stderr
 
 
@@ -224,7 +224,7 @@ def test_script_that_raises_exits_1_with_its_own_traceback(runs):
         f'    train()\n  File "{path}", line {_line_of("raises", "return sess.run")}, in train'
     ) in run.stderr
     assert "UninitializedVariableError: the run read 1 uninitialized variable(s): 'weights' (shape (3, 2), float32)" in run.stderr
-    assert "_legacy.py" not in run.stderr and "runpy" not in run.stderr
+    assert "legacy/runner.py" not in run.stderr and "runpy" not in run.stderr
 
 
 def test_rnn_cell_matches_numpy_lstm(runs):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from graphmode import ScanFinding, scan_files, scan_source
-from graphmode._scan import MAPPED, NOTE, REMOVED, UNKNOWN
+from graphmode.legacy.scan import MAPPED, NOTE, REMOVED, UNKNOWN
 
 SCRIPTS = Path(__file__).parent / "scripts"
 

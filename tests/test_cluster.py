@@ -18,7 +18,7 @@ import pytest
 
 import graphmode as gm
 from graphmode import tf, v1
-from graphmode._placement import records_from_run_metadata
+from graphmode.session.placement import records_from_run_metadata
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
 PS0 = "/job:ps/replica:0/task:0/device:CPU:0"

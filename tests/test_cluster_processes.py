@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 import graphmode as gm
-from graphmode._cluster_processes import describe_exit
+from graphmode.cluster.processes import describe_exit
 
 TASK = textwrap.dedent("""
     import json, os, sys, time

@@ -1,4 +1,4 @@
-"""The bundled examples (in-process) and the plumbing they share (graphmode/_examples.py).
+"""The bundled examples (in-process) and the plumbing they share (graphmode/parity/examples.py).
 
 Convergence thresholds, and why:
 
@@ -26,9 +26,9 @@ import numpy as np
 import pytest
 
 import graphmode as gm
-from graphmode import _examples as plumbing
 from graphmode import cli
-from graphmode._cli_parity import load_example
+from graphmode.cli.parity import load_example
+from graphmode.parity import examples as plumbing
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

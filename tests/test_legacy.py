@@ -19,9 +19,9 @@ import tf_keras
 
 import graphmode
 from graphmode import RemovedModuleError, RemovedSymbolError, ScriptError, tf, v1
-from graphmode._legacy import run_script
-from graphmode._tf1_api import TF1, import_tf1, is_user_module
-from graphmode._tf1_removed import describe_removed, find_removed, symbol_as_written
+from graphmode.legacy.api import TF1, import_tf1, is_user_module
+from graphmode.legacy.removed import describe_removed, find_removed, symbol_as_written
+from graphmode.legacy.runner import run_script
 
 
 def _caller_line(offset: int) -> str:
@@ -123,7 +123,7 @@ def test_only_user_code_gets_the_tf1_module(tmp_path):
     assert is_user_module(None)  # exec / python -c
     assert not is_user_module({"__name__": "tf_keras", "__file__": tf_keras.__file__})
     assert not is_user_module({"__name__": "json", "__file__": os.path.join(sysconfig.get_paths()["stdlib"], "json", "__init__.py")})
-    assert not is_user_module({"__name__": "graphmode._scan", "__file__": graphmode.__file__})
+    assert not is_user_module({"__name__": "graphmode.legacy.scan", "__file__": graphmode.__file__})
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_removed_table_uses_the_longest_listed_prefix():
 
 def test_every_replacement_in_the_table_exists():
     # The advice must name real symbols: check each tf.* replacement resolves.
-    from graphmode._tf1_removed import REMOVED
+    from graphmode.legacy.removed import REMOVED
 
     for entry in REMOVED.values():
         if entry.replacement is None or not entry.replacement.startswith("tf."):

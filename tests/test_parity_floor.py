@@ -10,8 +10,8 @@ import pytest
 from test_parity import BATCH, build_eager, build_graph, regression_batches
 
 import graphmode as gm
-from graphmode._cli_parity import load_example
-from graphmode._parity_floor import noise_floor, perturb_by_one_ulp
+from graphmode.cli.parity import load_example
+from graphmode.parity.noise_floor import noise_floor, perturb_by_one_ulp
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CHAOS_STEPS = 40

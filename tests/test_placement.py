@@ -9,7 +9,7 @@ import pytest
 
 import graphmode as gm
 from graphmode import tf, v1
-from graphmode._placement import PlacementRecord, records_from_run_metadata
+from graphmode.session.placement import PlacementRecord, records_from_run_metadata
 
 needs_no_gpu = pytest.mark.skipif(gm.has_gpu(), reason="checks the fallback on a machine without a GPU")
 CPU = "/job:localhost/replica:0/task:0/device:CPU:0"

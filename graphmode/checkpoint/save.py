@@ -1,0 +1,182 @@
+"""Saving TF2 eager variables as a TF1 ``Saver`` checkpoint an unmodified graph restores."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from graphmode._errors import CheckpointMatchError, ConfigError
+from graphmode._runtime import tf, v1
+from graphmode.checkpoint.atomic import write_checkpoint_atomically
+from graphmode.checkpoint.load import (
+    Transfer,
+    identity,
+    named_variables,
+    raise_problems,
+    recurrent_transfers,
+)
+from graphmode.checkpoint.names import NameMap, base_name, explicit_targets, nearest, pair_names
+from graphmode.checkpoint.reader import entry_shapes, open_checkpoint, summarize_tf1
+from graphmode.train.slots import keras_slot, optimizer_map_for, tf1_slot_suffixes
+
+Reference = str | os.PathLike | tf.Graph | Iterable[str]
+
+
+class _ReferenceNames(NamedTuple):
+    # The TF1 side a save must fit: shapes (None when only names are known),
+    # the model variables names pair with, and every name the restore will ask for.
+    shapes: dict[str, tuple[int, ...] | None]
+    model_names: list[str]
+    required: set[str]
+    described: str
+
+
+def _reference_names(reference: Reference) -> _ReferenceNames:
+    if isinstance(reference, tf.Graph):
+        variables = reference.get_collection(v1.GraphKeys.GLOBAL_VARIABLES)
+        entries = {v.op.name: (tuple(v.shape.as_list()), v.dtype.base_dtype.name) for v in variables}
+        model = [v.entry.name for v in summarize_tf1("graph", entries).variables]
+        # Saver() restores every global variable, slots and global_step included.
+        return _ReferenceNames({n: s for n, (s, _) in entries.items()}, model, set(entries), "the reference graph")
+    if isinstance(reference, (str, os.PathLike)):
+        prefix, reader = open_checkpoint(reference)
+        entries = entry_shapes(reader)
+        model = [v.entry.name for v in summarize_tf1(prefix, entries).variables]
+        return _ReferenceNames({n: s for n, (s, _) in entries.items()}, model, set(model), f"checkpoint {prefix!r}")
+    names = [base_name(str(name)) for name in reference]
+    return _ReferenceNames(dict.fromkeys(names), names, set(names), "the reference names")
+
+
+def _value(item: Any) -> np.ndarray:
+    return item.numpy() if isinstance(item, tf.Variable) else np.asarray(item)
+
+
+def _plan(named, recurrent, name_map, reference: _ReferenceNames | None, problems: list[str]) -> list[Transfer]:
+    transfers = recurrent_transfers(recurrent, None, problems)
+    bound = {id(variable) for transfer in transfers for _, variable in transfer.targets}
+    named = [(name, item) for name, item in named if id(item) not in bound]
+    names = [name for name, _ in named]
+    if reference is None:
+        explicit = explicit_targets(names, name_map, problems)
+        targets = {index: explicit.get(index, base_name(name)) for index, name in enumerate(names)}
+        rules = {index: "explicit" if index in explicit else "exact" for index in targets}
+    else:
+        taken = {n for t in transfers for n in t.tf1_names}
+        candidates = [n for n in reference.model_names if n not in taken]
+        pairs, pair_problems = pair_names(names, candidates, name_map)
+        problems += pair_problems
+        targets = {index: pair.tf1 for index, pair in pairs.items()}
+        rules = {index: pair.rule for index, pair in pairs.items()}
+        paired = set(targets.values())
+        problems += [f"variable {base_name(n)!r} has no name in {reference.described}{nearest(n, candidates)}"
+                     for i, n in enumerate(names) if i not in targets]
+        problems += [f"{reference.described} variable {n!r} gets no value" for n in candidates if n not in paired]
+    for index, target in targets.items():
+        transfers.append(Transfer((target,), ((base_name(names[index]), named[index][1]),), identity, identity,
+                                  rules[index]))
+    return transfers
+
+
+def _slot_tensors(optimizer, tf1_optimizer_name, transfers, problems) -> dict[str, np.ndarray]:
+    optimizer_map = optimizer_map_for(optimizer)
+    tensors: dict[str, np.ndarray] = {}
+    index = getattr(optimizer, "_index_dict", {}) if getattr(optimizer, "_built", False) else {}
+    for transfer in transfers:
+        variables = [item for _, item in transfer.targets]
+        if not all(isinstance(v, tf.Variable) and v.trainable for v in variables):
+            continue
+        untracked = [label for label, v in transfer.targets if optimizer._var_key(v) not in index]
+        if untracked and optimizer_map.slots(optimizer):
+            problems.append(f"optimizer {type(optimizer).__name__} has no slots for {untracked} (not built for them "
+                            "or no training step taken); pass the optimizer that trains them, or optimizer=None")
+            continue
+        for suffix, rule in tf1_slot_suffixes(optimizer_map, optimizer, tf1_optimizer_name):
+            if rule.keras_attribute is None:  # a TF1 slot that never affects this optimizer's updates
+                slots = tuple(np.zeros(tuple(v.shape), v.dtype.as_numpy_dtype) for v in variables)
+            else:
+                slots = tuple(rule.to_tf1(keras_slot(optimizer, rule, v).numpy(), optimizer) for v in variables)
+            for name, value in zip(transfer.tf1_names, transfer.convert_back(slots, 0.0)):
+                tensors[f"{name}/{suffix}"] = value
+    tensors.update(optimizer_map.state_to_tf1(int(optimizer.iterations.numpy()), optimizer))
+    return tensors
+
+
+def save_tf1_checkpoint(
+    path: str | os.PathLike,
+    variables: Any,
+    name_map: NameMap | None = None,
+    *,
+    reference: Reference | None = None,
+    recurrent: Mapping[str, Any] | None = None,
+    forget_bias: float = 1.0,
+    optimizer: Any = None,
+    tf1_optimizer_name: str | None = None,
+    global_step: int | None = None,
+    update_state_file: bool = True,
+) -> str:
+    """Writes eager variables as a TF1 ``Saver`` checkpoint that ``tf.compat.v1.train.Saver().restore`` loads.
+
+    Args:
+        path: the checkpoint prefix to write, e.g. ``train_dir/model.ckpt-100``.
+        variables: as for :func:`load_tf1_checkpoint`; a dict may also hold
+            NumPy arrays. Its keys (or the variables' names) are the TF1 names
+            unless ``name_map`` or ``reference`` says otherwise.
+        name_map: eager name -> TF1 name, as a dict or a function.
+        reference: what the TF1 side expects: the TF1 ``tf.Graph`` that will
+            restore (every global variable must get a value, slots and
+            ``global_step`` included), a TF1 checkpoint, or a list of names.
+            Names are then paired and shapes checked as for loading.
+        recurrent: TF1 cell scope -> Keras ``LSTM``/``GRU`` layer to write as a
+            fused TF1 cell.
+        forget_bias: the ``forget_bias`` the TF1 LSTM cells add at run time.
+        optimizer: a Keras optimizer whose slots and step count to write as
+            TF1 slots (``<variable>/Adam``, ``beta1_power``, ...).
+        tf1_optimizer_name: the TF1 optimizer's ``name=`` if not the default.
+        global_step: value for ``global_step`` (default: the optimizer's
+            ``iterations`` when an optimizer is given, else none written).
+        update_state_file: make it the directory's latest checkpoint.
+
+    Returns:
+        The checkpoint prefix written (absolute).
+
+    Raises:
+        CheckpointMatchError: names that do not pair with ``reference``, shape
+            mismatches, two values for one name, missing slots; nothing written.
+        ConfigError: an unsupported recurrent layer or optimizer.
+    """
+    problems: list[str] = []
+    reference_names = None if reference is None else _reference_names(reference)
+    transfers = _plan(named_variables(variables), recurrent, name_map, reference_names, problems)
+    tensors: dict[str, np.ndarray] = {}
+    for transfer in transfers:
+        try:
+            outputs = transfer.convert_back(tuple(_value(item) for _, item in transfer.targets), forget_bias)
+        except CheckpointMatchError as error:
+            problems.append(f"{transfer.rule} {transfer.tf1_names}: {error}")
+            continue
+        for name, value in zip(transfer.tf1_names, outputs):
+            if name in tensors:
+                problems.append(f"two values for TF1 name {name!r}; give name_map")
+            tensors[name] = value
+    if optimizer is not None:
+        tensors.update(_slot_tensors(optimizer, tf1_optimizer_name, transfers, problems))
+        global_step = int(optimizer.iterations.numpy()) if global_step is None else global_step
+    if global_step is not None:
+        if isinstance(global_step, bool) or not isinstance(global_step, (int, np.integer)):
+            raise ConfigError(f"global_step must be an int; got {global_step!r}")
+        tensors["global_step"] = np.int64(global_step)
+    if reference_names is not None:
+        for name, value in tensors.items():
+            shape = reference_names.shapes.get(name)
+            if shape is not None and tuple(value.shape) != shape:
+                problems.append(f"shape mismatch: {name!r} is {shape} in {reference_names.described}; "
+                                f"the value is {tuple(value.shape)}")
+        missing = sorted(reference_names.required - set(tensors) - set(reference_names.model_names))
+        if missing:
+            problems.append(f"{reference_names.described} also restores {missing}, which would be missing "
+                            "(pass optimizer= / global_step= to write them)")
+    raise_problems("save", os.fspath(path), problems)
+    return write_checkpoint_atomically(path, tensors, update_state_file=update_state_file)

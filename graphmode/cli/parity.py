@@ -1,0 +1,150 @@
+"""``graphmode parity NAME``: run a bundled example's graph-vs-eager parity check.
+
+An example is a file ``NAME.py`` in the examples folder that defines
+``parity_problem(steps: int = ..., seed: int = 0) -> graphmode.ParityProblem``.
+Exit status: 0 within tolerance, 1 diverged, 2 the example could not be run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from graphmode._errors import ExampleError, GraphmodeError
+
+EXIT_OK, EXIT_DIVERGED, EXIT_UNUSABLE = 0, 1, 2
+PROBLEM_FUNCTION = "parity_problem"
+
+
+def default_examples_dir() -> Path:
+    """The ``examples/`` folder of the source checkout the package is installed from."""
+    import graphmode
+
+    return Path(graphmode.__file__).resolve().parent.parent / "examples"
+
+
+def available_examples(examples_dir: Path) -> list[str]:
+    """Names of the example files in ``examples_dir`` that define ``parity_problem``."""
+    if not examples_dir.is_dir():
+        return []
+    return sorted(
+        path.stem
+        for path in examples_dir.glob("*.py")
+        if f"def {PROBLEM_FUNCTION}(" in path.read_text(encoding="utf-8", errors="replace")
+    )
+
+
+def load_example(name: str, examples_dir: Path) -> ModuleType:
+    """Imports ``examples_dir/NAME.py`` as a module.
+
+    Raises:
+        ExampleError: the folder or file is missing, or it defines no ``parity_problem``.
+    """
+    if not examples_dir.is_dir():
+        raise ExampleError(f"no examples folder at {examples_dir}; pass --examples-dir DIR")
+    path = examples_dir / f"{name}.py"
+    choices = available_examples(examples_dir)
+    if not path.is_file():
+        raise ExampleError(f"no example {name!r} in {examples_dir}; examples with a parity check: {choices or 'none'}")
+    spec = importlib.util.spec_from_file_location(f"graphmode_example_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    # Examples import their neighbours (shared data helpers) by plain name.
+    sys.path.insert(0, str(examples_dir))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(examples_dir))
+    if not callable(getattr(module, PROBLEM_FUNCTION, None)):
+        raise ExampleError(f"{path} defines no {PROBLEM_FUNCTION}(); examples with a parity check: {choices or 'none'}")
+    return module
+
+
+def build_problem(module: ModuleType, **options: int):
+    """Calls the example's ``parity_problem`` with the options given on the command line.
+
+    Raises:
+        ExampleError: it does not accept an option, or returns something else than a ParityProblem.
+    """
+    from graphmode.parity.check import ParityProblem
+
+    function = getattr(module, PROBLEM_FUNCTION)
+    given = {key: value for key, value in options.items() if value is not None}
+    try:
+        inspect.signature(function).bind(**given)
+    except TypeError:
+        flags = ", ".join(f"--{key}" for key in given)
+        raise ExampleError(f"{module.__file__}: {PROBLEM_FUNCTION}() does not accept {flags}") from None
+    problem = function(**given)
+    if not isinstance(problem, ParityProblem):
+        raise ExampleError(
+            f"{module.__file__}: {PROBLEM_FUNCTION}() returned {type(problem).__name__}; it must return a "
+            f"graphmode.ParityProblem"
+        )
+    return problem
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0; got {text}")
+    return value
+
+
+def _run(args: argparse.Namespace) -> int:
+    examples_dir = Path(args.examples_dir) if args.examples_dir else default_examples_dir()
+    try:
+        problem = build_problem(load_example(args.name, examples_dir), steps=args.steps, seed=args.seed)
+    except ExampleError as error:
+        print(f"graphmode parity: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    options = (("atol", args.atol), ("rtol", args.rtol), ("noise_floor", args.noise_floor),
+               ("noise_factor", args.noise_factor))
+    overrides = {key: value for key, value in options if value is not None}
+    try:
+        report = problem._replace(**overrides).check()
+    except GraphmodeError as error:
+        # The example's own set-up is wrong (batches, names, options): say so, no traceback.
+        print(f"graphmode parity: {args.name}: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if args.json:
+        print(report.to_json())
+    else:
+        print(f"{problem.name}: graph (TF1) vs eager (TF2)")
+        print(report)
+        if args.per_step:
+            print(report.format_steps())
+    return EXIT_OK if report.ok else EXIT_DIVERGED
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "parity",
+        help="train an example in graph and eager mode and compare step by step",
+        description="Run the graph-vs-eager parity check of a bundled example; exit 0 within "
+        "tolerance (|a-b| <= atol + rtol*|graph value|), 1 when it diverges, 2 when it cannot run.",
+    )
+    parser.add_argument("name", help="example name, e.g. regress_a, sigmoid_classifier, mlp_digits")
+    parser.add_argument("--steps", type=_positive, help="training steps (default: the example's)")
+    parser.add_argument("--seed", type=int, help="data and initialization seed (default: the example's)")
+    parser.add_argument("--atol", type=_tolerance, help="absolute tolerance (default: the example's)")
+    parser.add_argument("--rtol", type=_tolerance, help="relative tolerance (default: the example's)")
+    parser.add_argument("--noise-floor", action=argparse.BooleanOptionalAction, default=None,
+                        help="widen the tolerance by the graph run's drift from its own +1-ulp rerun "
+                        "(default: the example's choice)")
+    parser.add_argument("--noise-factor", type=_tolerance,
+                        help="multiplier of the noise floor (default: the example's, else 100)")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    parser.add_argument("--per-step", action="store_true", help="also print both losses at every step")
+    parser.add_argument("--examples-dir", help="folder holding NAME.py (default: examples/ of the source checkout)")
+    parser.set_defaults(handler=_run)

@@ -1,0 +1,173 @@
+"""``graphmode run``: run an unmodified TF1 script on TensorFlow 2.
+
+The script runs in this process as ``__main__`` (``runpy``), with
+``sys.argv = [SCRIPT, *ARGS]`` and the script's directory first on
+``sys.path``, after :func:`graphmode.enable_tf1` switched the process to the
+TF1 API. Its exit code, stdout, stderr and tracebacks are its own: a script
+that raises exits 1 with a traceback that starts at its own lines (the
+runner's frames are cut off), ``sys.exit(n)`` exits ``n``.
+
+Two more things make headless runs of old scripts work:
+
+* matplotlib: without a display (no ``DISPLAY`` / ``WAYLAND_DISPLAY``) and no
+  ``MPLBACKEND`` of the user's, the ``Agg`` backend is selected, so
+  ``plt.show()`` returns at once instead of blocking or failing; its
+  "non-interactive, cannot be shown" warning is silenced. Figures are not
+  displayed; ``plt.savefig`` works as usual.
+* GPUs: see :mod:`graphmode.legacy.sessions` (soft placement when there is none).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+import warnings
+from collections.abc import Sequence
+
+from graphmode._errors import ScriptError
+from graphmode.legacy import api
+from graphmode.legacy.api import enable_tf1
+from graphmode.legacy.sessions import track_sessions
+
+PRINT_PLACEMENT = "-"
+_TF1_API_FILE = api.__file__
+_EXIT_INTERRUPTED = 130
+
+
+def _use_headless_matplotlib() -> None:
+    if os.environ.get("MPLBACKEND") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    if sys.platform in ("darwin", "win32"):
+        return  # these always have a window system when a user is logged in
+    os.environ["MPLBACKEND"] = "Agg"
+    for message in (
+        r"FigureCanvasAgg is non-interactive, and thus cannot be shown",
+        r"Matplotlib is currently using agg, which is a non-GUI backend",
+    ):
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)
+
+
+def _check_paths(script: str, placement: str | None) -> str:
+    path = os.path.abspath(script)
+    if not os.path.exists(path):
+        raise ScriptError(f"cannot run {script!r}: no such file (working directory {os.getcwd()})")
+    if os.path.isdir(path):
+        raise ScriptError(f"cannot run {script!r}: it is a directory; give the .py file to run")
+    if placement not in (None, PRINT_PLACEMENT):
+        folder = os.path.dirname(os.path.abspath(placement)) or "."
+        if not os.path.isdir(folder):
+            raise ScriptError(
+                f"cannot write the placement report to {placement!r}: folder {folder!r} does not exist"
+            )
+    return path
+
+
+def _exit_code(exit_request: SystemExit) -> int:
+    code = exit_request.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    # sys.exit("message") prints the message and exits 1, as Python does.
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _is_hook_frame(filename: str) -> bool:
+    return filename == _TF1_API_FILE or filename.startswith("<frozen importlib")
+
+
+def _report_uncaught(error: BaseException, path: str) -> None:
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != path:
+        tb = tb.tb_next
+    # Frames of the TF1 import hook at the end (an import of tensorflow.contrib
+    # failing) say nothing about the script; Python hides importlib's own the same way.
+    entry = tb
+    while entry is not None:
+        rest = entry.tb_next
+        tail = rest
+        while tail is not None and _is_hook_frame(tail.tb_frame.f_code.co_filename):
+            tail = tail.tb_next
+        if rest is not None and tail is None:
+            entry.tb_next = None
+            break
+        entry = rest
+    # No frame of the script (a SyntaxError while compiling it): the error
+    # itself carries the file and line, graphmode's frames would only mislead.
+    sys.excepthook(type(error), error.with_traceback(tb), tb)
+
+
+def _report_placement(sessions: list, destination: str) -> None:
+    if destination == PRINT_PLACEMENT:
+        if not sessions:
+            print("graphmode: the script created no session, so there is no placement to report", file=sys.stderr)
+        for index, session in enumerate(sessions, start=1):
+            print(
+                f"graphmode: placement for session {index} of {len(sessions)} "
+                f"({type(session).__name__.removeprefix('TF1')}, target {session.target or 'local'}):",
+                file=sys.stderr,
+            )
+            print(session.placement.format_table(), file=sys.stderr)
+        return
+    report = [
+        {
+            "session": index,
+            "class": type(session).__name__.removeprefix("TF1"),
+            "target": session.target,
+            "placement": session.placement.to_dicts(),
+        }
+        for index, session in enumerate(sessions, start=1)
+    ]
+    with open(destination, "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+        handle.write("\n")
+    print(f"graphmode: wrote the placement of {len(sessions)} session(s) to {destination}", file=sys.stderr)
+
+
+def run_script(script: str, args: Sequence[str] = (), *, placement: str | None = None) -> int:
+    """Runs a TF1 script as ``__main__`` under graphmode's TF1 API and returns its exit code.
+
+    This switches the whole process to the TF1 API (see :func:`graphmode.enable_tf1`);
+    it is meant for the ``graphmode run`` command, one script per process.
+
+    Args:
+        script: path of the script.
+        args: the script's command-line arguments (its ``sys.argv[1:]``).
+        placement: None; ``"-"`` to print each session's placement table to
+            stderr when the script ends; or a path to write them as JSON.
+
+    Returns:
+        The script's exit code: 0, its ``sys.exit`` code, 1 after an uncaught
+        exception (traceback printed from the script's frames), 130 after Ctrl-C.
+
+    Raises:
+        ScriptError: the script does not exist or is a directory, or the
+            placement file's folder does not exist (checked before running).
+    """
+    path = _check_paths(script, placement)
+    _use_headless_matplotlib()
+    enable_tf1()
+    sessions = track_sessions(record_placement=placement is not None)
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv = [path, *args]
+    sys.path.insert(0, os.path.dirname(path))
+    try:
+        runpy.run_path(path, run_name="__main__")
+        code = 0
+    except SystemExit as exit_request:
+        code = _exit_code(exit_request)
+    except KeyboardInterrupt as interrupt:
+        _report_uncaught(interrupt, path)
+        code = _EXIT_INTERRUPTED
+    except BaseException as error:  # noqa: BLE001 - every script failure becomes its traceback + exit 1
+        _report_uncaught(error, path)
+        code = 1
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    sys.stdout.flush()
+    if placement is not None:
+        _report_placement(sessions, placement)
+    return code

@@ -1,0 +1,220 @@
+"""Graph-vs-eager parity: train the TF1 original and its TF2 rewrite side by side.
+
+Describe the model twice — a :class:`GraphModel` (placeholders, variables, a
+TF1 optimizer's ``train_op``) and an :class:`EagerModel` (``tf.Variable`` or
+Keras, ``GradientTape``, a Keras optimizer) — and :func:`check_parity` gives both
+the same initial values and the same batches, runs them (:mod:`graphmode.parity.run`),
+and compares the loss and every variable step by step
+(:mod:`graphmode.parity.compare`; :mod:`graphmode.parity.report` has the
+tolerance rule and the step timeline).
+
+Example:
+    >>> report = gm.check_parity(build_graph, build_eager, batches, atol=1e-6, rtol=1e-5)
+    >>> print(report)                 # table: max abs/rel diff per variable, first bad step
+    >>> gm.assert_parity(report)      # AssertionError carrying the first divergence
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from graphmode._errors import ConfigError
+from graphmode._pairing import match_variable_names
+from graphmode._runtime import v1
+from graphmode.parity.compare import compare_trajectories
+from graphmode.parity.noise_floor import DEFAULT_NOISE_FACTOR, perturb_by_one_ulp
+from graphmode.parity.report import ParityReport, Trajectory
+from graphmode.parity.run import EagerModel, GraphModel, named_variables, run_eager, run_graph, train_graph
+
+__all__ = [
+    "DEFAULT_ATOL",
+    "DEFAULT_RTOL",
+    "RANDOM_OP_MODES",
+    "ParityProblem",
+    "assert_parity",
+    "check_parity",
+]
+
+# float32 graph and eager kernels agree to a few ulps per op; these leave room
+# for that to accumulate over tens of steps while still catching real mistakes.
+DEFAULT_ATOL = 1e-6
+DEFAULT_RTOL = 1e-5
+
+RANDOM_OP_MODES = ("constant", "num_random_ops")
+
+
+class ParityProblem(NamedTuple):
+    """A complete parity check, as bundled examples expose it.
+
+    An example module provides ``parity_problem(steps: int = ..., seed: int = 0)
+    -> ParityProblem``; ``graphmode parity NAME`` calls it and runs :meth:`check`.
+    """
+
+    name: str
+    build_graph: Callable[[], GraphModel]
+    build_eager: Callable[[], EagerModel]
+    batches: Sequence[tuple]
+    atol: float = DEFAULT_ATOL
+    rtol: float = DEFAULT_RTOL
+    name_map: Mapping[str, str] | None = None
+    initial_values: Mapping[str, np.ndarray] | str | None = None
+    random_ops: str | None = None
+    noise_floor: bool = False
+    noise_factor: float = DEFAULT_NOISE_FACTOR
+
+    def check(self) -> ParityReport:
+        """Runs :func:`check_parity` with this problem's settings."""
+        return check_parity(
+            self.build_graph,
+            self.build_eager,
+            self.batches,
+            atol=self.atol,
+            rtol=self.rtol,
+            name_map=self.name_map,
+            initial_values=self.initial_values,
+            random_ops=self.random_ops,
+            noise_floor=self.noise_floor,
+            noise_factor=self.noise_factor,
+        )
+
+
+def _random_scope(random_ops: str | None, seed: int) -> contextlib.AbstractContextManager:
+    if random_ops is None:
+        return contextlib.nullcontext()
+    if random_ops not in RANDOM_OP_MODES:
+        raise ConfigError(f"random_ops must be one of {RANDOM_OP_MODES} or None; got {random_ops!r}")
+    # A fresh tool per side: each starts counting random ops from zero, which is
+    # what makes the two sides draw the same numbers.
+    return v1.keras.utils.DeterministicRandomTestTool(seed=seed, mode=random_ops).scope()
+
+
+def check_parity(
+    build_graph: Callable[[], GraphModel],
+    build_eager: Callable[[], EagerModel],
+    batches: Iterable[Any],
+    *,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+    name_map: Mapping[str, str] | None = None,
+    initial_values: Mapping[str, Any] | str | None = None,
+    random_ops: str | None = None,
+    random_seed: int = 42,
+    noise_floor: bool = False,
+    noise_factor: float = DEFAULT_NOISE_FACTOR,
+) -> ParityReport:
+    """Trains both sides on the same batches from the same start and compares them.
+
+    The graph side is the reference. Variables are paired by
+    :func:`match_variable_names` (``name_map`` maps graph names to eager names
+    where they differ).
+
+    Args:
+        build_graph: builds the TF1 side in a fresh graph and returns a :class:`GraphModel`.
+        build_eager: builds the TF2 side and returns an :class:`EagerModel`.
+        batches: one tuple of arrays per step (a generator is read once and
+            replayed to both sides).
+        atol: absolute tolerance.
+        rtol: relative tolerance (times ``|graph value|``).
+        name_map: graph variable name -> eager variable name, for names that differ.
+        initial_values: None (default): the graph side initializes, and its values
+            are copied to the paired eager variables, so random initializers need
+            not agree. A mapping: graph names -> arrays, given to both sides.
+            ``"own"``: each side keeps its own initial values (compared at step 0).
+        random_ops: None, or ``"constant"`` / ``"num_random_ops"``: build and run each
+            side inside a fresh ``DeterministicRandomTestTool`` scope of that mode,
+            so random ops draw the same numbers on both sides. That holds for
+            what each side draws once: variable initializers built from TF random
+            ops (``v1.glorot_uniform_initializer()``, ``tf.random.normal``; Keras 2
+            initializers seed themselves and do not follow the tool) and the first
+            step's dropout. From step 2 on, a graph's random op continues its
+            stream while eager code restarts it, so keep per-step randomness out
+            of a multi-step comparison (dropout rate 0).
+        random_seed: the seed for ``random_ops``.
+        noise_floor: also train the graph side a second time, on the same batches,
+            from its initial values moved one ulp away from zero (every element of
+            every float variable), and widen each step's tolerance of each quantity
+            by ``noise_factor`` times how far those two graph runs are apart by
+            then. The nudge is repeated after every step (rounding differs in
+            every update). For trainings that amplify rounding (Adam near zero
+            gradients); it costs one more graph run. Rule and reasoning: :mod:`graphmode.parity.noise_floor`.
+        noise_factor: the multiplier of the floor (default 100).
+
+    Returns:
+        The :class:`ParityReport` (graph = reference, eager = candidate).
+
+    Raises:
+        ConfigError: an option is out of range, a builder returned the wrong type,
+            or ``name_map`` / ``initial_values`` name unknown variables.
+    """
+    batches = list(batches)
+    if isinstance(initial_values, str) and initial_values != "own":
+        raise ConfigError(f"initial_values must be None, a name -> array mapping or 'own'; got {initial_values!r}")
+    with _random_scope(random_ops, random_seed):
+        graph_model = build_graph()
+        if not isinstance(graph_model, GraphModel):
+            raise ConfigError(f"build_graph must return a GraphModel; it returned {type(graph_model).__name__}")
+        graph_initial = initial_values if isinstance(initial_values, Mapping) else None
+        reference = run_graph(graph_model, batches, graph_initial)
+    shadow = _nudged_graph_run(build_graph, batches, reference, random_ops, random_seed) if noise_floor else None
+    with _random_scope(random_ops, random_seed):
+        eager_model = build_eager()
+        if not isinstance(eager_model, EagerModel):
+            raise ConfigError(f"build_eager must return an EagerModel; it returned {type(eager_model).__name__}")
+        eager_variables = named_variables(eager_model.variables, "eager")
+        pairs = match_variable_names(reference.variables, eager_variables, name_map)
+        eager_initial = None
+        if initial_values != "own":
+            # Copy only where shapes agree; a mismatch is reported as structure.
+            eager_initial = {
+                pairs[name]: values[0]
+                for name, values in reference.variables.items()
+                if name in pairs and tuple(eager_variables[pairs[name]].shape.as_list()) == values.shape[1:]
+            }
+        candidate = run_eager(eager_model, batches, eager_initial)
+    return compare_trajectories(
+        reference, candidate, atol=atol, rtol=rtol, name_map=pairs, noise_floor=shadow, noise_factor=noise_factor
+    )
+
+
+def _nudged_graph_run(
+    build_graph: Callable[[], GraphModel],
+    batches: list,
+    reference: Trajectory,
+    random_ops: str | None,
+    seed: int,
+) -> Trajectory:
+    # A fresh build in a fresh random scope, so everything but the nudges
+    # (dropout draws, op seeds) is what the reference saw; the start is the
+    # reference's own, since an unseeded initializer draws anew in every build.
+    with _random_scope(random_ops, seed):
+        model = build_graph()
+        dtypes = {name: v.dtype.base_dtype.as_numpy_dtype for name, v in named_variables(model.variables, "graph").items()}
+        start = {name: values[0].astype(dtypes[name]) for name, values in reference.variables.items() if name in dtypes}
+        shadow = train_graph(model, batches, start, lambda values: perturb_by_one_ulp(values, dtypes))
+    return shadow._replace(mode="graph (+1 ulp each step)")
+
+
+def assert_parity(report: ParityReport | ParityProblem) -> ParityReport:
+    """Fails with the first divergence unless ``report`` is within tolerance.
+
+    Args:
+        report: a :class:`ParityReport`, or a :class:`ParityProblem` to check first.
+
+    Returns:
+        The report, when it is within tolerance.
+
+    Raises:
+        AssertionError: the first divergence, in the fixed format, followed by the table.
+    """
+    __tracebackhide__ = True
+    if isinstance(report, ParityProblem):
+        report = report.check()
+    if not isinstance(report, ParityReport):
+        raise ConfigError(f"assert_parity takes a ParityReport or ParityProblem; got {type(report).__name__}")
+    if not report.ok:
+        raise AssertionError(f"parity: {report.first_divergence.format()}\n\n{report}")
+    return report

@@ -1,0 +1,341 @@
+"""What the bundled examples share: options, the side-by-side table, plots, event logs, JSON.
+
+Each example in ``examples/`` holds only its model (a graph version and an eager
+version, next to each other) and its data; it trains both through the parity
+harness and hands the :class:`~graphmode.ParityReport` of each run to
+:func:`finish`, which prints the table (step, graph loss, eager loss,
+difference) and the report, and writes whatever ``--plot``, ``--logdir`` and
+``--json`` ask for.
+
+Example:
+    >>> args = example_parser("X*A = 10", steps=100).parse_args()
+    >>> problem = parity_problem(args.steps, args.seed)
+    >>> report = problem.check()
+    >>> sys.exit(finish(args, "regress_a", [ExampleRun("stochastic", problem, report, (loss_curve(report),))]))
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from graphmode._runtime import tf, v1
+from graphmode.parity.check import ParityProblem
+from graphmode.parity.report import ParityReport, Trajectory
+
+# Variables with at most this many elements are printed and put in the JSON in
+# full; larger ones (an MLP's weight matrices) are summarized by shape and norm.
+FULL_VALUE_LIMIT = 64
+
+# A loss that falls by more than this factor over the run reads better on a log axis.
+LOG_SCALE_RANGE = 20.0
+
+MODE_LABELS = {"graph": "TF1 graph (Session)", "eager": "TF2 eager (GradientTape)"}
+
+TABLE_ROWS = 10
+NICE_INTERVALS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000)
+
+
+class Curve(NamedTuple):
+    """One quantity of both modes over the run, as the table, plot and event logs show it.
+
+    Attributes:
+        label: what the values are (``"loss"``, ``"full-data cross-entropy"``).
+        steps: the step of each value (0 = before training).
+        values: mode (``"graph"``, ``"eager"``) -> values, one per entry of ``steps``.
+    """
+
+    label: str
+    steps: np.ndarray
+    values: Mapping[str, np.ndarray]
+
+
+class ExampleRun(NamedTuple):
+    """One parity run of an example and what to show about it.
+
+    Attributes:
+        name: the variant (``"stochastic"``, ``"softmax_adam"``).
+        problem: what was run; its ``build_graph`` gives the graph for TensorBoard.
+        report: the parity report of the run.
+        curves: the first one is tabulated; all are plotted and logged.
+        metrics: mode -> metric name -> value (accuracy, ...).
+        every: table interval in steps (None: about ten rows).
+    """
+
+    name: str
+    problem: ParityProblem
+    report: ParityReport
+    curves: tuple[Curve, ...]
+    metrics: Mapping[str, Mapping[str, float]] = {}
+    every: int | None = None
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
+
+
+def example_parser(description: str, *, steps: int, seed: int = 0) -> argparse.ArgumentParser:
+    """The options every example takes; an example adds its own to the parser it gets.
+
+    Args:
+        description: one line on what the example trains.
+        steps: the default number of training steps.
+        seed: the default seed for data and initial values.
+
+    Returns:
+        A parser with ``--steps``, ``--seed``, ``--json``, ``--plot FILE.png``, ``--logdir DIR``.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--steps", type=_positive_int, default=steps, help=f"training steps (default {steps})")
+    parser.add_argument("--seed", type=int, default=seed, help=f"data and initialization seed (default {seed})")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (final values, final losses, parity report) and nothing else")
+    parser.add_argument("--plot", metavar="FILE.png", help="save both modes' loss curves to this image")
+    parser.add_argument("--logdir", metavar="DIR", help="write TensorBoard event files (graph, per-step losses)")
+    return parser
+
+
+def loss_curve(report: ParityReport, label: str = "loss") -> Curve:
+    """The training loss of every step (computed before that step's update), both modes."""
+    steps = np.arange(1, report.steps + 1)
+    return Curve(label, steps, {t.mode: t.losses[: report.steps] for t in (report.reference, report.candidate)})
+
+
+def evaluated_curve(
+    report: ParityReport, label: str, evaluate: Callable[[dict[str, np.ndarray]], float], steps: Sequence[int]
+) -> Curve:
+    """A quantity computed from each mode's variables after the given steps.
+
+    Args:
+        report: the parity report holding both trajectories.
+        label: what ``evaluate`` computes.
+        evaluate: variable name -> value (that mode's own names) -> number.
+        steps: which steps to evaluate (0 = the initial values).
+
+    Returns:
+        The curve, one value per step and mode.
+    """
+    steps = np.asarray(steps, dtype=np.int64)
+    values = {}
+    for trajectory in (report.reference, report.candidate):
+        values[trajectory.mode] = np.array([evaluate(variables_at(trajectory, int(step))) for step in steps])
+    return Curve(label, steps, values)
+
+
+def variables_at(trajectory: Trajectory, step: int) -> dict[str, np.ndarray]:
+    """A mode's variable values after ``step`` (0 = initial), as float32 like the variables themselves."""
+    return {name: values[step].astype(np.float32) for name, values in trajectory.variables.items()}
+
+
+def drop_variable_history(report: ParityReport) -> ParityReport:
+    """The report with each mode's variables cut to their values after the last step.
+
+    The comparison is already in the report, and the final values are all that
+    :func:`finish` reads; dropping the rest frees what the harness recorded
+    (an MLP on MNIST holds ~2 MB per step and mode) before the next run starts.
+    """
+
+    def last_row(trajectory: Trajectory) -> Trajectory:
+        return trajectory._replace(variables={name: values[-1:] for name, values in trajectory.variables.items()})
+
+    return dataclasses.replace(report, reference=last_row(report.reference), candidate=last_row(report.candidate))
+
+
+def table_interval(steps: int, rows: int = TABLE_ROWS) -> int:
+    """The smallest round interval that shows at most ``rows`` steps of ``steps``."""
+    return next((every for every in NICE_INTERVALS if steps / every <= rows), max(1, math.ceil(steps / rows)))
+
+
+def format_table(curve: Curve, every: int) -> str:
+    """Rows (step, one column per mode, abs difference) at the first, last and every ``every``-th step."""
+    modes = list(curve.values)
+    last = len(curve.steps) - 1
+    rows = [i for i, step in enumerate(curve.steps) if i in (0, last) or step % every == 0]
+    width = max(16, max(len(f"{mode} {curve.label}") for mode in modes))
+    lines = [f"{'step':>6}  " + "  ".join(f"{mode + ' ' + curve.label:>{width}}" for mode in modes)
+             + f"  {'difference':>11}"]
+    for i in rows:
+        values = [float(curve.values[mode][i]) for mode in modes]
+        difference = abs(values[1] - values[0]) if len(values) == 2 else float("nan")
+        lines.append(f"{int(curve.steps[i]):>6}  " + "  ".join(f"{v:>{width}.9g}" for v in values)
+                     + f"  {difference:>11.3g}")
+    return "\n".join(lines)
+
+
+def describe_value(value: np.ndarray) -> Any:
+    """A variable's value for people and JSON: in full when small, else shape and norm."""
+    value = np.asarray(value, dtype=np.float64)
+    if value.size <= FULL_VALUE_LIMIT:
+        return value.tolist()
+    return {"shape": list(value.shape), "l2_norm": float(np.linalg.norm(value)), "mean": float(value.mean())}
+
+
+def final_values(trajectory: Trajectory) -> dict[str, Any]:
+    """Each variable of a mode after the last step, described by :func:`describe_value`."""
+    return {name: describe_value(values[-1]) for name, values in trajectory.variables.items()}
+
+
+def _modes(report: ParityReport) -> tuple[Trajectory, Trajectory]:
+    return report.reference, report.candidate
+
+
+def _strict_json(value: Any) -> Any:
+    # Strict JSON has no NaN/Inf; a diverged run must still print, so they become strings.
+    if isinstance(value, dict):
+        return {key: _strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(item) for item in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else str(float(value))
+    return value
+
+
+def run_summary(run: ExampleRun) -> dict[str, Any]:
+    """One run as JSON-ready builtins: final values, final loss, metrics, parity report."""
+    main = run.curves[0]
+    return _strict_json({
+        "final_values": {t.mode: final_values(t) for t in _modes(run.report)},
+        "loss_label": main.label,
+        "final_loss": {mode: float(values[-1]) for mode, values in main.values.items()},
+        "metrics": {mode: dict(metrics) for mode, metrics in run.metrics.items()},
+        "parity": run.report.to_dict(),
+    })
+
+
+def format_run(run: ExampleRun) -> str:
+    """The side-by-side table, final values, metrics and parity report of one run."""
+    main = run.curves[0]
+    every = run.every or table_interval(int(main.steps[-1]))
+    lines = [format_table(main, every), ""]
+    for trajectory in _modes(run.report):
+        small = {name: values[-1] for name, values in trajectory.variables.items()
+                 if values[-1].size <= FULL_VALUE_LIMIT // 4}
+        if small:
+            shown = ", ".join(f"{name} = {np.array2string(value, precision=6)}" for name, value in small.items())
+            lines.append(f"{trajectory.mode:>5} final values: {shown}")
+    for mode, metrics in run.metrics.items():
+        lines.append(f"{mode:>5} " + ", ".join(f"{name} {value:.6g}" for name, value in metrics.items()))
+    lines += ["", str(run.report)]
+    return "\n".join(lines)
+
+
+def _uses_log_scale(curve: Curve) -> bool:
+    values = np.concatenate([np.asarray(v, dtype=np.float64) for v in curve.values.values()])
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and finite.min() > 0 and finite.max() / finite.min() > LOG_SCALE_RANGE
+
+
+def plot_runs(path: str | Path, title: str, runs: Sequence[ExampleRun]) -> Path:
+    """Draws each run's main curve, both modes on one chart, one chart per run.
+
+    The graph run is a thick line and the eager run a dashed one on top, so both
+    stay visible where they coincide; the y axis is logarithmic when the loss
+    spans more than a factor of ``LOG_SCALE_RANGE``.
+
+    Returns:
+        The path written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display on a server or in CI
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(runs), figsize=(6.4 * len(runs), 4.4), squeeze=False)
+    styles = {"graph": {"linewidth": 3.0, "alpha": 0.55}, "eager": {"linewidth": 1.2, "linestyle": "--"}}
+    for axis, run in zip(axes[0], runs):
+        curve = run.curves[0]
+        for mode, values in curve.values.items():
+            axis.plot(curve.steps, values, label=MODE_LABELS.get(mode, mode), **styles.get(mode, {}))
+        if _uses_log_scale(curve):
+            axis.set_yscale("log")
+        loss = run.report.loss
+        verdict = "parity OK" if run.report.ok else "DIVERGED"
+        axis.set_title(f"{run.name}: {verdict}, max |loss diff| {loss.max_abs_diff:.2g}", fontsize=10)
+        axis.set_xlabel("step")
+        axis.set_ylabel(curve.label)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _tag(label: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", label).strip("_")
+
+
+def write_event_logs(logdir: str | Path, runs: Sequence[ExampleRun]) -> list[Path]:
+    """Writes TensorBoard event files: ``[RUN/]graph`` (the TF1 graph and its curves) and ``[RUN/]eager``.
+
+    Both modes use the same scalar tags, so TensorBoard draws them on one chart.
+    A folder per run is added only when there is more than one run.
+
+    Returns:
+        The folders written, one per run and mode.
+    """
+    logdir = Path(logdir)
+    written = []
+    for run in runs:
+        base = logdir / run.name if len(runs) > 1 else logdir
+        for mode in run.curves[0].values:
+            folder = base / mode
+            # A fresh build: the one the harness trained also holds its bookkeeping ops.
+            graph = run.problem.build_graph().graph if mode == "graph" else tf.Graph()
+            # v1 FileWriter refuses to work eagerly; inside a graph context it is the TF1 writer it always was.
+            with graph.as_default():
+                writer = v1.summary.FileWriter(str(folder), graph=graph if mode == "graph" else None)
+                for curve in run.curves:
+                    for step, value in zip(curve.steps, curve.values[mode]):
+                        summary = v1.Summary(value=[v1.Summary.Value(tag=_tag(curve.label), simple_value=float(value))])
+                        writer.add_summary(summary, global_step=int(step))
+                writer.close()
+            written.append(folder)
+    return written
+
+
+def finish(args: argparse.Namespace, example: str, runs: Sequence[ExampleRun], *, title: str | None = None) -> int:
+    """Prints the runs (or their JSON), writes the plot and event logs asked for.
+
+    Args:
+        args: parsed options from :func:`example_parser`.
+        example: the example's name.
+        runs: its parity runs.
+        title: the plot title (default: the example's name).
+
+    Returns:
+        The exit status: 0 when every run is within tolerance, 1 otherwise.
+    """
+    ok = all(run.report.ok for run in runs)
+    extra = {}
+    if args.plot:
+        extra["plot"] = str(plot_runs(args.plot, title or example, runs))
+    if args.logdir:
+        extra["logdir"] = [str(folder) for folder in write_event_logs(args.logdir, runs)]
+    if args.json:
+        document = {"example": example, "steps": args.steps, "seed": args.seed, "ok": ok,
+                    "runs": {run.name: run_summary(run) for run in runs}, **extra}
+        sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+    else:
+        for run in runs:
+            print(f"== {example} [{run.name}]: TF1 graph vs TF2 eager, {run.report.steps} steps, seed {args.seed}")
+            print(format_run(run))
+            print()
+        for key, value in extra.items():
+            print(f"{key}: {value if isinstance(value, str) else ', '.join(value)}")
+    return 0 if ok else 1

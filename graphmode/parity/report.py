@@ -1,0 +1,288 @@
+"""What a parity comparison produces, and how it reads: the tolerance rule and the report.
+
+A :class:`Trajectory` is what one mode produced: the loss of every step and the
+value of every variable before the first step and after each one. Comparing two
+of them (:func:`graphmode.parity.compare.compare_trajectories`) yields a
+:class:`ParityReport`: structure issues (which variables exist on each side,
+their shapes, how many steps), then each quantity's :class:`QuantityDiff` and
+first :class:`Divergence`. This module holds those types, their table, fixed
+divergence line and JSON form, and :func:`within_tolerance`, the rule below.
+
+Tolerance rule, per element: ``|candidate - reference| <= atol + rtol * |reference|``
+(NumPy's ``isclose`` rule, with the *reference* side as the scale). NaN equals
+NaN; NaN against a number is a divergence. With a noise floor (see
+:mod:`graphmode.parity.noise_floor`) the bound grows by ``noise_factor * floor[k, q]``,
+how far the reference drifted from its own 1-ulp-perturbed rerun by step ``k``.
+
+Steps are numbered on one timeline: step 0 is the initial variable values; step
+``k`` is the ``k``-th training step, whose loss (computed before its update)
+comes before the variable values after its update.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from graphmode._text import align_columns
+from graphmode.parity.noise_floor import FLOOR_RULE
+
+LOSS = "loss"
+
+TOLERANCE_RULE = "|a-b| <= atol + rtol*|ref|"
+FLOORED_TOLERANCE_RULE = "|a-b| <= atol + rtol*|ref| + noise_factor*floor"
+
+
+class Trajectory(NamedTuple):
+    """What one mode produced over a run.
+
+    Attributes:
+        mode: ``"graph"`` or ``"eager"`` (or any label for another producer).
+        losses: float64 array ``[steps]``; ``losses[k - 1]`` is the loss of step ``k``.
+        variables: name -> float64 array ``[steps + 1, *shape]``; index 0 holds the
+            initial values, index ``k`` the values after step ``k``.
+    """
+
+    mode: str
+    losses: np.ndarray
+    variables: dict[str, np.ndarray]
+
+    @property
+    def steps(self) -> int:
+        """The number of training steps recorded."""
+        return int(self.losses.shape[0])
+
+
+class Divergence(NamedTuple):
+    """One place where the candidate stops matching the reference.
+
+    ``kind`` is ``"value"`` (outside tolerance), ``"missing"`` (a variable exists
+    on one side only), ``"shape"`` (shapes differ) or ``"steps"`` (different
+    numbers of steps). Value fields are None for structural kinds.
+    ``noise_floor`` is the floor of this quantity at this step and
+    ``noise_factor`` its multiplier, both None when no floor was used.
+    """
+
+    kind: str
+    step: int
+    variable: str
+    reference_shape: tuple[int, ...] | None
+    candidate_shape: tuple[int, ...] | None
+    max_abs_diff: float | None
+    max_rel_diff: float | None
+    index: tuple[int, ...] | None
+    reference_value: float | None
+    candidate_value: float | None
+    atol: float
+    rtol: float
+    reference: str
+    candidate: str
+    detail: str = ""
+    noise_floor: float | None = None
+    noise_factor: float | None = None
+
+    def format(self) -> str:
+        """The fixed one-paragraph form used in reports and assertion messages."""
+        sides = f"reference: {self.reference}, candidate: {self.candidate}"
+        if self.kind != "value":
+            return f"step {self.step}, variable {self.variable!r}: {self.detail} ({sides})"
+        if self.reference_shape == self.candidate_shape:
+            shapes = f"shape {self.reference_shape} on both sides"
+        else:
+            shapes = f"shape {self.reference_shape} vs {self.candidate_shape}"
+        where = "" if not self.index else f" at {list(self.index)}"
+        return (
+            f"step {self.step}, variable {self.variable!r} ({shapes}): "
+            f"max abs diff {self.max_abs_diff:.6g}, max rel diff {self.max_rel_diff:.6g}; "
+            f"worst element{where}: reference {self.reference_value:.9g}, "
+            f"candidate {self.candidate_value:.9g}; "
+            f"tolerance {_tolerance_text(self.atol, self.rtol, self.noise_factor)}{self._floor_text()} ({sides})"
+        )
+
+    def _floor_text(self) -> str:
+        if self.noise_factor is None:
+            return ""
+        bound = self.noise_factor * self.noise_floor
+        return f", noise floor {self.noise_floor:.3g} at step {self.step} (x{self.noise_factor:g} = {bound:.3g})"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields (tuples as lists, non-finite numbers as strings)."""
+        return {key: _json_ready(value) for key, value in self._asdict().items()}
+
+
+class QuantityDiff(NamedTuple):
+    """How one quantity (the loss or a variable) compared over all steps."""
+
+    name: str
+    candidate_name: str
+    shape: tuple[int, ...]
+    max_abs_diff: float
+    max_rel_diff: float
+    first_divergence: Divergence | None
+    noise_floor: np.ndarray | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every step of this quantity is within tolerance."""
+        return self.first_divergence is None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields."""
+        return {
+            "name": self.name,
+            "candidate_name": self.candidate_name,
+            "shape": list(self.shape),
+            "max_abs_diff": _json_ready(self.max_abs_diff),
+            "max_rel_diff": _json_ready(self.max_rel_diff),
+            "ok": self.ok,
+            "first_divergence": None if self.ok else self.first_divergence.to_dict(),
+            "max_noise_floor": None if self.noise_floor is None else _json_ready(self.max_noise_floor),
+        }
+
+    @property
+    def max_noise_floor(self) -> float | None:
+        """The largest floor over the steps (None without a floor)."""
+        if self.noise_floor is None:
+            return None
+        return float(self.noise_floor.max()) if self.noise_floor.size else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ParityReport:
+    """The outcome of comparing a candidate trajectory with a reference one.
+
+    Print it for a table; :meth:`to_dict` / :meth:`to_json` for machines;
+    :attr:`first_divergence` for the one line that matters.
+    """
+
+    reference: Trajectory
+    candidate: Trajectory
+    atol: float
+    rtol: float
+    steps: int
+    loss: QuantityDiff
+    variables: tuple[QuantityDiff, ...]
+    structure_issues: tuple[Divergence, ...]
+    noise_factor: float | None = None
+
+    @property
+    def noise_floor(self) -> bool:
+        """True when the tolerance included a noise floor."""
+        return self.noise_factor is not None
+
+    @property
+    def ok(self) -> bool:
+        """True when structure matches and every value is within tolerance."""
+        return self.first_divergence is None
+
+    @property
+    def divergences(self) -> tuple[Divergence, ...]:
+        """Structure issues, then each quantity's first divergence in timeline order."""
+        values = [q.first_divergence for q in (self.loss, *self.variables) if not q.ok]
+        values.sort(key=_timeline_position)
+        return self.structure_issues + tuple(values)
+
+    @property
+    def first_divergence(self) -> Divergence | None:
+        """The earliest divergence (structure before values), or None."""
+        divergences = self.divergences
+        return divergences[0] if divergences else None
+
+    def to_dict(self) -> dict[str, object]:
+        """Everything in the report as JSON-ready builtins, per-step losses included."""
+        first = self.first_divergence
+        return {
+            "ok": self.ok,
+            "steps": self.steps,
+            "reference": self.reference.mode,
+            "candidate": self.candidate.mode,
+            "atol": self.atol,
+            "rtol": self.rtol,
+            "tolerance_rule": FLOORED_TOLERANCE_RULE if self.noise_floor else TOLERANCE_RULE,
+            "noise_floor": self.noise_floor,
+            "noise_factor": self.noise_factor,
+            "noise_floor_rule": FLOOR_RULE if self.noise_floor else None,
+            "first_divergence": None if first is None else first.to_dict(),
+            "structure_issues": [issue.to_dict() for issue in self.structure_issues],
+            "loss": self.loss.to_dict(),
+            "variables": {q.name: q.to_dict() for q in self.variables},
+            "reference_losses": [_json_ready(float(x)) for x in self.reference.losses],
+            "candidate_losses": [_json_ready(float(x)) for x in self.candidate.losses],
+            "loss_noise_floors": None if self.loss.noise_floor is None
+            else [_json_ready(float(x)) for x in self.loss.noise_floor],
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        """:meth:`to_dict` as strict JSON (NaN/Inf written as strings)."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def format_steps(self) -> str:
+        """Per-step losses of both sides as a table, divergent steps marked ``*``."""
+        ref, cand = self.reference.mode, self.candidate.mode
+        floors = self.loss.noise_floor
+        lines = [f"{'step':>5}  {ref + ' loss':>16}  {cand + ' loss':>16}  {'abs diff':>10}"
+                 + ("" if floors is None else f"  {'noise floor':>11}")]
+        for step in range(1, self.steps + 1):
+            a, b = float(self.reference.losses[step - 1]), float(self.candidate.losses[step - 1])
+            floor = 0.0 if floors is None else float(floors[step - 1])
+            slack = floor * (self.noise_factor or 0.0)
+            mark = "" if within_tolerance(np.array(b), np.array(a), self.atol, self.rtol, slack).all() else " *"
+            floor_cell = "" if floors is None else f"  {floor:>11.3g}"
+            lines.append(f"{step:>5}  {a:>16.9g}  {b:>16.9g}  {abs(a - b):>10.3g}{floor_cell}{mark}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        verdict = "OK" if self.ok else "DIVERGED"
+        header = (
+            f"parity {verdict}: {self.candidate.mode} (candidate) vs {self.reference.mode} (reference), "
+            f"{self.steps} steps, tolerance {_tolerance_text(self.atol, self.rtol, self.noise_factor)}"
+        )
+        if self.noise_floor:
+            header += f"; noise floor: {FLOOR_RULE}"
+        rows = [("quantity", "shape", "max abs diff", "max rel diff")
+                + (("max noise floor",) if self.noise_floor else ()) + ("first bad step",)]
+        for q in (self.loss, *self.variables):
+            label = q.name if q.name == q.candidate_name else f"{q.name} -> {q.candidate_name}"
+            first = "-" if q.ok else str(q.first_divergence.step)
+            floor = (f"{q.max_noise_floor:.3g}",) if self.noise_floor else ()
+            rows.append((label, str(q.shape), f"{q.max_abs_diff:.3g}", f"{q.max_rel_diff:.3g}", *floor, first))
+        lines = [header, *align_columns(rows)]
+        lines += [f"structure: {issue.format()}" for issue in self.structure_issues]
+        first = self.first_divergence
+        lines.append("first divergence: none" if first is None else f"first divergence: {first.format()}")
+        return "\n".join(lines)
+
+
+def _tolerance_text(atol: float, rtol: float, noise_factor: float | None) -> str:
+    if noise_factor is None:
+        return f"{TOLERANCE_RULE} with atol={atol:g}, rtol={rtol:g}"
+    return f"{FLOORED_TOLERANCE_RULE} with atol={atol:g}, rtol={rtol:g}, noise_factor={noise_factor:g}"
+
+
+def within_tolerance(
+    candidate: np.ndarray, reference: np.ndarray, atol: float, rtol: float, slack: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """Elementwise: is ``candidate`` within ``atol + rtol * |reference| + slack`` of ``reference``?
+
+    NaN against NaN counts as within; NaN against a number does not.
+    """
+    close = np.abs(candidate - reference) <= atol + rtol * np.abs(reference) + slack
+    return close | (np.isnan(candidate) & np.isnan(reference))
+
+
+def _timeline_position(divergence: Divergence) -> tuple[int, int]:
+    # The loss of step k is computed before step k's update, so it precedes the
+    # variable values recorded after that step.
+    return (divergence.step, 0 if divergence.variable == LOSS else 1)
+
+
+def _json_ready(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_json_ready(item) for item in value]
+    return value

@@ -1,0 +1,225 @@
+"""Running one side of a parity check and recording what it did.
+
+A :class:`GraphModel` (the TF1 original: placeholders, variables, a ``train_op``)
+runs in a :class:`graphmode.Session` through :func:`run_graph`; an
+:class:`EagerModel` (the TF2 rewrite: variables and a ``train_step``) runs
+through :func:`run_eager`. Both start from the given initial values, take one
+batch per step, and return a :class:`~graphmode.parity.report.Trajectory`: the
+loss of every step and every variable before the first step and after each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from graphmode._errors import ConfigError, ParityError
+from graphmode._pairing import base_name
+from graphmode._runtime import tf, v1
+from graphmode.parity.report import Trajectory
+from graphmode.session.engine import Session
+
+__all__ = ["EagerModel", "GraphModel", "Nudge", "Variables", "named_variables", "run_eager", "run_graph", "train_graph"]
+
+Variables = Mapping[str, Any] | Sequence[Any]
+
+
+class GraphModel(NamedTuple):
+    """The TF1 side, built inside its own graph.
+
+    Attributes:
+        graph: the graph holding everything below (e.g. from ``gm.new_graph()``).
+        inputs: placeholders, fed in this order from each batch tuple.
+        loss: the scalar loss tensor.
+        train_op: the op one training step runs (``optimizer.minimize(loss)``).
+        variables: parity name -> variable (or a sequence of variables, named by ``var.name``).
+    """
+
+    graph: tf.Graph
+    inputs: tuple[tf.Tensor, ...]
+    loss: tf.Tensor
+    train_op: tf.Operation
+    variables: Variables
+
+
+class EagerModel(NamedTuple):
+    """The TF2 side.
+
+    Attributes:
+        variables: parity name -> ``tf.Variable`` (or a sequence, named by ``var.name``).
+        train_step: ``train_step(*batch) -> loss``; computes the loss on the batch
+            (before updating) and applies one update to the variables.
+    """
+
+    variables: Variables
+    train_step: Callable[..., Any]
+
+
+def named_variables(variables: Variables, side: str) -> dict[str, Any]:
+    """A model's variables as name -> variable; a sequence is named by each ``var.name``.
+
+    Raises:
+        ConfigError: a variable of ``side`` has no name, or two share one.
+    """
+    if isinstance(variables, Mapping):
+        return dict(variables)
+    named: dict[str, Any] = {}
+    for variable in variables:
+        name = base_name(getattr(variable, "name", ""))
+        if not name:
+            raise ConfigError(f"{side} variable {variable!r} has no name; pass variables as a name -> variable dict")
+        if name in named:
+            raise ConfigError(f"two {side} variables are named {name!r}; pass variables as a name -> variable dict")
+        named[name] = variable
+    return named
+
+
+def _as_batch(batch: Any, step: int, arity: int, side: str) -> tuple:
+    batch = tuple(batch) if isinstance(batch, tuple | list) else (batch,)
+    if len(batch) != arity:
+        raise ConfigError(
+            f"step {step}: the batch has {len(batch)} arrays but the {side} model takes {arity} inputs; "
+            f"give each batch as a tuple with one array per input"
+        )
+    return batch
+
+
+def _scalar_loss(value: Any, step: int, side: str) -> float:
+    array = np.asarray(value, dtype=np.float64)
+    if array.size != 1:
+        raise ParityError(
+            f"step {step}: the {side} loss has shape {array.shape}; parity compares a scalar loss, "
+            f"so reduce it (tf.reduce_mean) before returning it"
+        )
+    return float(array.reshape(()))
+
+
+def _check_initial_values(
+    initial_values: Mapping[str, Any], variables: Mapping[str, Any], side: str
+) -> dict[str, np.ndarray]:
+    checked = {}
+    for name, value in initial_values.items():
+        if name not in variables:
+            raise ConfigError(f"initial value for {name!r}, which is not a {side} variable; "
+                              f"{side} variables: {sorted(variables)}")
+        array = np.asarray(value)
+        expected = tuple(variables[name].shape.as_list())
+        if array.shape != expected:
+            raise ConfigError(f"initial value for {side} variable {name!r} has shape {array.shape}; "
+                              f"the variable has shape {expected}")
+        checked[name] = array
+    return checked
+
+
+def _trajectory(mode: str, losses: list[float], records: list[dict[str, Any]]) -> Trajectory:
+    names = records[0].keys()
+    variables = {name: np.stack([np.asarray(r[name], dtype=np.float64) for r in records]) for name in names}
+    return Trajectory(mode, np.asarray(losses, dtype=np.float64).reshape(-1), variables)
+
+
+def _add_step_note(error: BaseException, step: int, side: str) -> None:
+    error.add_note(f"graphmode parity: raised by the {side} side at step {step}")
+
+
+def run_graph(
+    model: GraphModel, batches: Iterable[Any], initial_values: Mapping[str, Any] | None = None
+) -> Trajectory:
+    """Trains the graph side on ``batches`` and records loss and variables per step.
+
+    Every global and local variable is initialized, then ``initial_values``
+    (graph names -> arrays, any subset) are assigned. Assign ops are added to
+    ``model.graph`` for that.
+
+    Raises:
+        ConfigError: a batch has the wrong number of arrays, or an initial value
+            names an unknown variable or has the wrong shape.
+        ParityError: the loss is not a scalar.
+    """
+    return train_graph(model, batches, initial_values)
+
+
+Nudge = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+def train_graph(
+    model: GraphModel, batches: Iterable[Any], initial_values: Mapping[str, Any] | None, nudge: Nudge | None = None
+) -> Trajectory:
+    """:func:`run_graph`; ``nudge`` (values -> new values) is applied after the start and every step."""
+    if not isinstance(model, GraphModel):
+        raise ConfigError(f"run_graph takes a GraphModel; got {type(model).__name__}")
+    variables = named_variables(model.variables, "graph")
+    initial = _check_initial_values(initial_values or {}, variables, "graph")
+    inputs = tuple(model.inputs)
+    with model.graph.as_default():
+        initialize = v1.variables_initializer(v1.global_variables() + v1.local_variables())
+        holders, assigns = {}, {}
+        with tf.name_scope("graphmode_parity_initial_values"):
+            for name in variables if nudge else initial:
+                variable = variables[name]
+                holders[name] = v1.placeholder(variable.dtype.base_dtype, variable.shape)
+                assigns[name] = v1.assign(variable, holders[name]).op
+
+    def assign(session: Session, values: Mapping[str, np.ndarray]) -> None:
+        if values:
+            session.run([assigns[name] for name in values], {holders[name]: value for name, value in values.items()})
+
+    def record(session: Session) -> dict[str, np.ndarray]:
+        values = session.run(variables)
+        if nudge is None:
+            return values
+        moved = nudge(values)
+        assign(session, moved)
+        return {**values, **moved}
+
+    losses: list[float] = []
+    with Session(graph=model.graph) as session:
+        session.run(initialize)
+        assign(session, initial)
+        records = [record(session)]
+        for step, batch in enumerate(batches, start=1):
+            feed = dict(zip(inputs, _as_batch(batch, step, len(inputs), "graph")))
+            try:
+                loss, _ = session.run([model.loss, model.train_op], feed)
+            except Exception as error:
+                _add_step_note(error, step, "graph")
+                raise
+            losses.append(_scalar_loss(loss, step, "graph"))
+            records.append(record(session))
+    return _trajectory("graph", losses, records)
+
+
+def run_eager(
+    model: EagerModel, batches: Iterable[Any], initial_values: Mapping[str, Any] | None = None
+) -> Trajectory:
+    """Trains the eager side on ``batches`` and records loss and variables per step.
+
+    ``initial_values`` (eager names -> arrays, any subset) are assigned first.
+
+    Raises:
+        ConfigError: not executing eagerly (called inside ``graph.as_default()``),
+            or an initial value names an unknown variable or has the wrong shape.
+        ParityError: the loss is not a scalar.
+    """
+    if not isinstance(model, EagerModel):
+        raise ConfigError(f"run_eager takes an EagerModel; got {type(model).__name__}")
+    if not tf.executing_eagerly():
+        raise ConfigError(
+            "run_eager needs eager execution, but a graph is the default here "
+            "(inside `with graph.as_default():` or a tf.function); call it outside that block"
+        )
+    variables = named_variables(model.variables, "eager")
+    for name, value in _check_initial_values(initial_values or {}, variables, "eager").items():
+        variables[name].assign(value)
+    records = [{name: variable.numpy() for name, variable in variables.items()}]
+    losses: list[float] = []
+    for step, batch in enumerate(batches, start=1):
+        try:
+            loss = model.train_step(*batch if isinstance(batch, tuple | list) else (batch,))
+        except Exception as error:
+            _add_step_note(error, step, "eager")
+            raise
+        losses.append(_scalar_loss(loss, step, "eager"))
+        records.append({name: variable.numpy() for name, variable in variables.items()})
+    return _trajectory("eager", losses, records)

@@ -1,0 +1,90 @@
+"""The package layout is the architecture: public names, folder tables of contents, import directions."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import graphmode
+
+PACKAGE = Path(graphmode.__file__).resolve().parent
+GROUND_FLOOR = {"_runtime", "_errors", "_text", "_pairing"}
+CAPABILITIES = ("session", "train", "parity", "legacy", "checkpoint", "cluster", "cli")
+# Which capabilities each one may import (sideways); everything may use the ground floor.
+# `cli` sits on top of all of them; `legacy` runs scripts through sessions; `train`, `parity`
+# and `cluster` drive sessions; `checkpoint` maps optimizer slots; `parity` runs the
+# training loop's optimizers and the checkpoint bridge's slot mapping.
+ALLOWED = {
+    "session": set(),
+    "train": {"session"},
+    "checkpoint": {"train"},
+    "parity": {"session", "train", "checkpoint"},
+    "legacy": {"session", "train"},
+    "cluster": {"session"},
+    "cli": set(CAPABILITIES),
+}
+
+
+def test_every_public_name_imports_from_graphmode():
+    for name in graphmode.__all__:
+        assert getattr(graphmode, name) is not None, name
+    assert sorted(graphmode.__all__) == sorted(set(graphmode.__all__))
+
+
+@pytest.mark.parametrize("capability", [c for c in CAPABILITIES if c != "cli"])
+def test_folder_table_of_contents_matches_the_top_level(capability):
+    package = importlib.import_module(f"graphmode.{capability}")
+    assert package.__all__, f"graphmode.{capability} exports nothing"
+    for name in package.__all__:
+        assert getattr(graphmode, name) is getattr(package, name), f"graphmode.{name} is not graphmode.{capability}.{name}"
+
+
+def _imported_graphmode_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "graphmode":
+                found.update(f"graphmode.{alias.name}" for alias in node.names)
+            elif node.module.startswith("graphmode."):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("graphmode."))
+    return found
+
+
+def _capability_of(module_file: Path) -> str | None:
+    relative = module_file.relative_to(PACKAGE).parts
+    return relative[0] if len(relative) > 1 else None
+
+
+def test_imports_go_down_or_sideways_never_up():
+    offences = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        capability = _capability_of(path)
+        relative = path.relative_to(PACKAGE).as_posix()
+        for module in _imported_graphmode_modules(path):
+            parts = module.split(".")
+            target = parts[1] if len(parts) > 1 else ""
+            if target in GROUND_FLOOR:
+                continue
+            if capability is None:
+                # The ground floor imports nothing above it; the root's entry points
+                # (`__init__`, `tf1`, `pytest_plugin`, `__main__`) may use any folder.
+                if path.stem in GROUND_FLOOR:
+                    offences.append(f"{relative} (ground floor) imports {module}")
+                continue
+            if target != capability and target not in ALLOWED[capability]:
+                offences.append(f"{relative} ({capability}/) imports {module}")
+    assert not offences, "\n".join(offences)
+
+
+def test_ground_floor_modules_stay_at_the_root():
+    for name in GROUND_FLOOR:
+        assert (PACKAGE / f"{name}.py").is_file(), name
+    for capability in CAPABILITIES:
+        assert (PACKAGE / capability / "__init__.py").is_file(), capability
+        assert not (PACKAGE / capability / f"{capability}.py").exists(), f"{capability}/{capability}.py stutters"
