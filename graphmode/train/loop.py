@@ -55,6 +55,8 @@ class TrainStep(NamedTuple):
         steps_done: how many steps the call ran (K-step mode), else None.
         step_count: feed for the number of steps of a call (K-step mode), else None.
         stop_on_nonfinite: feed switching the in-graph stop at a NaN/Inf loss, else None.
+        global_step: the step counter the updates advance (reported when the loss turns
+            NaN/Inf), or None.
     """
 
     loss: tf.Tensor
@@ -64,10 +66,11 @@ class TrainStep(NamedTuple):
     steps_done: tf.Tensor | None = None
     step_count: tf.Tensor | None = None
     stop_on_nonfinite: tf.Tensor | None = None
+    global_step: tf.Tensor | tf.Variable | None = None
 
 
 class LoopResult(NamedTuple):
-    """The per-step losses of :func:`run_steps`, how many steps ran, and how long they took."""
+    """The per-step losses of :func:`run_steps` (in the loss's own dtype), how many steps ran, and how long."""
 
     losses: np.ndarray
     steps: int
@@ -79,7 +82,13 @@ class LoopResult(NamedTuple):
         return self.seconds / max(self.steps, 1) * 1e6
 
 
-def train_step(train_op: tf.Operation, loss: tf.Tensor, feeds: Sequence[tf.Tensor] = ()) -> TrainStep:
+def train_step(
+    train_op: tf.Operation,
+    loss: tf.Tensor,
+    feeds: Sequence[tf.Tensor] = (),
+    *,
+    global_step: tf.Tensor | tf.Variable | None = None,
+) -> TrainStep:
     """Wraps an existing TF1 train op and loss (one step per call) for :func:`run_steps`.
 
     Args:
@@ -87,6 +96,8 @@ def train_step(train_op: tf.Operation, loss: tf.Tensor, feeds: Sequence[tf.Tenso
         loss: the scalar loss of the same run.
         feeds: the placeholders :func:`run_steps` feeds, in order (none for a
             ``tf.data`` iterator graph).
+        global_step: the counter ``train_op`` advances, if any; a NaN/Inf loss
+            error then says where it stands.
 
     Raises:
         ConfigError: the loss is not a scalar, or the pieces come from different graphs.
@@ -97,16 +108,19 @@ def train_step(train_op: tf.Operation, loss: tf.Tensor, feeds: Sequence[tf.Tenso
             raise ConfigError(f"'{piece.name}' belongs to another graph than the loss '{loss.name}'")
     if loss.shape.rank not in (0, None):
         raise ConfigError(f"loss '{loss.name}' has shape {loss.shape}; the loop needs a scalar loss per step")
-    return TrainStep(loss, train_op, feeds, 1)
+    return TrainStep(loss, train_op, feeds, 1, global_step=global_step)
 
 
 def _step_inputs(input_specs, dataset, stacked: bool):
-    """Placeholders (or an iterator) for the inputs, and how to get one step's tensors from them."""
+    """Placeholders (or an iterator) for the inputs, and how to get one step's tensors from them.
+
+    Returns ``(feeds, inputs_of_step, iterator)``; ``iterator`` is None for placeholders.
+    """
     if dataset is not None:
         if input_specs is not None:
             raise ConfigError("give input_specs or dataset, not both")
         iterator = v1.data.make_one_shot_iterator(dataset)
-        return (), lambda index: tf.nest.flatten(iterator.get_next())
+        return (), lambda index: tf.nest.flatten(iterator.get_next()), iterator
     specs = list(input_specs or ())
     for spec in specs:
         if not isinstance(spec, tf.TensorSpec):
@@ -118,8 +132,8 @@ def _step_inputs(input_specs, dataset, stacked: bool):
         for n, spec in enumerate(specs)
     )
     if not stacked:
-        return feeds, lambda index: list(feeds)
-    return feeds, lambda index: [feed[index] for feed in feeds]
+        return feeds, lambda index: list(feeds), None
+    return feeds, lambda index: [feed[index] for feed in feeds], None
 
 
 def build_train_step(
@@ -160,13 +174,13 @@ def build_train_step(
     if isinstance(steps_per_call, bool) or not isinstance(steps_per_call, int) or steps_per_call < 1:
         raise ConfigError(f"steps_per_call must be an int >= 1; got {steps_per_call!r}")
     stacked = steps_per_call > 1 and dataset is None
-    feeds, inputs_of_step = _step_inputs(input_specs, dataset, stacked)
+    feeds, inputs_of_step, iterator = _step_inputs(input_specs, dataset, stacked)
     if global_step is None:
         global_step = v1.train.get_or_create_global_step()
     if steps_per_call == 1:
         loss = step_fn(*inputs_of_step(None))
         trained = minimize(loss, optimizer, var_list=var_list, global_step=global_step, clip=clip)
-        return train_step(trained.op, loss, feeds)
+        return train_step(trained.op, loss, feeds, global_step=global_step)
     if not isinstance(optimizer, OptimizerSpec) and isinstance(getattr(optimizer, "_learning_rate", None), tf.Tensor):
         raise ConfigError(
             f"the TF1 optimizer's learning rate is a tensor ('{optimizer._learning_rate.name}'), computed once "
@@ -175,34 +189,61 @@ def build_train_step(
         )
     before = {variable.name for variable in v1.global_variables()}
     optimizers = []
+    loss_dtypes = []
     step_count = v1.placeholder_with_default(np.int32(steps_per_call), [], name="steps_this_call")
     stop_on_nonfinite = v1.placeholder_with_default(True, [], name="stop_on_nonfinite")
 
     ignore_nonfinite = tf.logical_not(stop_on_nonfinite)
 
-    def body(index, losses, go_on):
-        loss = step_fn(*inputs_of_step(index))
+    def take_step(inputs):
+        loss = tf.convert_to_tensor(step_fn(*inputs))
+        if not loss.dtype.is_floating or loss.shape.rank not in (0, None):
+            raise ConfigError(
+                f"step_fn returned '{loss.name}' of dtype {loss.dtype.name} and shape {loss.shape}; the loop "
+                "needs a scalar floating-point loss per step"
+            )
+        loss_dtypes.append(loss.dtype)
         # Built inside the body so that a decaying learning rate is recomputed from
         # the global step at every iteration, not once per Session call.
         step_optimizer = make_tf1_optimizer(optimizer, global_step) if isinstance(optimizer, OptimizerSpec) else optimizer
         trained = minimize(loss, step_optimizer, var_list=var_list, global_step=global_step, clip=clip)
         optimizers.append(trained.optimizer)
+        # The per-step losses travel as float64, which holds every float16/32/64
+        # value exactly, and are cast back to the loss's dtype after the loop:
+        # the TensorArray needs its dtype before step_fn has run.
+        widened = tf.cast(loss, tf.float64)
         with tf.control_dependencies([trained.op]):
-            following = index + 1
-            # The continue flag is computed here so the loop condition is a bare read:
-            # every op per iteration costs ~0.5 µs next to a ~8 µs step.
-            go_on = tf.logical_and(following < step_count, tf.logical_or(tf.math.is_finite(loss), ignore_nonfinite))
-            return following, losses.write(index, tf.cast(loss, tf.float32)), go_on
+            return tf.identity(widened)
+
+    def body(index, losses, go_on):
+        if iterator is None:
+            loss, following, more = take_step(inputs_of_step(index)), index + 1, None
+        else:
+            # An Optional instead of get_next: the end of the data ends the loop
+            # normally, keeping the losses of the steps this call did run.
+            element = iterator.get_next_as_optional()
+            loss, more = tf.cond(
+                element.has_value(),
+                lambda: (take_step(tf.nest.flatten(element.get_value())), tf.constant(True)),
+                lambda: (tf.constant(np.nan, tf.float64), tf.constant(False)),
+            )
+            following = index + tf.cast(more, tf.int32)
+        # The continue flag is computed here so the loop condition is a bare read:
+        # every op per iteration costs ~0.5 µs next to a ~8 µs step.
+        go_on = tf.logical_and(following < step_count, tf.logical_or(tf.math.is_finite(loss), ignore_nonfinite))
+        if more is not None:
+            go_on = tf.logical_and(go_on, more)
+        return following, losses.write(index, loss), go_on
 
     with tf.name_scope("graphmode_train_loop"):
         start = (
             tf.constant(0),
-            tf.TensorArray(tf.float32, size=steps_per_call, element_shape=[]),
+            tf.TensorArray(tf.float64, size=steps_per_call, element_shape=[]),
             step_count > 0,
         )
         steps_done, losses, _ = tf.while_loop(lambda index, losses, go_on: go_on, body, start, name="steps")
         steps_done = tf.identity(steps_done, name="steps_done")
-        losses = tf.identity(losses.stack(), name="step_losses")
+        losses = tf.identity(tf.cast(losses.stack(), loss_dtypes[0]), name="step_losses")
     made_by_optimizer = {variable.name for built in optimizers for variable in built.variables()}
     stray = sorted({variable.name for variable in v1.global_variables()} - before - made_by_optimizer)
     if stray:
@@ -210,7 +251,7 @@ def build_train_step(
             f"step_fn created variables inside the in-graph loop ({', '.join(stray)}); create them before "
             "build_train_step and only use them in step_fn"
         )
-    return TrainStep(losses, None, feeds, steps_per_call, steps_done, step_count, stop_on_nonfinite)
+    return TrainStep(losses, None, feeds, steps_per_call, steps_done, step_count, stop_on_nonfinite, global_step)
 
 
 def _runner(session: v1.Session, step: TrainStep, check_loss: bool):
@@ -218,7 +259,7 @@ def _runner(session: v1.Session, step: TrainStep, check_loss: bool):
     # run_steps calls (one per epoch) reuse it. The cache lives on the session, since
     # each callable holds its session: a cache keyed by session would keep it alive.
     runners = session.__dict__.setdefault("_graphmode_loop_runners", {})
-    key = (step, check_loss)
+    key = (step._replace(global_step=None), check_loss)  # a tf.Variable is not hashable; it is not run here
     if key not in runners:
         runners[key] = _make_runner(session, step, check_loss)
     return runners[key]
@@ -268,18 +309,44 @@ def _progress_bar(progress: bool | None, steps: int | None):
     return tqdm(total=steps, unit="step", file=sys.stderr, dynamic_ncols=True)
 
 
-def _nonfinite_error(step: TrainStep, loss_value: float, index: int, losses: np.ndarray) -> NumericsError:
-    kind = "NaN" if np.isnan(loss_value) else "Inf"
-    error = NumericsError(
-        f"loss '{step.loss.name}' became {kind} at step {index} (steps 0-{index - 1} were finite; the update "
-        f"of step {index} was applied, no later step ran). Lower the learning rate, clip gradients "
-        f"(GradientClipping) or check the inputs of step {index}."
-        if index
-        else f"loss '{step.loss.name}' is {kind} at step 0, the first step: check the inputs and initial "
-        "values (the update of step 0 was applied)."
-    )
+def _global_step_value(session: v1.Session, step: TrainStep) -> int | None:
+    if step.global_step is None:
+        return None
+    try:
+        return int(session.run(step.global_step))
+    except (tf.errors.OpError, TypeError, ValueError):  # an error report must not fail on its own details
+        return None
+
+
+def _nonfinite_error(step: TrainStep, losses: np.ndarray, index: int, global_step: int | None) -> NumericsError:
+    """The NaN/Inf error: the loss of step ``index`` was not finite; its update and every earlier one ran."""
+    kind = "NaN" if np.isnan(losses[index]) else "Inf"
+    counter = "" if global_step is None else f"; global step is now {global_step}"
+    applied = f"{index + 1} update(s) applied: steps 0-{index}, the last with the {kind} loss; no later step ran"
+    if index:
+        summary = f"loss '{step.loss.name}' became {kind} at step {index} (steps 0-{index - 1} were finite; "
+        advice = f"Lower the learning rate, clip gradients (GradientClipping) or check the inputs of step {index}."
+    else:
+        summary = f"loss '{step.loss.name}' is {kind} at step 0, the first step ("
+        advice = "Check the inputs and initial values."
+    error = NumericsError(f"{summary}{applied}{counter}). {advice}")
     error.step = index
     error.losses = losses
+    error.updates_applied = index + 1
+    error.global_step = global_step
+    return error
+
+
+def _exhausted_error(step: TrainStep, losses: np.ndarray, steps: int, cause=None) -> InputExhaustedError:
+    done = len(losses)
+    error = InputExhaustedError(
+        f"the tf.data input ran out at step {done} of the {steps} requested; {done} steps ran and their updates "
+        "were applied (their losses are in error.losses). Repeat the dataset (dataset.repeat()) or ask for fewer "
+        "steps (steps=None runs until it ends).",
+        getattr(cause, "node_def", None),
+    )
+    error.losses = losses
+    error.steps = done
     return error
 
 
@@ -299,7 +366,8 @@ def run_steps(
         session: a :class:`graphmode.Session` (errors are rewritten as by its ``run``)
             whose variables are initialized.
         step: from :func:`train_step` or :func:`build_train_step`.
-        steps: how many steps; None runs until the ``tf.data`` input is exhausted.
+        steps: how many steps; None runs until the ``tf.data`` input is exhausted
+            (with K steps per call too: the last call runs the steps left).
         inputs: one array per ``step.feeds`` entry (feeds are checked once, up front).
         batch_size: step ``s`` feeds rows ``[j*b, (j+1)*b)`` of every array with
             ``j = s mod (n // b)`` (a last partial batch is dropped); None feeds the
@@ -309,12 +377,15 @@ def run_steps(
         check_loss: stop with :class:`NumericsError` at the first NaN/Inf loss.
 
     Returns:
-        A :class:`LoopResult` (``losses`` has one float per step run).
+        A :class:`LoopResult`: ``losses`` has one entry per step run, in the loss's dtype.
 
     Raises:
         NumericsError: the loss became NaN/Inf (``check_loss``), naming the step;
-            ``error.losses`` holds the losses up to it.
-        InputExhaustedError: the ``tf.data`` input ran out before ``steps``.
+            ``error.losses`` holds the losses up to it, ``error.updates_applied``
+            the updates this call applied (that step's included, none after it),
+            ``error.global_step`` the global step after them (None if unknown).
+        InputExhaustedError: the ``tf.data`` input ran out before ``steps``;
+            ``error.losses`` holds the losses of the steps that ran.
         SessionClosedError: the session was closed.
         FeedError, ConfigError: inputs that do not fit the feeds, or bad options;
             and graphmode.Session's errors (uninitialized variables, ...).
@@ -331,7 +402,7 @@ def run_steps(
     feeder = batch_feeder(step, arrays, batch_size)
     run = _runner(session, step, check_loss)
     bar = _progress_bar(progress, steps)
-    chunks: list[np.ndarray] = []
+    chunks: list[np.ndarray] = [np.zeros(0, step.loss.dtype.as_numpy_dtype)]
     done = 0
     started = time.perf_counter()
     try:
@@ -339,38 +410,26 @@ def run_steps(
             count = step.steps_per_call if steps is None else min(step.steps_per_call, steps - done)
             try:
                 losses, ran = run(feeder(done, count), count)
-            except tf.errors.OutOfRangeError as error:
-                if steps is None and step.steps_per_call == 1:
+            except tf.errors.OutOfRangeError as error:  # one step per call: get_next ran out
+                if steps is None:
                     break
-                raise InputExhaustedError(_exhausted_message(step, done, steps), error.node_def) from error
+                raise _exhausted_error(step, np.concatenate(chunks), steps, error) from error
             chunks.append(losses)
             if check_loss and not np.isfinite(losses).all():
-                index = int(np.flatnonzero(~np.isfinite(losses))[0])
-                all_losses = np.concatenate(chunks)
-                raise _nonfinite_error(step, float(losses[index]), done + index, all_losses[: done + index + 1])
+                index = done + int(np.flatnonzero(~np.isfinite(losses))[0])
+                all_losses = np.concatenate(chunks)[: index + 1]
+                raise _nonfinite_error(step, all_losses, index, _global_step_value(session, step))
             done += ran
             if bar is not None:
                 bar.update(ran)
-                bar.set_postfix(loss=f"{float(losses[-1]):.4g}", refresh=False)
+                if ran:
+                    bar.set_postfix(loss=f"{float(losses[-1]):.4g}", refresh=False)
+            if ran < count:  # K steps per call: the tf.data input ended inside this call
+                if steps is None:
+                    break
+                raise _exhausted_error(step, np.concatenate(chunks), steps)
     finally:
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - started
-    losses = np.concatenate(chunks).astype(np.float64, copy=False) if chunks else np.zeros(0)
-    return LoopResult(losses, done, seconds)
-
-
-def _exhausted_message(step: TrainStep, done: int, steps: int | None) -> str:
-    wanted = f"of the {steps} requested" if steps is not None else "(steps=None)"
-    if step.steps_per_call == 1:
-        return (
-            f"the tf.data input ran out at step {done} {wanted}; {done} steps ran. Repeat the dataset "
-            "(dataset.repeat()) or ask for fewer steps (steps=None runs until it ends)."
-        )
-    return (
-        f"the tf.data input ran out during the Session call for steps {done}-{done + step.steps_per_call - 1} "
-        f"{wanted}: the updates of that call's earlier steps were applied but their losses are lost. Repeat the "
-        "dataset (dataset.repeat()), ask for a multiple of steps_per_call that the data covers, or use "
-        "steps_per_call=1."
-    )
-
+    return LoopResult(np.concatenate(chunks), done, seconds)
