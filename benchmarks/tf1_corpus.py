@@ -233,14 +233,14 @@ def run_one(script: Path, mode: str, time_limit: float, env: dict[str, str]) -> 
 
 
 CAUSE_FAMILIES = (
-    ("MNIST input_data", r"tutorials\.mnist|input_data|read_data_sets|MNIST"),
+    ("MNIST input_data", r"tensorflow\.examples|tutorials\.mnist|input_data|read_data_sets|MNIST"),
     ("tf.contrib", r"contrib"),
     ("tf.estimator", r"estimator"),
     ("TF1 API missing (plain TF2)", r"has no attribute '(placeholder|Session|get_variable|variable_scope|train|"
                                     r"global_variables_initializer|random_normal|truncated_normal|summary|"
                                     r"disable_v2_behavior|layers|nn|app|flags|InteractiveSession|set_random_seed|"
                                     r"initialize_all_variables)"),
-    ("data or files not shipped", r"FileNotFoundError|No such file|NotFoundError|OSError|IOError"),
+    ("data or files not shipped", r"FileNotFoundError|No such file|\bNotFoundError|OSError|IOError"),
     ("network download", r"URLError|urlopen|Temporary failure in name resolution|HTTP|socket"),
     ("another package missing", r"ModuleNotFoundError|ImportError"),
     ("Python 2 code", r"SyntaxError|print |xrange|NameError: name '(xrange|unicode|raw_input)'"),
