@@ -92,6 +92,7 @@ def test_one_ps_two_workers_train_asynchronously():
         assert info["progress"] and info["progress"][-1][2] < initial["loss"], info["progress"]
 
 
+@pytest.mark.slow  # 3-4 processes importing TensorFlow; tests/test_cluster_processes.py covers TaskProcesses fast
 def test_a_killed_chief_leaves_the_ps_intact_and_resumes_from_its_checkpoint():
     completed = run_example("--steps", "600", "--kill-worker", "0", "--json", "--timeout", "150")
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -120,6 +121,7 @@ def test_a_killed_chief_leaves_the_ps_intact_and_resumes_from_its_checkpoint():
     assert_on_ps(summary)
 
 
+@pytest.mark.slow  # 3-4 processes importing TensorFlow; tests/test_cluster_processes.py covers TaskProcesses fast
 def test_a_worker_that_dies_unplanned_stops_the_whole_cluster():
     launcher = subprocess.Popen([sys.executable, EXAMPLE, "--steps", "1000000", "--timeout", "120"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -147,6 +149,7 @@ def test_a_worker_that_dies_unplanned_stops_the_whole_cluster():
     assert all(is_gone(pid) for pid in tasks), {pid: task for pid, task in tasks.items() if not is_gone(pid)}
 
 
+@pytest.mark.slow  # 3-4 processes importing TensorFlow; tests/test_cluster_processes.py covers TaskProcesses fast
 def test_the_overall_timeout_stops_every_process():
     completed = run_example("--json", "--timeout", "1", timeout=60)
     assert completed.returncode == 2, completed.stderr[-3000:]
