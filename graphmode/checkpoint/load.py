@@ -1,7 +1,7 @@
 """Loading a TF1 ``Saver`` checkpoint into TF2 eager variables.
 
 Every load is planned in full before anything changes: names are paired
-(:mod:`graphmode.checkpoint.names`), shapes and dtypes compared, optimizer
+(:mod:`graphmode._pairing`, one whole-model assignment), shapes and dtypes compared, optimizer
 slots located, and every problem is reported in one :class:`CheckpointMatchError`.
 Only then are the tensors read (a corrupt file fails here, still before any
 assignment) and assigned.
@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphmode._errors import CheckpointMatchError, ConfigError
+from graphmode._pairing import NameMap, NamePair, base_name, nearest, pair_names
 from graphmode._runtime import tf
-from graphmode.checkpoint.names import NameMap, NamePair, base_name, nearest, pair_names
 from graphmode.checkpoint.reader import (
     OBJECT_GRAPH_KEY,
     entry_shapes,
@@ -97,6 +97,11 @@ def named_variables(variables: Any) -> list[tuple[str, Any]]:
             raise ConfigError(f"variables must be tf.Variables, a dict of them, a Keras model or a tf.Module; "
                               f"got a {type(item).__name__} in the list")
     return [(v.name, v) for v in items]
+
+
+def _shape_of(item: Any) -> tuple[int | None, ...] | None:
+    shape = getattr(item, "shape", None)
+    return None if shape is None else tuple(getattr(shape, "as_list", lambda: list(shape))())
 
 
 def _dry_outputs(transfer: Transfer, shapes: Mapping[str, tuple], dtypes: Mapping[str, str], forget_bias: float):
@@ -237,7 +242,9 @@ def load_tf1_checkpoint(
     taken = {name for transfer in transfers for name in transfer.tf1_names}
     named = [(name, variable) for name, variable in named_variables(variables) if id(variable) not in bound]
     candidates = [v.entry.name for v in summarize_tf1(prefix, entries).variables if v.entry.name not in taken]
-    pairs, name_problems = pair_names([name for name, _ in named], candidates, name_map)
+    pairs, name_problems = pair_names([name for name, _ in named], candidates, name_map,
+                                      eager_shapes=[_shape_of(variable) for _, variable in named],
+                                      tf1_shapes={name: entries[name][0] for name in candidates})
     problems += name_problems
     for index, pair in pairs.items():
         transfers.append(Transfer((pair.tf1,), ((pair.eager, named[index][1]),), identity, identity, pair.rule))

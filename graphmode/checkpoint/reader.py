@@ -18,6 +18,7 @@ import numpy as np
 
 from graphmode._errors import CheckpointCorruptError, CheckpointNotFoundError
 from graphmode._runtime import tf
+from graphmode.checkpoint.leftovers import Leftover, find_leftovers
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 _VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -84,12 +85,15 @@ class CheckpointSummary(NamedTuple):
         variables: model variables, each with its slots, sorted by name.
         optimizer_state: non-slot optimizer state (global step, Adam beta
             powers, Keras ``iterations``/``learning_rate``, ``save_counter``).
+        leftovers: what interrupted saves left in the checkpoint's directory
+            (staging directories, kept previous copies, state-file temps).
     """
 
     path: str
     format: str
     variables: tuple[CheckpointVariable, ...]
     optimizer_state: tuple[CheckpointEntry, ...]
+    leftovers: tuple[Leftover, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """Returns the summary as a JSON-ready dict."""
@@ -98,6 +102,7 @@ class CheckpointSummary(NamedTuple):
             "format": self.format,
             "variables": [{**v.entry.to_json(), "slots": [s.to_json() for s in v.slots]} for v in self.variables],
             "optimizer_state": [entry.to_json() for entry in self.optimizer_state],
+            "leftovers": [item._asdict() for item in self.leftovers],
         }
 
     def format_table(self) -> str:
@@ -128,6 +133,10 @@ class CheckpointSummary(NamedTuple):
             f"{'variable':<{width}}  {'shape':<{shape_width}}  dtype",
         ]
         lines += [f"{name:<{width}}  {shape:<{shape_width}}  {dtype}".rstrip() for name, shape, dtype in rows]
+        if self.leftovers:
+            lines += ["", "left by interrupted saves (the next save to this directory removes the stale ones):"]
+            lines += [f"  {item.kind:<10}  {os.path.basename(item.path)}  "
+                      + ("stale" if item.stale else f"in use by {item.owner or 'a save'}") for item in self.leftovers]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -162,6 +171,7 @@ def resolve_checkpoint_path(path: str | os.PathLike) -> str:
     """
     text = os.fspath(path)
     if os.path.isdir(text):
+        read_state_file(text)
         prefix = tf.train.latest_checkpoint(text)
         if prefix is None:
             state = os.path.join(text, "checkpoint")
@@ -186,6 +196,42 @@ def resolve_checkpoint_path(path: str | os.PathLike) -> str:
             f"{text + '.data-00000-of-00001'!r} (a checkpoint prefix, its directory or one of its files)"
         )
     return text
+
+
+def read_state_file(directory: str):
+    """Reads the ``checkpoint`` state file of ``directory`` (a ``CheckpointState`` proto), or None when absent.
+
+    Raises:
+        CheckpointCorruptError: the file cannot be read, is not UTF-8 text, or
+            is not a text ``CheckpointState``; the message names the file and
+            the first bad byte or line.
+    """
+    from google.protobuf import text_format
+    from tensorflow.python.training import checkpoint_state_pb2
+
+    path = os.path.join(directory, "checkpoint")
+    advice = ("it should be the text CheckpointState tf.train.Saver writes (model_checkpoint_path: \"...\"); "
+              "restore it from a good copy, or remove it and the next save writes a new one")
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise CheckpointCorruptError(f"checkpoint state file {path!r} cannot be read ({error}); {advice}") from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CheckpointCorruptError(
+            f"checkpoint state file {path!r} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
+            f"{error.start}); {advice}") from error
+    state = checkpoint_state_pb2.CheckpointState()
+    try:
+        text_format.Parse(text, state)
+    except text_format.ParseError as error:
+        raise CheckpointCorruptError(
+            f"checkpoint state file {path!r} is not a CheckpointState ({error}); {advice}") from error
+    return state
 
 
 def open_checkpoint(path: str | os.PathLike):
@@ -323,7 +369,8 @@ def inspect_checkpoint(path: str | os.PathLike, *, verify: bool = True) -> Check
     Raises:
         CheckpointNotFoundError: nothing at ``path`` is a checkpoint.
         CheckpointCorruptError: the index or (with ``verify``) a data file is
-            truncated or corrupt.
+            truncated or corrupt, or the directory's ``checkpoint`` state file
+            is unreadable.
 
     Example:
         >>> print(gm.inspect_checkpoint("train_dir"))
@@ -333,7 +380,7 @@ def inspect_checkpoint(path: str | os.PathLike, *, verify: bool = True) -> Check
     if verify:
         for key in sorted(entries):
             read_tensors(prefix, reader, [key])
-    if reader.has_tensor(OBJECT_GRAPH_KEY):
-        return _tf2_summary(prefix, reader, entries)
-    return summarize_tf1(prefix, entries)
+    summary = _tf2_summary(prefix, reader, entries) if reader.has_tensor(OBJECT_GRAPH_KEY) else summarize_tf1(
+        prefix, entries)
+    return summary._replace(leftovers=tuple(find_leftovers(os.path.dirname(prefix) or ".")))
 

@@ -9,8 +9,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphmode._errors import CheckpointMatchError, ConfigError
+from graphmode._pairing import NameMap, base_name, explicit_targets, nearest, pair_names
 from graphmode._runtime import tf, v1
-from graphmode.checkpoint.atomic import write_checkpoint_atomically
+from graphmode.checkpoint.atomic import name_problem, write_checkpoint_atomically
 from graphmode.checkpoint.load import (
     Transfer,
     identity,
@@ -18,7 +19,6 @@ from graphmode.checkpoint.load import (
     raise_problems,
     recurrent_transfers,
 )
-from graphmode.checkpoint.names import NameMap, base_name, explicit_targets, nearest, pair_names
 from graphmode.checkpoint.reader import entry_shapes, open_checkpoint, summarize_tf1
 from graphmode.train.slots import keras_slot, optimizer_map_for, tf1_slot_suffixes
 
@@ -29,6 +29,7 @@ class _ReferenceNames(NamedTuple):
     # The TF1 side a save must fit: shapes (None when only names are known),
     # the model variables names pair with, and every name the restore will ask for.
     shapes: dict[str, tuple[int, ...] | None]
+    dtypes: dict[str, str]
     model_names: list[str]
     required: set[str]
     described: str
@@ -40,14 +41,20 @@ def _reference_names(reference: Reference) -> _ReferenceNames:
         entries = {v.op.name: (tuple(v.shape.as_list()), v.dtype.base_dtype.name) for v in variables}
         model = [v.entry.name for v in summarize_tf1("graph", entries).variables]
         # Saver() restores every global variable, slots and global_step included.
-        return _ReferenceNames({n: s for n, (s, _) in entries.items()}, model, set(entries), "the reference graph")
+        return _ReferenceNames({n: s for n, (s, _) in entries.items()}, {n: d for n, (_, d) in entries.items()},
+                               model, set(entries), "the reference graph")
     if isinstance(reference, (str, os.PathLike)):
         prefix, reader = open_checkpoint(reference)
         entries = entry_shapes(reader)
         model = [v.entry.name for v in summarize_tf1(prefix, entries).variables]
-        return _ReferenceNames({n: s for n, (s, _) in entries.items()}, model, set(model), f"checkpoint {prefix!r}")
+        return _ReferenceNames({n: s for n, (s, _) in entries.items()}, {n: d for n, (_, d) in entries.items()},
+                               model, set(model), f"checkpoint {prefix!r}")
     names = [base_name(str(name)) for name in reference]
-    return _ReferenceNames(dict.fromkeys(names), names, set(names), "the reference names")
+    return _ReferenceNames(dict.fromkeys(names), {}, names, set(names), "the reference names")
+
+
+def _shape(item: Any) -> tuple[int | None, ...]:
+    return tuple(item.shape) if hasattr(item, "shape") else np.shape(item)
 
 
 def _value(item: Any) -> np.ndarray:
@@ -66,7 +73,9 @@ def _plan(named, recurrent, name_map, reference: _ReferenceNames | None, problem
     else:
         taken = {n for t in transfers for n in t.tf1_names}
         candidates = [n for n in reference.model_names if n not in taken]
-        pairs, pair_problems = pair_names(names, candidates, name_map)
+        pairs, pair_problems = pair_names(names, candidates, name_map,
+                                          eager_shapes=[_shape(item) for _, item in named],
+                                          tf1_shapes={n: reference.shapes.get(n) for n in candidates})
         problems += pair_problems
         targets = {index: pair.tf1 for index, pair in pairs.items()}
         rules = {index: pair.rule for index, pair in pairs.items()}
@@ -104,6 +113,27 @@ def _slot_tensors(optimizer, tf1_optimizer_name, transfers, problems) -> dict[st
     return tensors
 
 
+def _to_reference_dtype(name: str, value: np.ndarray, dtype: str, cast: bool, reference: _ReferenceNames,
+                        problems: list[str]) -> np.ndarray:
+    wanted = np.dtype(dtype)
+    mismatch = f"dtype mismatch: {name!r} is {wanted.name} in {reference.described}; the value is {value.dtype.name}"
+    if not cast:
+        problems.append(f"{mismatch} (pass cast=True to write it as {wanted.name})")
+        return value
+    kinds = {"f": "float", "i": "int", "u": "int", "b": "bool", "c": "complex"}
+    if kinds.get(value.dtype.kind) != kinds.get(wanted.kind):
+        problems.append(f"{mismatch}; cast=True converts only within a kind (float to float, int to int)")
+        return value
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = value.astype(wanted)
+    changed = (np.isfinite(value) & ~np.isfinite(converted)) if wanted.kind in "fc" else (converted != value)
+    if np.any(changed):
+        problems.append(f"{mismatch}; cast=True would change {int(np.sum(changed))} of its values beyond rounding "
+                        f"(e.g. {value.flat[int(np.argmax(changed))]!r} -> {converted.flat[int(np.argmax(changed))]!r})")
+        return value
+    return converted
+
+
 def save_tf1_checkpoint(
     path: str | os.PathLike,
     variables: Any,
@@ -116,6 +146,7 @@ def save_tf1_checkpoint(
     tf1_optimizer_name: str | None = None,
     global_step: int | None = None,
     update_state_file: bool = True,
+    cast: bool = False,
 ) -> str:
     """Writes eager variables as a TF1 ``Saver`` checkpoint that ``tf.compat.v1.train.Saver().restore`` loads.
 
@@ -138,13 +169,20 @@ def save_tf1_checkpoint(
         global_step: value for ``global_step`` (default: the optimizer's
             ``iterations`` when an optimizer is given, else none written).
         update_state_file: make it the directory's latest checkpoint.
+        cast: with ``reference``, write each value in the reference's dtype
+            (float64 -> float32, int32 -> int64, ...) instead of refusing a
+            dtype that differs; a value the cast would change beyond rounding
+            (overflow to Inf, a float into an integer) is still refused.
 
     Returns:
         The checkpoint prefix written (absolute).
 
     Raises:
         CheckpointMatchError: names that do not pair with ``reference``, shape
-            mismatches, two values for one name, missing slots; nothing written.
+            or dtype mismatches, two values for one name, missing slots, empty
+            or invalid TF1 names; nothing written.
+        CheckpointCorruptError: the directory's ``checkpoint`` state file is
+            unreadable (not UTF-8 text, not a CheckpointState); nothing written.
         ConfigError: an unsupported recurrent layer or optimizer.
     """
     problems: list[str] = []
@@ -158,6 +196,10 @@ def save_tf1_checkpoint(
             problems.append(f"{transfer.rule} {transfer.tf1_names}: {error}")
             continue
         for name, value in zip(transfer.tf1_names, outputs):
+            labels = [label for label, _ in transfer.targets]
+            if (why := name_problem(name)) is not None:
+                problems.append(f"TF1 name {name!r} for {labels[0] if len(labels) == 1 else labels} {why}")
+                continue
             if name in tensors:
                 problems.append(f"two values for TF1 name {name!r}; give name_map")
             tensors[name] = value
@@ -169,11 +211,14 @@ def save_tf1_checkpoint(
             raise ConfigError(f"global_step must be an int; got {global_step!r}")
         tensors["global_step"] = np.int64(global_step)
     if reference_names is not None:
-        for name, value in tensors.items():
+        for name, value in list(tensors.items()):
             shape = reference_names.shapes.get(name)
             if shape is not None and tuple(value.shape) != shape:
                 problems.append(f"shape mismatch: {name!r} is {shape} in {reference_names.described}; "
                                 f"the value is {tuple(value.shape)}")
+            dtype = reference_names.dtypes.get(name)
+            if dtype is not None and np.asarray(value).dtype != np.dtype(dtype):
+                tensors[name] = _to_reference_dtype(name, np.asarray(value), dtype, cast, reference_names, problems)
         missing = sorted(reference_names.required - set(tensors) - set(reference_names.model_names))
         if missing:
             problems.append(f"{reference_names.described} also restores {missing}, which would be missing "
