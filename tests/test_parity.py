@@ -40,7 +40,8 @@ def build_graph() -> gm.GraphModel:
 def build_eager(
     *, adam=None, reduce=tf.reduce_mean, bias_name="b", bias_shape=(1,), with_bias=True
 ) -> gm.EagerModel:
-    w = tf.Variable(tf.zeros([3, 1]))
+    # The graph's get_variable default (glorot-uniform); the run starts from the graph's values.
+    w = tf.Variable(tf.keras.initializers.GlorotUniform()([3, 1]))
     b = tf.Variable(tf.zeros(bias_shape))
     # TF1's AdamOptimizer uses epsilon=1e-8; Keras defaults to 1e-7.
     optimizer = tf.keras.optimizers.Adam(0.01, **({"epsilon": 1e-8} if adam is None else adam))
@@ -67,7 +68,7 @@ def test_matching_rewrite_is_within_tolerance(batches):
     assert report.ok, str(report)
     assert report.steps == STEPS and report.first_divergence is None
     assert [q.name for q in report.variables] == ["w", "b"]
-    # The eager side starts from zeros; it must have been given the graph's glorot values.
+    # The eager side draws its own glorot values; it must have been given the graph's.
     initial_w = report.reference.variables["w"][0]
     assert np.abs(initial_w).max() > 0
     np.testing.assert_array_equal(report.candidate.variables["w"][0], initial_w)
@@ -120,7 +121,7 @@ def test_adam_epsilon_left_at_keras_default_diverges_after_the_first_update(batc
     # Same start, so step 1's loss agrees; its update differs, first where the gradient is tiny.
     assert (first.kind, first.step, first.variable, first.index) == ("value", 1, "w", (2, 0))
     assert abs(first.candidate_value - first.reference_value) == pytest.approx(first.max_abs_diff)
-    with pytest.raises(AssertionError, match=r"^parity: step 1, variable 'w' \(shape \(3, 1\) on both sides\)"):
+    with pytest.raises(AssertionError, match=r"^parity: step 1, variable 'w' after the update \(shape \(3, 1\) on both sides\)"):
         gm.assert_parity(report)
 
 
@@ -258,13 +259,20 @@ def test_different_step_counts_compare_the_shared_steps():
 def test_report_table_dict_and_json(batches):
     report = gm.check_parity(build_graph, lambda: build_eager(adam={}), batches)
     text = str(report)
-    assert text.splitlines()[0].startswith("parity DIVERGED: eager (candidate) vs graph (reference), 6 steps")
-    assert "|a-b| <= atol + rtol*|ref| with atol=1e-06, rtol=1e-05" in text
-    rows = {line.split()[0]: line.split() for line in text.splitlines()[2:5]}
-    assert set(rows) == {"loss", "w", "b"} and rows["w"][-1] == "1"
+    lines = text.splitlines()
+    assert lines[0].startswith("parity DIVERGED: eager (candidate) vs graph (reference), 6 steps, lockstep")
+    assert "max|a-b| <= atol + rtol*max|ref| with atol=1e-06, rtol=1e-05" in lines[0]
+    # Lockstep rows: the loss, the variables, Adam's slots and counters, worst first.
+    rows = {line.split()[0]: line.split() for line in lines[2:11]}
+    assert set(rows) == {"(loss)", "w", "b", "w/Adam", "w/Adam_1", "b/Adam", "b/Adam_1", "beta1_power", "beta2_power"}
+    assert lines[2].startswith("(loss)") and lines[3].startswith("w ") and rows["w"][-1] == "1"
+    assert rows["w"][-2].endswith("x") and float(rows["w"][-2][:-1]) > 100
+    assert "drift over the run (free-running, information, not the verdict)" in text
+    assert "first divergence (the update differs first (the step's loss agreed" in text
     message = report.first_divergence.format()
-    for part in ("step 1", "variable 'w'", "shape (3, 1)", "max abs diff", "max rel diff", "at [2, 0]",
-                 "reference ", "candidate ", "atol=1e-06", "rtol=1e-05", "reference: graph, candidate: eager"):
+    for part in ("step 1", "variable 'w' after the update", "shape (3, 1)", "max abs diff", "max rel diff",
+                 "at [2, 0]", "reference ", "candidate ", "x over the tolerance", "atol=1e-06", "rtol=1e-05",
+                 "reference: graph, candidate: eager"):
         assert part in message
     data = json.loads(report.to_json())
     assert data["ok"] is False and data["steps"] == STEPS
@@ -356,7 +364,7 @@ def test_seeded_dropout_agrees_on_the_first_step():
         return gm.GraphModel(graph, (x, y), loss, train_op, {"w": w})
 
     def eager_side():
-        w = tf.Variable(tf.zeros([3, 4]))
+        w = tf.Variable(tf.keras.initializers.GlorotUniform()([3, 4]))
         optimizer = tf.keras.optimizers.SGD(0.1)
 
         def train_step(x, y):

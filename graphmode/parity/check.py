@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -26,14 +27,17 @@ from graphmode._errors import ConfigError
 from graphmode._pairing import match_variable_names
 from graphmode._runtime import v1
 from graphmode.parity.compare import compare_trajectories
+from graphmode.parity.initializers import check_initializers
+from graphmode.parity.lockstep import run_lockstep
 from graphmode.parity.noise_floor import DEFAULT_NOISE_FACTOR, perturb_by_one_ulp
 from graphmode.parity.report import ParityReport, Trajectory
-from graphmode.parity.run import EagerModel, GraphModel, named_variables, run_eager, run_graph, train_graph
+from graphmode.parity.run import EagerModel, GraphModel, named_variables, run_eager, train_graph
 
 __all__ = [
     "DEFAULT_ATOL",
     "DEFAULT_RTOL",
     "RANDOM_OP_MODES",
+    "VERDICTS",
     "ParityProblem",
     "assert_parity",
     "check_parity",
@@ -65,6 +69,7 @@ class ParityProblem(NamedTuple):
     random_ops: str | None = None
     noise_floor: bool = False
     noise_factor: float = DEFAULT_NOISE_FACTOR
+    verdict: str = "lockstep"
 
     def check(self) -> ParityReport:
         """Runs :func:`check_parity` with this problem's settings."""
@@ -79,6 +84,7 @@ class ParityProblem(NamedTuple):
             random_ops=self.random_ops,
             noise_floor=self.noise_floor,
             noise_factor=self.noise_factor,
+            verdict=self.verdict,
         )
 
 
@@ -90,6 +96,9 @@ def _random_scope(random_ops: str | None, seed: int) -> contextlib.AbstractConte
     # A fresh tool per side: each starts counting random ops from zero, which is
     # what makes the two sides draw the same numbers.
     return v1.keras.utils.DeterministicRandomTestTool(seed=seed, mode=random_ops).scope()
+
+
+VERDICTS = ("lockstep", "free")
 
 
 def check_parity(
@@ -105,24 +114,42 @@ def check_parity(
     random_seed: int = 42,
     noise_floor: bool = False,
     noise_factor: float = DEFAULT_NOISE_FACTOR,
+    verdict: str = "lockstep",
 ) -> ParityReport:
-    """Trains both sides on the same batches from the same start and compares them.
+    """Compares the eager rewrite with the graph original, step by step, on the same batches.
+
+    Two comparisons, both in the report. **Lockstep** (the verdict by default):
+    before every step the eager side gets the graph side's whole state (its
+    variables, the model state the train op updates, the optimizer's slots and
+    step counters), both take one step on the same batch, and the step's loss
+    and the state after it are compared under ``max|a-b| <= atol + rtol*max|ref|``
+    per quantity (:mod:`graphmode.parity.lockstep_report`). A correct port is a
+    few ulps off per step; a mistake shows at its first step. **Free run**
+    (information unless ``verdict="free"``): the eager side trains on its own from
+    the graph's initial values and the drift is compared element-wise
+    (``|a-b| <= atol + rtol*|ref|``, optionally over a noise floor); float32
+    rounding compounds there, so long runs of correct Adam ports drift apart.
 
     The graph side is the reference. Variables are paired by
     :func:`match_variable_names` (``name_map`` maps graph names to eager names
-    where they differ).
+    where they differ; its keys may also name graph optimizer slots and counters).
+    ``build_eager`` is called once per comparison (twice: lockstep, then the free
+    run) and must return fresh variables and a fresh optimizer each time.
 
     Args:
         build_graph: builds the TF1 side in a fresh graph and returns a :class:`GraphModel`.
         build_eager: builds the TF2 side and returns an :class:`EagerModel`.
         batches: one tuple of arrays per step (a generator is read once and
             replayed to both sides).
-        atol: absolute tolerance.
-        rtol: relative tolerance (times ``|graph value|``).
-        name_map: graph variable name -> eager variable name, for names that differ.
+        atol: absolute tolerance (both comparisons).
+        rtol: relative tolerance: times the quantity's largest ``|graph value|`` in
+            lockstep, times each element's ``|graph value|`` in the free run.
+        name_map: graph name -> eager name, for names that differ.
         initial_values: None (default): the graph side initializes, and its values
             are copied to the paired eager variables, so random initializers need
-            not agree. A mapping: graph names -> arrays, given to both sides.
+            not agree; the eager side's own initial values are then checked to
+            come from the graph's distribution (:mod:`graphmode.parity.initializers`).
+            A mapping: graph names -> arrays, given to both sides.
             ``"own"``: each side keeps its own initial values (compared at step 0).
         random_ops: None, or ``"constant"`` / ``"num_random_ops"``: build and run each
             side inside a fresh ``DeterministicRandomTestTool`` scope of that mode,
@@ -134,38 +161,45 @@ def check_parity(
             stream while eager code restarts it, so keep per-step randomness out
             of a multi-step comparison (dropout rate 0).
         random_seed: the seed for ``random_ops``.
-        noise_floor: also train the graph side a second time, on the same batches,
-            from its initial values moved one ulp away from zero (every element of
-            every float variable), and widen each step's tolerance of each quantity
-            by ``noise_factor`` times how far those two graph runs are apart by
-            then. The nudge is repeated after every step (rounding differs in
-            every update). For trainings that amplify rounding (Adam near zero
-            gradients); it costs one more graph run. Rule and reasoning: :mod:`graphmode.parity.noise_floor`.
+        noise_floor: widen the free run's tolerance by its own rounding chaos: the
+            graph side is trained a second time from its values nudged one ulp
+            after every step (:mod:`graphmode.parity.noise_floor`); one more graph run.
         noise_factor: the multiplier of the floor (default 100).
+        verdict: ``"lockstep"`` (default) or ``"free"``: which comparison decides ``ok``.
 
     Returns:
         The :class:`ParityReport` (graph = reference, eager = candidate).
 
     Raises:
         ConfigError: an option is out of range, a builder returned the wrong type,
-            or ``name_map`` / ``initial_values`` name unknown variables.
+            a side lists no variables, ``name_map`` / ``initial_values`` name unknown
+            variables, or ``build_eager`` returned the same variables twice.
     """
     batches = list(batches)
     if isinstance(initial_values, str) and initial_values != "own":
         raise ConfigError(f"initial_values must be None, a name -> array mapping or 'own'; got {initial_values!r}")
+    if verdict not in VERDICTS:
+        raise ConfigError(f"verdict must be one of {VERDICTS}; got {verdict!r}")
+    for label, value in (("atol", atol), ("rtol", rtol), ("noise_factor", noise_factor)):
+        if not isinstance(value, int | float) or not value >= 0:
+            raise ConfigError(f"{label} must be a number >= 0; got {value!r}")
     with _random_scope(random_ops, random_seed):
         graph_model = build_graph()
         if not isinstance(graph_model, GraphModel):
             raise ConfigError(f"build_graph must return a GraphModel; it returned {type(graph_model).__name__}")
-        graph_initial = initial_values if isinstance(initial_values, Mapping) else None
-        reference = run_graph(graph_model, batches, graph_initial)
+    graph_initial = initial_values if isinstance(initial_values, Mapping) else None
+    with _random_scope(random_ops, random_seed):
+        lockstep_model = _built_eager(build_eager)
+        lockstep = run_lockstep(graph_model, lockstep_model, batches, atol=atol, rtol=rtol, graph_initial=graph_initial,
+                                copy_initial=initial_values != "own", name_map=name_map)
+    reference = lockstep.reference
+    initializers = check_initializers(lockstep.own_initial) if initial_values is None else ()
     shadow = _nudged_graph_run(build_graph, batches, reference, random_ops, random_seed) if noise_floor else None
     with _random_scope(random_ops, random_seed):
-        eager_model = build_eager()
-        if not isinstance(eager_model, EagerModel):
-            raise ConfigError(f"build_eager must return an EagerModel; it returned {type(eager_model).__name__}")
+        eager_model = _built_eager(build_eager)
         eager_variables = named_variables(eager_model.variables, "eager")
-        pairs = match_variable_names(reference.variables, eager_variables, name_map)
+        _refuse_shared(named_variables(lockstep_model.variables, "eager"), eager_variables)
+        pairs = match_variable_names(reference.variables, eager_variables, _model_names(name_map, reference))
         eager_initial = None
         if initial_values != "own":
             # Copy only where shapes agree; a mismatch is reported as structure.
@@ -175,9 +209,30 @@ def check_parity(
                 if name in pairs and tuple(eager_variables[pairs[name]].shape.as_list()) == values.shape[1:]
             }
         candidate = run_eager(eager_model, batches, eager_initial)
-    return compare_trajectories(
+    free = compare_trajectories(
         reference, candidate, atol=atol, rtol=rtol, name_map=pairs, noise_floor=shadow, noise_factor=noise_factor
     )
+    return dataclasses.replace(free, lockstep=lockstep.report, initializers=initializers, verdict=verdict)
+
+
+def _built_eager(build_eager: Callable[[], EagerModel]) -> EagerModel:
+    model = build_eager()
+    if not isinstance(model, EagerModel):
+        raise ConfigError(f"build_eager must return an EagerModel; it returned {type(model).__name__}")
+    return model
+
+
+def _model_names(name_map: Mapping[str, str] | None, reference: Trajectory) -> dict[str, str] | None:
+    # Keys naming optimizer slots or counters belong to lockstep only.
+    return None if name_map is None else {k: v for k, v in name_map.items() if k in reference.variables}
+
+
+def _refuse_shared(first: Mapping[str, Any], second: Mapping[str, Any]) -> None:
+    shared = sorted(name for name, variable in second.items() if any(variable is v for v in first.values()))
+    if shared:
+        raise ConfigError(f"build_eager returned the same variables twice ({shared}); check_parity builds the eager "
+                          "side once for lockstep and once for the free run, so it must create fresh variables "
+                          "(and a fresh optimizer) on every call")
 
 
 def _nudged_graph_run(

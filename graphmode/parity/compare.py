@@ -63,36 +63,38 @@ def compare_trajectories(
     pairs = match_variable_names(reference.variables, candidate.variables, name_map)
     context = (atol, rtol, reference.mode, candidate.mode)
     issues = _structure_issues(reference, candidate, pairs, context)
-    floors = None if noise_floor is None else _noise_floors(reference, noise_floor)
+    loss_floor, floors = (None, None) if noise_floor is None else _noise_floors(reference, noise_floor)
     factor = None if noise_floor is None else float(noise_factor)
     shared = {
         ref: cand for ref, cand in pairs.items() if reference.variables[ref].shape[1:] == candidate.variables[cand].shape[1:]
     }
     steps = min(reference.steps, candidate.steps)
-    def floor_of(name: str, rows: int) -> tuple[np.ndarray | None, float | None]:
-        return (None, None) if floors is None else (floors[name][:rows], factor)
+
+    def floor_of(values: np.ndarray | None, rows: int) -> tuple[np.ndarray | None, float | None]:
+        return (None, None) if values is None else (values[:rows], factor)
 
     loss = _compare_quantity(
-        LOSS, LOSS, reference.losses[:steps], candidate.losses[:steps], 1, context, *floor_of(LOSS, steps)
+        LOSS, LOSS, reference.losses[:steps], candidate.losses[:steps], 1, context, *floor_of(loss_floor, steps),
+        quantity="loss",
     )
     variables = tuple(
         _compare_quantity(
             ref, cand, reference.variables[ref][: steps + 1], candidate.variables[cand][: steps + 1], 0, context,
-            *floor_of(ref, steps + 1),
+            *floor_of(None if floors is None else floors[ref], steps + 1),
         )
         for ref, cand in shared.items()
     )
     return ParityReport(reference, candidate, float(atol), float(rtol), steps, loss, variables, issues, factor)
 
 
-def _noise_floors(reference: Trajectory, shadow: Trajectory) -> dict[str, np.ndarray]:
+def _noise_floors(reference: Trajectory, shadow: Trajectory) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     missing = sorted(set(reference.variables) - set(shadow.variables))
     if missing:
         raise ConfigError(f"the noise-floor run ({shadow.mode}) lacks reference variables {missing}; "
                           f"it must be the reference model rerun on the same batches")
-    floors = {LOSS: noise_floor(reference.losses, shadow.losses, LOSS)}
-    floors.update((name, noise_floor(values, shadow.variables[name], name)) for name, values in reference.variables.items())
-    return floors
+    # The loss's floor is kept apart: a variable may be named "loss" too.
+    variables = {name: noise_floor(values, shadow.variables[name], name) for name, values in reference.variables.items()}
+    return noise_floor(reference.losses, shadow.losses, LOSS), variables
 
 
 def _structure_issues(
@@ -104,9 +106,9 @@ def _structure_issues(
     reference_only = sorted(set(reference.variables) - set(pairs))
     issues = []
 
-    def issue(kind: str, step: int, name: str, ref_shape, cand_shape, detail: str) -> Divergence:
+    def issue(kind: str, step: int, name: str, ref_shape, cand_shape, detail: str, quantity="variable") -> Divergence:
         return Divergence(kind, step, name, ref_shape, cand_shape, None, None, None, None, None,
-                          atol, rtol, ref_mode, cand_mode, detail)
+                          atol, rtol, ref_mode, cand_mode, detail, quantity=quantity)
 
     for name in reference_only:
         shape = tuple(reference.variables[name].shape[1:])
@@ -131,7 +133,7 @@ def _structure_issues(
         first_missing = min(reference.steps, candidate.steps) + 1
         detail = (f"the reference ({ref_mode}) ran {reference.steps} steps and the candidate ({cand_mode}) "
                   f"{candidate.steps}; only the first {first_missing - 1} are compared")
-        issues.append(issue("steps", first_missing, LOSS, None, None, detail))
+        issues.append(issue("steps", first_missing, LOSS, None, None, detail, "loss"))
     return tuple(issues)
 
 
@@ -144,6 +146,7 @@ def _compare_quantity(
     context: tuple,
     floor: np.ndarray | None = None,
     noise_factor: float | None = None,
+    quantity: str = "variable",
 ) -> QuantityDiff:
     """Compares ``[steps, *shape]`` arrays whose row ``i`` is step ``first_step + i``.
 
@@ -154,13 +157,17 @@ def _compare_quantity(
     candidate = np.asarray(candidate, dtype=np.float64)
     slack = np.zeros(len(reference)) if floor is None else noise_factor * np.asarray(floor, dtype=np.float64)
     slack = slack.reshape((-1,) + (1,) * (reference.ndim - 1))
-    both_nan = np.isnan(reference) & np.isnan(candidate)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        abs_diff = np.where(both_nan, 0.0, np.abs(candidate - reference))
+    # Equal values (equal infinities too) and NaN against NaN differ by nothing.
+    same = (reference == candidate) | (np.isnan(reference) & np.isnan(candidate))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        abs_diff = np.where(same, 0.0, np.abs(candidate - reference))
         abs_diff = np.where(np.isnan(abs_diff), np.inf, abs_diff)
         rel_diff = np.where(abs_diff == 0, 0.0, abs_diff / np.abs(reference))
         rel_diff = np.where(np.isnan(rel_diff), np.inf, rel_diff)
-        excess = abs_diff - (atol + rtol * np.abs(reference) + slack)
+        bound = atol + rtol * np.abs(reference) + slack
+        excess = abs_diff - bound
+        ratio = np.where(abs_diff == 0, 0.0, abs_diff / bound)
+        ratio = np.where(np.isnan(ratio), np.inf, ratio)
     bad = ~within_tolerance(candidate, reference, atol, rtol, slack)
     shape = tuple(reference.shape[1:])
     max_abs = float(abs_diff.max()) if abs_diff.size else 0.0
@@ -177,5 +184,6 @@ def _compare_quantity(
             float(reference[row][index]), float(candidate[row][index]),
             atol, rtol, ref_mode, cand_mode, "",
             None if floor is None else float(floor[row]), noise_factor,
+            quantity, "", float(ratio[row].max()),
         )
     return QuantityDiff(name, candidate_name, shape, max_abs, max_rel, divergence, floor)

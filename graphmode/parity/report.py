@@ -24,14 +24,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from graphmode._text import align_columns
 from graphmode.parity.noise_floor import FLOOR_RULE
 
+if TYPE_CHECKING:
+    from graphmode.parity.initializers import InitializerCheck
+    from graphmode.parity.lockstep_report import LockstepReport
+
 LOSS = "loss"
+
+# How a report names each kind of quantity (the loss is never "variable 'loss'").
+QUANTITY_WORDS = {"variable": "variable", "state": "model state", "slot": "optimizer slot",
+                  "counter": "optimizer counter", "initializer": "initializer of", "dtype": "variable"}
 
 TOLERANCE_RULE = "|a-b| <= atol + rtol*|ref|"
 FLOORED_TOLERANCE_RULE = "|a-b| <= atol + rtol*|ref| + noise_factor*floor"
@@ -84,24 +92,40 @@ class Divergence(NamedTuple):
     detail: str = ""
     noise_floor: float | None = None
     noise_factor: float | None = None
+    quantity: str = "variable"
+    phase: str = ""
+    over_tolerance: float | None = None
+    rule: str | None = None
 
     def format(self) -> str:
         """The fixed one-paragraph form used in reports and assertion messages."""
         sides = f"reference: {self.reference}, candidate: {self.candidate}"
+        label = self.label
         if self.kind != "value":
-            return f"step {self.step}, variable {self.variable!r}: {self.detail} ({sides})"
+            return f"step {self.step}, {label}: {self.detail} ({sides})"
         if self.reference_shape == self.candidate_shape:
             shapes = f"shape {self.reference_shape} on both sides"
         else:
             shapes = f"shape {self.reference_shape} vs {self.candidate_shape}"
         where = "" if not self.index else f" at {list(self.index)}"
+        over = "" if self.over_tolerance is None else f"{_ratio_text(self.over_tolerance)} over the "
+        rule = (f"{self.rule} with atol={self.atol:g}, rtol={self.rtol:g}" if self.rule
+                else _tolerance_text(self.atol, self.rtol, self.noise_factor))
         return (
-            f"step {self.step}, variable {self.variable!r} ({shapes}): "
+            f"step {self.step}, {label} ({shapes}): "
             f"max abs diff {self.max_abs_diff:.6g}, max rel diff {self.max_rel_diff:.6g}; "
             f"worst element{where}: reference {self.reference_value:.9g}, "
             f"candidate {self.candidate_value:.9g}; "
-            f"tolerance {_tolerance_text(self.atol, self.rtol, self.noise_factor)}{self._floor_text()} ({sides})"
+            f"{over}tolerance {rule}{self._floor_text()} ({sides})"
         )
+
+    @property
+    def label(self) -> str:
+        """What diverged, in words: ``the loss``, ``variable 'w'``, ``optimizer slot 'w/Adam'``."""
+        if self.quantity == "loss":
+            return "the loss" + (" (forward pass, before the update)" if self.phase == "forward" else "")
+        after = " after the update" if self.phase == "update" else ""
+        return f"{QUANTITY_WORDS.get(self.quantity, self.quantity)} {self.variable!r}{after}"
 
     def _floor_text(self) -> str:
         if self.noise_factor is None:
@@ -153,7 +177,16 @@ class QuantityDiff(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class ParityReport:
-    """The outcome of comparing a candidate trajectory with a reference one.
+    """The outcome of a parity check: the lockstep verdict and the drift of the free run.
+
+    The fields up to ``noise_factor`` are the free-running comparison (both
+    sides trained on their own from the same start; :attr:`free_run` alone).
+    ``lockstep`` is the comparison of each step from the graph's state
+    (:class:`~graphmode.parity.lockstep_report.LockstepReport`), ``initializers``
+    the eager side's own initial values against the graph's distribution
+    (:mod:`graphmode.parity.initializers`). ``verdict`` says which comparison
+    decides :attr:`ok` (``"lockstep"`` or ``"free"``); failed initializer checks
+    count in both.
 
     Print it for a table; :meth:`to_dict` / :meth:`to_json` for machines;
     :attr:`first_divergence` for the one line that matters.
@@ -168,23 +201,35 @@ class ParityReport:
     variables: tuple[QuantityDiff, ...]
     structure_issues: tuple[Divergence, ...]
     noise_factor: float | None = None
+    lockstep: LockstepReport | None = None
+    initializers: tuple[InitializerCheck, ...] = ()
+    verdict: str = "free"
 
     @property
     def noise_floor(self) -> bool:
-        """True when the tolerance included a noise floor."""
+        """True when the free run's tolerance included a noise floor."""
         return self.noise_factor is not None
 
     @property
+    def free_run(self) -> ParityReport:
+        """The free-running comparison alone (its own verdict: drift within the element-wise rule)."""
+        return dataclasses.replace(self, lockstep=None, initializers=(), verdict="free")
+
+    @property
     def ok(self) -> bool:
-        """True when structure matches and every value is within tolerance."""
+        """True when the verdict's comparison finds nothing and every initializer check passes."""
         return self.first_divergence is None
 
     @property
     def divergences(self) -> tuple[Divergence, ...]:
-        """Structure issues, then each quantity's first divergence in timeline order."""
+        """The verdict's structure issues, failed initializer checks, then each quantity's first divergence."""
+        initializers = tuple(check.divergence(self.atol, self.rtol) for check in self.initializers if not check.ok)
+        if self.verdict == "lockstep" and self.lockstep is not None:
+            return self.lockstep.structure_issues + initializers + self.lockstep.divergences[
+                len(self.lockstep.structure_issues):]
         values = [q.first_divergence for q in (self.loss, *self.variables) if not q.ok]
         values.sort(key=_timeline_position)
-        return self.structure_issues + tuple(values)
+        return self.structure_issues + initializers + tuple(values)
 
     @property
     def first_divergence(self) -> Divergence | None:
@@ -193,10 +238,19 @@ class ParityReport:
         return divergences[0] if divergences else None
 
     def to_dict(self) -> dict[str, object]:
-        """Everything in the report as JSON-ready builtins, per-step losses included."""
+        """Everything in the report as JSON-ready builtins, per-step losses included.
+
+        ``ok``, ``verdict`` and ``first_divergence`` are the verdict's; ``lockstep``
+        holds the lockstep comparison, ``initializers`` the initializer checks,
+        ``free_run`` the free run's own ``ok``/``first_divergence``; the other
+        keys (``loss``, ``variables``, ``*_losses``, ``noise_floor``...) describe the free run.
+        """
         first = self.first_divergence
+        free = self.free_run
+        free_first = free.first_divergence
         return {
             "ok": self.ok,
+            "verdict": self.verdict,
             "steps": self.steps,
             "reference": self.reference.mode,
             "candidate": self.candidate.mode,
@@ -214,6 +268,9 @@ class ParityReport:
             "candidate_losses": [_json_ready(float(x)) for x in self.candidate.losses],
             "loss_noise_floors": None if self.loss.noise_floor is None
             else [_json_ready(float(x)) for x in self.loss.noise_floor],
+            "lockstep": None if self.lockstep is None else self.lockstep.to_dict(),
+            "initializers": [check.to_dict() for check in self.initializers],
+            "free_run": {"ok": free.ok, "first_divergence": None if free_first is None else free_first.to_dict()},
         }
 
     def to_json(self, indent: int | None = None) -> str:
@@ -221,7 +278,7 @@ class ParityReport:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     def format_steps(self) -> str:
-        """Per-step losses of both sides as a table, divergent steps marked ``*``."""
+        """Per-step losses of both sides of the free run as a table, divergent steps marked ``*``."""
         ref, cand = self.reference.mode, self.candidate.mode
         floors = self.loss.noise_floor
         lines = [f"{'step':>5}  {ref + ' loss':>16}  {cand + ' loss':>16}  {'abs diff':>10}"
@@ -232,29 +289,91 @@ class ParityReport:
             slack = floor * (self.noise_factor or 0.0)
             mark = "" if within_tolerance(np.array(b), np.array(a), self.atol, self.rtol, slack).all() else " *"
             floor_cell = "" if floors is None else f"  {floor:>11.3g}"
-            lines.append(f"{step:>5}  {a:>16.9g}  {b:>16.9g}  {abs(a - b):>10.3g}{floor_cell}{mark}")
+            difference = 0.0 if a == b else abs(a - b)
+            lines.append(f"{step:>5}  {a:>16.9g}  {b:>16.9g}  {difference:>10.3g}{floor_cell}{mark}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        verdict = "OK" if self.ok else "DIVERGED"
-        header = (
-            f"parity {verdict}: {self.candidate.mode} (candidate) vs {self.reference.mode} (reference), "
-            f"{self.steps} steps, tolerance {_tolerance_text(self.atol, self.rtol, self.noise_factor)}"
-        )
-        if self.noise_floor:
-            header += f"; noise floor: {FLOOR_RULE}"
+    def _free_table(self) -> list[str]:
         rows = [("quantity", "shape", "max abs diff", "max rel diff")
                 + (("max noise floor",) if self.noise_floor else ()) + ("first bad step",)]
-        for q in (self.loss, *self.variables):
-            label = q.name if q.name == q.candidate_name else f"{q.name} -> {q.candidate_name}"
+        quantities = [self.loss, *self.variables]
+        for q in quantities[:FREE_TABLE_ROWS]:
+            label = "(loss)" if q is self.loss else q.name if q.name == q.candidate_name else f"{q.name} -> {q.candidate_name}"
             first = "-" if q.ok else str(q.first_divergence.step)
             floor = (f"{q.max_noise_floor:.3g}",) if self.noise_floor else ()
             rows.append((label, str(q.shape), f"{q.max_abs_diff:.3g}", f"{q.max_rel_diff:.3g}", *floor, first))
-        lines = [header, *align_columns(rows)]
-        lines += [f"structure: {issue.format()}" for issue in self.structure_issues]
+        lines = align_columns(rows)
+        if len(quantities) > FREE_TABLE_ROWS:
+            lines.append(f"... {len(quantities) - FREE_TABLE_ROWS} more variables")
+        return lines
+
+    def _free_header(self) -> str:
+        text = f"tolerance {_tolerance_text(self.atol, self.rtol, self.noise_factor)}"
+        if self.noise_floor:
+            text += f"; noise floor: {FLOOR_RULE}"
+        return text
+
+    def __str__(self) -> str:
+        verdict = "OK" if self.ok else "DIVERGED"
+        head = f"parity {verdict}: {self.candidate.mode} (candidate) vs {self.reference.mode} (reference), {self.steps} steps"
+        lockstep = self.lockstep
+        if lockstep is not None:
+            lockstep_head = (f"lockstep (each step from the graph's state), tolerance {lockstep_rule()} with "
+                             f"atol={lockstep.atol:g}, rtol={lockstep.rtol:g}")
+        if self.verdict == "lockstep" and lockstep is not None:
+            lines = [f"{head}, {lockstep_head}", *lockstep.format_table()]
+            issues = lockstep.structure_issues
+        else:
+            lines = [f"{head}, free-running, {self._free_header()}", *self._free_table()]
+            issues = self.structure_issues
+        lines += [f"structure: {issue.format()}" for issue in issues]
+        if lockstep is not None and lockstep.unlisted:
+            lines.append(f"unlisted state (updated by the graph's train op, not in GraphModel.variables): "
+                         f"{list(lockstep.unlisted)}")
+        lines += _initializer_lines(self.initializers)
         first = self.first_divergence
-        lines.append("first divergence: none" if first is None else f"first divergence: {first.format()}")
+        if first is None:
+            lines.append("first divergence: none")
+        else:
+            phase = _first_difference_text(first)
+            lines.append(f"first divergence{f' ({phase})' if phase else ''}: {first.format()}")
+        if self.verdict == "lockstep" and lockstep is not None:
+            lines += ["", f"drift over the run (free-running, information, not the verdict): {self._free_header()}",
+                      *self._free_table()]
+            free_first = self.free_run.first_divergence
+            if free_first is not None:
+                lines.append(f"drift past that tolerance first: {free_first.format()}")
+        elif lockstep is not None:
+            lines += ["", f"lockstep (information, not the verdict): {lockstep_head}", *lockstep.format_table()]
         return "\n".join(lines)
+
+
+FREE_TABLE_ROWS = 10
+
+
+def lockstep_rule() -> str:
+    """The lockstep tolerance rule (kept in :mod:`graphmode.parity.lockstep_report`)."""
+    from graphmode.parity.lockstep_report import LOCKSTEP_RULE
+
+    return LOCKSTEP_RULE
+
+
+def _first_difference_text(divergence: Divergence) -> str:
+    from graphmode.parity.lockstep_report import first_difference_text
+
+    return first_difference_text(divergence)
+
+
+def _initializer_lines(checks: tuple[InitializerCheck, ...]) -> list[str]:
+    if not checks:
+        return []
+    failed = [check for check in checks if not check.ok]
+    compared = [check for check in checks if "not compared" not in check.reason]
+    lines = [f"initializers: {len(compared)} of {len(checks)} variables' own initial values compared with the "
+             f"graph's distribution, {len(failed)} inconsistent"]
+    lines += [f"  {check.name} {check.shape}: {check.reason} (graph: {check.graph}; eager: {check.eager})"
+              for check in failed]
+    return lines
 
 
 def _tolerance_text(atol: float, rtol: float, noise_factor: float | None) -> str:
@@ -268,16 +387,25 @@ def within_tolerance(
 ) -> np.ndarray:
     """Elementwise: is ``candidate`` within ``atol + rtol * |reference| + slack`` of ``reference``?
 
-    NaN against NaN counts as within; NaN against a number does not.
+    NaN against NaN counts as within; NaN against a number does not; equal infinities are equal.
     """
-    close = np.abs(candidate - reference) <= atol + rtol * np.abs(reference) + slack
-    return close | (np.isnan(candidate) & np.isnan(reference))
+    with np.errstate(invalid="ignore"):
+        close = np.abs(candidate - reference) <= atol + rtol * np.abs(reference) + slack
+    # Equal values are equal, infinite ones included (inf - inf is NaN).
+    return close | (candidate == reference) | (np.isnan(candidate) & np.isnan(reference))
 
 
 def _timeline_position(divergence: Divergence) -> tuple[int, int]:
     # The loss of step k is computed before step k's update, so it precedes the
     # variable values recorded after that step.
-    return (divergence.step, 0 if divergence.variable == LOSS else 1)
+    return (divergence.step, 0 if divergence.quantity == "loss" else 1)
+
+
+def _ratio_text(ratio: float) -> str:
+    """``1.06x`` near the tolerance, ``1.7e+05x`` far past it."""
+    if not math.isfinite(ratio):
+        return f"{ratio}x"
+    return f"{ratio:.3g}x"
 
 
 def _json_ready(value: object) -> object:

@@ -21,7 +21,21 @@ from graphmode._runtime import tf, v1
 from graphmode.parity.report import Trajectory
 from graphmode.session.engine import Session
 
-__all__ = ["EagerModel", "GraphModel", "Nudge", "Variables", "named_variables", "run_eager", "run_graph", "train_graph"]
+__all__ = [
+    "EagerModel",
+    "GraphModel",
+    "Nudge",
+    "Variables",
+    "add_step_note",
+    "as_batch",
+    "check_initial_values",
+    "named_variables",
+    "run_eager",
+    "run_graph",
+    "scalar_loss",
+    "train_graph",
+    "trajectory",
+]
 
 Variables = Mapping[str, Any] | Sequence[Any]
 
@@ -51,10 +65,15 @@ class EagerModel(NamedTuple):
         variables: parity name -> ``tf.Variable`` (or a sequence, named by ``var.name``).
         train_step: ``train_step(*batch) -> loss``; computes the loss on the batch
             (before updating) and applies one update to the variables.
+        optimizer: the Keras optimizer ``train_step`` applies, whose slots and
+            ``iterations`` lockstep parity sets from the graph's optimizer state.
+            None: the one ``train_step`` refers to (its closure, the globals it
+            names, a bound method's object), if exactly one.
     """
 
     variables: Variables
     train_step: Callable[..., Any]
+    optimizer: Any = None
 
 
 def named_variables(variables: Variables, side: str) -> dict[str, Any]:
@@ -76,7 +95,8 @@ def named_variables(variables: Variables, side: str) -> dict[str, Any]:
     return named
 
 
-def _as_batch(batch: Any, step: int, arity: int, side: str) -> tuple:
+def as_batch(batch: Any, step: int, arity: int, side: str) -> tuple:
+    """One step's batch as a tuple of ``arity`` arrays (ConfigError naming the step otherwise)."""
     batch = tuple(batch) if isinstance(batch, tuple | list) else (batch,)
     if len(batch) != arity:
         raise ConfigError(
@@ -86,7 +106,8 @@ def _as_batch(batch: Any, step: int, arity: int, side: str) -> tuple:
     return batch
 
 
-def _scalar_loss(value: Any, step: int, side: str) -> float:
+def scalar_loss(value: Any, step: int, side: str) -> float:
+    """A step's loss as a float (ParityError naming the step and side unless it is a scalar)."""
     array = np.asarray(value, dtype=np.float64)
     if array.size != 1:
         raise ParityError(
@@ -96,9 +117,10 @@ def _scalar_loss(value: Any, step: int, side: str) -> float:
     return float(array.reshape(()))
 
 
-def _check_initial_values(
+def check_initial_values(
     initial_values: Mapping[str, Any], variables: Mapping[str, Any], side: str
 ) -> dict[str, np.ndarray]:
+    """Initial values by name, checked against the side's variables (ConfigError naming the culprit)."""
     checked = {}
     for name, value in initial_values.items():
         if name not in variables:
@@ -113,13 +135,15 @@ def _check_initial_values(
     return checked
 
 
-def _trajectory(mode: str, losses: list[float], records: list[dict[str, Any]]) -> Trajectory:
+def trajectory(mode: str, losses: list[float], records: list[dict[str, Any]]) -> Trajectory:
+    """A :class:`Trajectory` from per-step losses and per-step ``{name: value}`` records (as float64)."""
     names = records[0].keys()
     variables = {name: np.stack([np.asarray(r[name], dtype=np.float64) for r in records]) for name in names}
     return Trajectory(mode, np.asarray(losses, dtype=np.float64).reshape(-1), variables)
 
 
-def _add_step_note(error: BaseException, step: int, side: str) -> None:
+def add_step_note(error: BaseException, step: int, side: str) -> None:
+    """Notes on ``error`` which side raised it at which step."""
     error.add_note(f"graphmode parity: raised by the {side} side at step {step}")
 
 
@@ -150,7 +174,7 @@ def train_graph(
     if not isinstance(model, GraphModel):
         raise ConfigError(f"run_graph takes a GraphModel; got {type(model).__name__}")
     variables = named_variables(model.variables, "graph")
-    initial = _check_initial_values(initial_values or {}, variables, "graph")
+    initial = check_initial_values(initial_values or {}, variables, "graph")
     inputs = tuple(model.inputs)
     with model.graph.as_default():
         initialize = v1.variables_initializer(v1.global_variables() + v1.local_variables())
@@ -179,15 +203,15 @@ def train_graph(
         assign(session, initial)
         records = [record(session)]
         for step, batch in enumerate(batches, start=1):
-            feed = dict(zip(inputs, _as_batch(batch, step, len(inputs), "graph")))
+            feed = dict(zip(inputs, as_batch(batch, step, len(inputs), "graph")))
             try:
                 loss, _ = session.run([model.loss, model.train_op], feed)
             except Exception as error:
-                _add_step_note(error, step, "graph")
+                add_step_note(error, step, "graph")
                 raise
-            losses.append(_scalar_loss(loss, step, "graph"))
+            losses.append(scalar_loss(loss, step, "graph"))
             records.append(record(session))
-    return _trajectory("graph", losses, records)
+    return trajectory("graph", losses, records)
 
 
 def run_eager(
@@ -210,7 +234,7 @@ def run_eager(
             "(inside `with graph.as_default():` or a tf.function); call it outside that block"
         )
     variables = named_variables(model.variables, "eager")
-    for name, value in _check_initial_values(initial_values or {}, variables, "eager").items():
+    for name, value in check_initial_values(initial_values or {}, variables, "eager").items():
         variables[name].assign(value)
     records = [{name: variable.numpy() for name, variable in variables.items()}]
     losses: list[float] = []
@@ -218,8 +242,8 @@ def run_eager(
         try:
             loss = model.train_step(*batch if isinstance(batch, tuple | list) else (batch,))
         except Exception as error:
-            _add_step_note(error, step, "eager")
+            add_step_note(error, step, "eager")
             raise
-        losses.append(_scalar_loss(loss, step, "eager"))
+        losses.append(scalar_loss(loss, step, "eager"))
         records.append({name: variable.numpy() for name, variable in variables.items()})
-    return _trajectory("eager", losses, records)
+    return trajectory("eager", losses, records)
