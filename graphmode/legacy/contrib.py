@@ -1,0 +1,186 @@
+"""``tf.contrib`` under the TF1 API: its moved pieces resolve, the rest fails naming a replacement.
+
+A name under ``tf.contrib`` resolves, with one line on stderr the first time
+it is used in the process
+(``graphmode: tf.contrib.rnn.BasicLSTMCell -> tf.compat.v1.nn.rnn_cell.BasicLSTMCell``),
+when it is
+
+* an exact rename: listed by TensorFlow's own upgrade-script tables (or by
+  graphmode where they lack it) with a target in ``tf.compat.v1``
+  (:mod:`graphmode.legacy.contrib_renames`);
+* an adapter: a ``tf.compat.v1`` counterpart exists but with other defaults,
+  so graphmode implements TF 1.15's documented behaviour
+  (:mod:`~graphmode.legacy.contrib_layers`, :mod:`~graphmode.legacy.contrib_norm`,
+  :mod:`~graphmode.legacy.contrib_seq2seq`);
+* ``tf.contrib.slim``: the ``tf-slim`` package when it is installed
+  (``pip install 'graphmode[contrib]'``);
+* a module graphmode provides (``tf.contrib.learn.datasets``: MNIST, from
+  :mod:`graphmode.legacy.mnist`), handed in by the TF1 module.
+
+Every other name raises :class:`graphmode.RemovedSymbolError` naming the
+symbol, the script line and the replacement, as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.metadata
+import sys
+import types
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
+
+from graphmode.legacy import contrib_layers, contrib_norm, contrib_seq2seq
+from graphmode.legacy.contrib_renames import exact_renames, resolve_in_v1
+
+SLIM_PACKAGE = "tf_slim"
+SLIM_INSTALL = "pip install 'graphmode[contrib]' (or pip install tf-slim)"
+
+
+class Adapter(NamedTuple):
+    """A graphmode function standing in for a ``tf.contrib`` one whose successor has other defaults."""
+
+    function: Callable
+    differs: str  # what TF 1.15 did that the tf.compat.v1 counterpart does not
+
+    @property
+    def description(self) -> str:
+        return f"{self.function.__module__}.{self.function.__name__} (TF 1.15's {self.differs})"
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "contrib.layers.fully_connected": Adapter(
+        contrib_layers.fully_connected, "relu default, <scope>/weights and <scope>/biases"),
+    "contrib.layers.linear": Adapter(
+        functools.update_wrapper(functools.partial(contrib_layers.fully_connected, activation_fn=None),
+                                 contrib_layers.fully_connected),
+        "fully_connected without activation"),
+    "contrib.layers.flatten": Adapter(contrib_layers.flatten, "scope Flatten, outputs_collections"),
+    "contrib.layers.xavier_initializer": Adapter(contrib_layers.xavier_initializer, "FAN_AVG variance scaling"),
+    "contrib.layers.xavier_initializer_conv2d": Adapter(
+        contrib_layers.xavier_initializer_conv2d, "FAN_AVG variance scaling"),
+    "contrib.layers.variance_scaling_initializer": Adapter(
+        contrib_layers.variance_scaling_initializer, "factor=2.0, mode='FAN_IN', truncated normal"),
+    "contrib.layers.l2_regularizer": Adapter(contrib_layers.l2_regularizer, "scale * tf.nn.l2_loss(w)"),
+    "contrib.layers.l1_regularizer": Adapter(contrib_layers.l1_regularizer, "scale * sum(|w|)"),
+    "contrib.layers.batch_norm": Adapter(
+        contrib_norm.batch_norm, "decay 0.999, no gamma by default, BatchNorm/moving_* in UPDATE_OPS"),
+    "contrib.seq2seq.sequence_loss": Adapter(contrib_seq2seq.sequence_loss, "weighted sequence cross-entropy"),
+}
+ADAPTERS["contrib.layers.initializers.xavier_initializer"] = ADAPTERS["contrib.layers.xavier_initializer"]
+
+
+def _slim_module() -> types.ModuleType | None:
+    """tf_slim, importable on TensorFlow 2.21, or None when tf-slim is not installed."""
+    try:
+        keras_layers = importlib.import_module("tf_keras.src.legacy_tf_layers")
+        keras_normalization = importlib.import_module("tf_keras.src.legacy_tf_layers.normalization")
+    except ImportError:
+        keras_layers = keras_normalization = None
+    if keras_layers is not None:
+        # tensorflow/python/layers/normalization.py (which slim.batch_norm uses)
+        # lazy-loads tf_keras.legacy_tf_layers.normalization, a path tf-keras 2.21
+        # keeps under tf_keras.src: the one alias tf-slim 1.1.0 needs.
+        sys.modules.setdefault("tf_keras.legacy_tf_layers", keras_layers)
+        sys.modules.setdefault("tf_keras.legacy_tf_layers.normalization", keras_normalization)
+    try:
+        return importlib.import_module(SLIM_PACKAGE)
+    except ImportError:
+        return None
+
+
+# Names resolved by graphmode's own code rather than a rename (path -> loader; None = not available).
+_LOADERS: dict[str, Callable[[], object | None]] = {
+    "contrib.slim": _slim_module,
+}
+
+
+def resolution(path: str) -> str | None:
+    """What ``tf.<path>`` resolves to under the TF1 API, as the stderr line says it; None if it does not."""
+    adapter = ADAPTERS.get(path)
+    if adapter is not None:
+        return adapter.description
+    rename = exact_renames().get(path)
+    if rename is not None:
+        return rename.target_name
+    if path == "contrib.slim" and _slim_module() is not None:
+        try:
+            return f"{SLIM_PACKAGE} {importlib.metadata.version('tf-slim')} (the tf-slim package)"
+        except importlib.metadata.PackageNotFoundError:  # importable but not installed as a distribution
+            return f"{SLIM_PACKAGE} (the tf-slim package)"
+    return None
+
+
+_announced: set[str] = set()
+
+
+def _announce(path: str) -> None:
+    if path in _announced:
+        return
+    description = resolution(path)
+    if description is not None:
+        _announced.add(path)
+        print(f"graphmode: tf.{path} -> {description}", file=sys.stderr, flush=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _resolvable_paths() -> frozenset[str]:
+    return frozenset(ADAPTERS) | frozenset(exact_renames()) | frozenset(_LOADERS)
+
+
+class ContribNamespace(types.ModuleType):
+    """``tf.contrib`` or one of its submodules (``tf.contrib.rnn``) under graphmode's TF1 API.
+
+    ``_tf1_lookup`` resolves a name without side effects (``graphmode scan``
+    uses it); attribute access also prints the one-time stderr line, and
+    raises the removed-symbol error for names that do not resolve.
+    """
+
+    def __init__(self, path: str, missing: object, removed_error: Callable[[str, str], Exception],
+                 provided: Mapping[str, Callable[[], object]]) -> None:
+        super().__init__(f"tensorflow.{path}", f"graphmode's tf.{path}: TF1 names that moved, and adapters.")
+        self.__dict__.update(_tf1_path=path, _tf1_missing=missing, _tf1_removed_error=removed_error,
+                             _tf1_provided=provided, _tf1_children={})
+
+    def _tf1_lookup(self, name: str):
+        """Returns what ``tf.<path>.<name>`` resolves to, or the TF1 API's missing marker."""
+        path = f"{self._tf1_path}.{name}"
+        if path in ADAPTERS:
+            return ADAPTERS[path].function
+        rename = exact_renames().get(path)
+        if rename is not None:
+            value = resolve_in_v1(rename.target)
+            return self._tf1_missing if value is None else value
+        if path in _LOADERS:
+            value = _LOADERS[path]()
+            return self._tf1_missing if value is None else value
+        if path in self._tf1_provided:
+            return self._tf1_provided[path]()
+        if any(known.startswith(f"{path}.") for known in self._tf1_known()):
+            children = self._tf1_children
+            if name not in children:
+                children[name] = ContribNamespace(path, self._tf1_missing, self._tf1_removed_error,
+                                                  self._tf1_provided)
+            return children[name]
+        return self._tf1_missing
+
+    def _tf1_known(self) -> frozenset[str]:
+        return _resolvable_paths() | frozenset(self._tf1_provided)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = self._tf1_lookup(name)
+        if value is self._tf1_missing:
+            raise self._tf1_removed_error(name, self._tf1_path)
+        _announce(f"{self._tf1_path}.{name}")
+        return value
+
+    def __dir__(self) -> list[str]:
+        prefix = f"{self._tf1_path}."
+        below = {path[len(prefix):].split(".")[0] for path in self._tf1_known() if path.startswith(prefix)}
+        return sorted(below)
+
+    def __repr__(self) -> str:
+        return f"<graphmode TF1 API module {self.__name__!r} (tf.contrib's moved pieces and adapters)>"
