@@ -238,9 +238,12 @@ def _match_block(left: list[_Unit], right: list[_Unit], le: Sequence[_Entry], re
         return set(a.members) == set(b.members) and all(
             _shapes_fit(le[a.members[leaf]].shape, re_[b.members[leaf]].shape) for leaf in a.members)
 
+    def scope(unit: _Unit, entries: Sequence[_Entry]) -> str:
+        name = entries[next(iter(unit.members.values()))].name
+        return name if "" in unit.members else name.rsplit("/", 1)[0]
+
     def shown(pairs) -> str:
-        return ", ".join(f"{le[a.members[min(a.members)]].name}~{re_[b.members[min(b.members)]].name}"
-                         for a, b in pairs)
+        return ", ".join(f"{scope(a, le)}~{scope(b, re_)}" for a, b in pairs)
 
     by_order = sorted(left, key=lambda u: u.position), sorted(right, key=lambda u: u.position)
     by_counter = sorted(left, key=lambda u: u.counters), sorted(right, key=lambda u: u.counters)

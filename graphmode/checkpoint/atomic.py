@@ -275,8 +275,9 @@ def write_checkpoint_atomically(
                 os.remove(os.path.join(directory, name))
             _fsync(directory)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        leftovers.ACTIVE.discard(os.path.basename(staging))
-        if kept is not None:
+        try:
+            shutil.rmtree(staging, ignore_errors=True)
+        finally:  # an interrupt inside rmtree must still release the names
+            leftovers.ACTIVE.discard(os.path.basename(staging))
             leftovers.ACTIVE.discard(kept)
     return prefix
