@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphmode._errors import ConfigError
-from graphmode._pairing import match_variable_names
+from graphmode._pairing import pair_variables
 from graphmode._runtime import v1
 from graphmode.parity.compare import compare_trajectories
 from graphmode.parity.initializers import check_initializers
@@ -199,7 +199,9 @@ def check_parity(
         eager_model = _built_eager(build_eager)
         eager_variables = named_variables(eager_model.variables, "eager")
         _refuse_shared(named_variables(lockstep_model.variables, "eager"), eager_variables)
-        pairs = match_variable_names(reference.variables, eager_variables, _model_names(name_map, reference))
+        shapes = {name: tuple(v.shape.as_list()) for name, v in eager_variables.items()}
+        pairs = pair_variables({name: values.shape[1:] for name, values in reference.variables.items()}, shapes,
+                               _model_names(name_map, reference)).as_dict()
         eager_initial = None
         if initial_values != "own":
             # Copy only where shapes agree; a mismatch is reported as structure.

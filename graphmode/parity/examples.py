@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from graphmode._errors import ExampleError
 from graphmode._runtime import tf, v1
 from graphmode.parity.check import ParityProblem
 from graphmode.parity.report import ParityReport, Trajectory
@@ -86,18 +87,37 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def example_parser(description: str, *, steps: int, seed: int = 0) -> argparse.ArgumentParser:
+def check_variant(example: str, variant: str, variants: Mapping[str, str]) -> None:
+    """Refuses a variant the example does not have, naming the ones it has.
+
+    Raises:
+        ExampleError: ``variant`` is not a key of ``variants``.
+    """
+    if variant not in variants:
+        raise ExampleError(f"{example} has no variant {variant!r}; its variants: {', '.join(variants)}")
+
+
+def example_parser(
+    description: str, *, steps: int, seed: int = 0, variants: Mapping[str, str] | None = None
+) -> argparse.ArgumentParser:
     """The options every example takes; an example adds its own to the parser it gets.
 
     Args:
         description: one line on what the example trains.
         steps: the default number of training steps.
         seed: the default seed for data and initial values.
+        variants: variant name -> one line on it; given, ``--variant`` chooses one
+            (default: the first).
 
     Returns:
-        A parser with ``--steps``, ``--seed``, ``--json``, ``--plot FILE.png``, ``--logdir DIR``.
+        A parser with ``--steps``, ``--seed``, ``--json``, ``--plot FILE.png``, ``--logdir DIR``
+        (and ``--variant``).
     """
     parser = argparse.ArgumentParser(description=description)
+    if variants:
+        first = next(iter(variants))
+        parser.add_argument("--variant", choices=list(variants), default=first,
+                            help="; ".join(f"{name}: {text}" for name, text in variants.items()) + f" (default {first})")
     parser.add_argument("--steps", type=_positive_int, default=steps, help=f"training steps (default {steps})")
     parser.add_argument("--seed", type=int, default=seed, help=f"data and initialization seed (default {seed})")
     parser.add_argument("--json", action="store_true",

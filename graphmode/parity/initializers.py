@@ -102,12 +102,12 @@ def _compare(graph: np.ndarray, eager: np.ndarray) -> tuple[bool, str]:
     g, e = _summary(graph), _summary(eager)
     if not (np.isfinite(graph).all() and np.isfinite(eager).all()):
         return False, "non-finite initial values"
+    if n < 2 and m < 2:
+        return True, "one element: not a distribution, not compared"
     if n < 2 or m < 2 or g.std == 0 or e.std == 0:
         if g.std == 0 and e.std == 0 and n and m:
             same = abs(g.mean - e.mean) <= 1e-6 * max(1.0, abs(g.mean))
             return same, "same constant" if same else f"constant {e.mean:.6g} where the graph starts at {g.mean:.6g}"
-        if n < 2 and m < 2:
-            return True, "one element: not a distribution, not compared"
         return False, "constant on one side only"
     if min(n, m) < MIN_ELEMENTS:
         return True, f"{min(n, m)} elements: too few to judge a distribution, not compared"

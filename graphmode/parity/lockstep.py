@@ -48,7 +48,7 @@ class LockstepRun(NamedTuple):
     """What :func:`run_lockstep` returns.
 
     Attributes:
-        reference: the graph side's own run (loss and listed variables per step).
+        reference: the graph side's own run (loss, listed variables and unlisted model state per step).
         report: the lockstep comparison.
         own_initial: listed name -> (graph initial value, the eager side's own
             initial value before anything was copied), for the initializer check.
@@ -231,7 +231,7 @@ def run_lockstep(
         eager_values = model.read()
         for entry in model_entries:
             recorders[entry.name].add(0, values[entry.name], eager_values[entry.name], "initial")
-        losses, records = [], [{name: values[name] for name in listed}]
+        losses, records = [], [{name: values[name] for name in state.model}]
         full: _EagerState | None = None
         steps_from_graph = None
         for step, batch in enumerate(batches, start=1):
@@ -273,7 +273,7 @@ def run_lockstep(
             for entry in full.read_entries:
                 recorders[entry.name].add(step, values[entry.name], eager_values[entry.name], "update")
             losses.append(scalar_loss(graph_loss, step, "graph"))
-            records.append({name: values[name] for name in listed})
+            records.append({name: values[name] for name in state.model})
     finally:
         session.close()
     seconds = time.perf_counter() - started

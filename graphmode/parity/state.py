@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphmode._errors import CheckpointMatchError, ConfigError
-from graphmode._pairing import base_name, match_variable_names
+from graphmode._pairing import base_name, pair_variables
 from graphmode._runtime import tf
 from graphmode.train.slots import TF1_DEFAULT_NAMES, keras_slot, optimizer_map_for, tf1_slot_suffixes
 
@@ -184,6 +184,11 @@ def _filled(cell) -> bool:
     return True
 
 
+def _shape(variable: Any) -> tuple[int | None, ...] | None:
+    shape = getattr(variable, "shape", None)
+    return None if shape is None or shape.rank is None else tuple(shape.as_list())
+
+
 def _identity(value: np.ndarray) -> np.ndarray:
     return value
 
@@ -196,8 +201,14 @@ def _model_entries(state: GraphState, eager: Mapping[str, Any], name_map: Mappin
                               f"eager variables: {sorted(eager)}")
     model_map = {g: e for g, e in (name_map or {}).items() if g not in direct}
     free = {name: v for name, v in eager.items() if name not in direct.values()}
-    pairs = match_variable_names(list(state.model), list(free), model_map)
+    pairing = pair_variables({name: _shape(v) for name, v in state.model.items()},
+                             {name: _shape(v) for name, v in free.items()}, model_map)
+    pairs = pairing.as_dict()
     entries, issues = [], []
+    ambiguous = {name for ambiguity in pairing.ambiguities for name in (*ambiguity.reference, *ambiguity.candidate)}
+    for ambiguity in pairing.ambiguities:
+        issues.append(("ambiguous", ambiguity.reference[0], f"{ambiguity.describe('graph', 'eager')} "
+                       "(nothing among them is compared)"))
     for name, variable in state.model.items():
         kind = "state" if name in state.unlisted else "variable"
         if name in pairs:
@@ -206,9 +217,9 @@ def _model_entries(state: GraphState, eager: Mapping[str, Any], name_map: Mappin
         kind = "slot" if graph_name in state.slots else "counter"
         variable = state.slots[graph_name][2] if kind == "slot" else state.counters[graph_name]
         entries.append(StateEntry(graph_name, kind, variable, eager_name, eager[eager_name], _identity, _identity))
-    eager_only = sorted(set(free) - set(pairs.values()))
+    eager_only = sorted(set(free) - set(pairs.values()) - ambiguous)
     for name, variable in state.model.items():
-        if name in pairs:
+        if name in pairs or name in ambiguous:
             continue
         unlisted = (" is updated by the graph's train op but not listed in GraphModel.variables, and"
                     if name in state.unlisted else "")
@@ -236,9 +247,11 @@ def plan_state(
     """Pairs the graph's whole state with the eager side's.
 
     ``optimizer`` is the eager side's Keras optimizer once built (None: none in
-    use). Model variables pair by name (:func:`match_variable_names`, ``name_map``
-    first, whose keys may also name graph slots and counters to pair them with
-    listed eager variables as they are); slots and counters through the
+    use). Model variables pair as one model (:func:`graphmode._pairing.pair_variables`:
+    names without counters and model prefixes, order, shapes; an ambiguous
+    block is reported, not guessed), ``name_map`` first, whose keys may also
+    name graph slots and counters to pair them with listed eager variables as
+    they are; slots and counters through the
     optimizer's :func:`~graphmode.train.slots.optimizer_map_for`. ``model_only``:
     the model variables and their issues only (before the optimizer is built).
     """
