@@ -129,7 +129,7 @@ def _to_reference_dtype(name: str, value: np.ndarray, dtype: str, cast: bool, re
     changed = (np.isfinite(value) & ~np.isfinite(converted)) if wanted.kind in "fc" else (converted != value)
     if np.any(changed):
         problems.append(f"{mismatch}; cast=True would change {int(np.sum(changed))} of its values beyond rounding "
-                        f"(e.g. {value.flat[int(np.argmax(changed))]!r} -> {converted.flat[int(np.argmax(changed))]!r})")
+                        f"(e.g. {value.flat[int(np.argmax(changed))].item()!r} -> {converted.flat[int(np.argmax(changed))].item()!r})")
         return value
     return converted
 
@@ -198,7 +198,7 @@ def save_tf1_checkpoint(
         for name, value in zip(transfer.tf1_names, outputs):
             labels = [label for label, _ in transfer.targets]
             if (why := name_problem(name)) is not None:
-                problems.append(f"TF1 name {name!r} for {labels[0] if len(labels) == 1 else labels} {why}")
+                problems.append(f"TF1 name {name!r} for {labels[0] if len(labels) == 1 else labels!r} {why}")
                 continue
             if name in tensors:
                 problems.append(f"two values for TF1 name {name!r}; give name_map")
