@@ -7,10 +7,10 @@ figures they were computed from.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
+import preimported
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "step_loop.py"
@@ -18,7 +18,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "step_loop.py"
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    completed = subprocess.run(
+    completed = preimported.run(
         [sys.executable, str(SCRIPT), "--quick", "--json"], capture_output=True, text=True, timeout=300, check=False
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -60,7 +60,7 @@ def test_xla_auto_jit_really_clusters_and_plain_graph_does_not(report):
 
 
 def test_bad_option_is_refused_with_its_name():
-    completed = subprocess.run(
+    completed = preimported.run(
         [sys.executable, str(SCRIPT), "--repeats", "0"], capture_output=True, text=True, timeout=120, check=False
     )
     assert completed.returncode == 2

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import numpy as np
+import preimported
 import pytest
 
 import graphmode as gm
 
 
 def _inspect(*args):
-    return subprocess.run([sys.executable, "-m", "graphmode", "checkpoint", "inspect", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return preimported.run([sys.executable, "-m", "graphmode", "checkpoint", "inspect", *map(str, args)],
+                           capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture

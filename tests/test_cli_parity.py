@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import preimported
 import pytest
 
 from graphmode import cli
@@ -19,7 +20,7 @@ def run_command(*args: str) -> subprocess.CompletedProcess:
     # The console script the package installs, next to this interpreter.
     command = Path(sys.executable).parent / "graphmode"
     assert command.is_file(), f"no installed graphmode command at {command}; run pip install -e ."
-    return subprocess.run([str(command), "parity", *args], capture_output=True, text=True, timeout=300)
+    return preimported.run([str(command), "parity", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_matching_example_prints_the_report_and_exits_0():
