@@ -6,6 +6,7 @@ from graphmode._errors import CheckpointNotFoundError as CheckpointNotFoundError
 from graphmode._errors import ClusterError as ClusterError
 from graphmode._errors import ClusterTimeoutError as ClusterTimeoutError
 from graphmode._errors import ConfigError as ConfigError
+from graphmode._errors import DataFilesNotFoundError as DataFilesNotFoundError
 from graphmode._errors import DatasetError as DatasetError
 from graphmode._errors import DevicePlacementError as DevicePlacementError
 from graphmode._errors import ExampleError as ExampleError
@@ -125,6 +126,7 @@ __all__ = [
     "ClusterTimeoutError",
     "CollectionSummary",
     "ConfigError",
+    "DataFilesNotFoundError",
     "DatasetError",
     "DevicePlacementError",
     "Divergence",

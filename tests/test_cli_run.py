@@ -195,21 +195,21 @@ def test_app_flags_parse_the_scripts_arguments_and_main_sets_the_exit_code(runs)
 def test_removed_symbols_fail_naming_symbol_line_and_replacement(runs):
     run = runs["removed_symbols"]()
     path = _script("removed_symbols")
-    import_line = _line_of("removed_symbols", "from tensorflow.examples")
-    contrib_line = _line_of("removed_symbols", "w = tf.get_variable(")
+    import_line = _line_of("removed_symbols", "from tensorflow.contrib")
+    estimator_line = _line_of("removed_symbols", "classifier = tf.estimator")
     assert run.returncode == 1
     assert (
-        f"import failed: RemovedModuleError {path}:{import_line}: tensorflow.examples.tutorials.mnist.input_data "
+        f"import failed: RemovedModuleError {path}:{import_line}: tensorflow.contrib.crf "
         "was dropped from TensorFlow 2"
     ) in run.stdout
-    assert "tf.keras.datasets.mnist.load_data()" in run.stdout
-    assert "has contrib False" in run.stdout
+    assert "no maintained successor" in run.stdout
+    assert "has estimator False" in run.stdout
     assert "not reached" not in run.stdout
-    assert run.stderr.startswith(f'Traceback (most recent call last):\n  File "{path}", line {contrib_line}, in <module>')
+    assert run.stderr.startswith(f'Traceback (most recent call last):\n  File "{path}", line {estimator_line}, in <module>')
     last = run.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"graphmode._errors.RemovedSymbolError: {path}:{contrib_line}: "
-                           "tf.contrib.layers.xavier_initializer was dropped"), last
-    assert "tf.compat.v1.glorot_uniform_initializer()" in last
+    assert last.startswith(f"graphmode._errors.RemovedSymbolError: {path}:{estimator_line}: "
+                           "tf.estimator.DNNClassifier was dropped"), last
+    assert "removed in TensorFlow 2.16" in last and "tf.keras.Model" in last
     for runner_file in ("legacy/runner.py", "legacy/api.py", "runpy"):
         assert runner_file not in run.stderr
 

@@ -50,12 +50,12 @@ def test_contrib_fails_naming_the_whole_symbol_the_line_and_the_replacement():
     tf = TF1  # the alias a script would use
     where = _caller_line(2)
     with pytest.raises(RemovedSymbolError) as caught:
-        tf.contrib.layers.xavier_initializer()
+        tf.contrib.distributions.Normal(0.0, 1.0)
     message = str(caught.value)
-    assert message.startswith(f"{where}: tf.contrib.layers.xavier_initializer was dropped from TensorFlow 2")
-    assert "use tf.compat.v1.glorot_uniform_initializer() instead" in message.lower()
+    assert message.startswith(f"{where}: tf.contrib.distributions.Normal was dropped from TensorFlow 2")
+    assert "use tensorflow probability (pip install tensorflow-probability; tfp.distributions) instead" in message.lower()
     assert isinstance(caught.value, AttributeError)  # `except AttributeError` and hasattr keep working
-    assert not hasattr(TF1, "contrib")
+    assert not hasattr(TF1.contrib, "distributions")
 
 
 def test_removed_name_in_a_submodule_uses_the_scripts_alias():
@@ -71,8 +71,18 @@ def test_removed_name_without_a_replacement_says_so():
 
 
 def test_removed_name_reached_through_getattr_is_named_from_the_lookup():
-    with pytest.raises(RemovedSymbolError, match=r": tf\.contrib was dropped"):
-        getattr(TF1, "contrib")  # noqa: B009 - no dotted chain on the line to read
+    with pytest.raises(RemovedSymbolError, match=r": tf\.estimator was dropped"):
+        getattr(TF1, "estimator")  # noqa: B009 - no dotted chain on the line to read
+
+
+def test_estimator_says_it_was_removed_in_2_16_and_what_to_use():
+    tf = TF1
+    with pytest.raises(RemovedSymbolError) as caught:
+        tf.estimator.DNNClassifier(hidden_units=[10])
+    assert "tf.estimator.DNNClassifier was dropped" in str(caught.value)
+    assert "removed in TensorFlow 2.16" in str(caught.value) and "Use tf.keras.Model" in str(caught.value)
+    with pytest.raises(RemovedModuleError, match=r"tensorflow\.estimator was dropped .* removed in TensorFlow 2\.16"):
+        import_tf1("tensorflow", ("estimator",))
 
 
 def test_unknown_name_is_a_plain_attribute_error():
@@ -101,14 +111,14 @@ def test_import_forms_resolve(name, fromlist, expected):
 def test_import_of_removed_module_names_the_import_and_its_line():
     where = _caller_line(2)
     with pytest.raises(RemovedModuleError) as caught:
-        import_tf1("tensorflow.examples.tutorials.mnist", ("input_data",))
-    assert str(caught.value).startswith(f"{where}: tensorflow.examples.tutorials.mnist.input_data was dropped")
-    assert "tf.keras.datasets.mnist.load_data()" in str(caught.value)
+        import_tf1("tensorflow.examples.tutorials", ("word2vec",))  # graphmode keeps only the mnist tutorial
+    assert str(caught.value).startswith(f"{where}: tensorflow.examples.tutorials.word2vec was dropped")
+    assert "tutorial helpers were not shipped with TensorFlow 2" in str(caught.value)
     assert isinstance(caught.value, ImportError)
-    with pytest.raises(RemovedModuleError, match=r"tensorflow\.contrib\.slim .* tf-slim package"):
-        import_tf1("tensorflow.contrib", ("slim",))
-    with pytest.raises(RemovedModuleError, match=r"tensorflow\.contrib\.slim"):
-        import_tf1("tensorflow.contrib.slim", ())
+    with pytest.raises(RemovedModuleError, match=r"tensorflow\.contrib\.crf .* no maintained successor"):
+        import_tf1("tensorflow.contrib", ("crf",))
+    with pytest.raises(RemovedModuleError, match=r"tensorflow\.contrib\.crf"):
+        import_tf1("tensorflow.contrib.crf", ())
 
 
 def test_import_of_a_module_that_never_existed_is_pythons_error():
@@ -192,7 +202,7 @@ SWITCH_PROGRAM = textwrap.dedent(
         print("result", sess.run(tf.matmul(x, w), {x: [[1.0, 2.0]]}).tolist())
         print("graphmode session", isinstance(sess, graphmode.Session))
     try:
-        tf1.contrib.layers.flatten
+        tf1.contrib.crf.crf_decode
     except AttributeError as error:
         print("contrib:", error)
     """
@@ -213,5 +223,5 @@ def test_in_code_switch_gives_the_tf1_api(tmp_path):
         "graphmode session True",
     ], result.stdout
     contrib_line = next(n for n, line in enumerate(SWITCH_PROGRAM.splitlines(), 1) if "tf1.contrib" in line)
-    assert lines[5].startswith(f"contrib: {program}:{contrib_line}: tf1.contrib.layers.flatten was dropped"), lines[5]
-    assert "tf.compat.v1.layers.flatten" in lines[5]
+    assert lines[5].startswith(f"contrib: {program}:{contrib_line}: tf1.contrib.crf.crf_decode was dropped"), lines[5]
+    assert "no maintained successor" in lines[5]

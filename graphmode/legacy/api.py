@@ -32,10 +32,16 @@ from collections.abc import Callable, Sequence
 
 from graphmode._errors import RemovedModuleError, RemovedSymbolError
 from graphmode._runtime import tf, v1
-from graphmode.legacy import removed
+from graphmode.legacy import mnist, removed
 from graphmode.legacy.sessions import TF1InteractiveSession, TF1Session
 
 _MISSING = object()
+# Modules TensorFlow 2 dropped that graphmode provides itself (path without `tf.` -> factory).
+_PROVIDED = {
+    "examples": mnist.examples_module,
+    "contrib.learn.datasets": mnist.contrib_learn_datasets,
+    "contrib.learn.python.learn.datasets": mnist.contrib_learn_datasets,
+}
 # graphmode/ itself, not only legacy/: every graphmode frame is library code.
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,6 +73,8 @@ class _TF1Namespace(types.ModuleType):
             # (tensorflow.python, tensorflow.core) are still importable.
             value = sys.modules.get(f"tensorflow.{path}", _MISSING)
             if value is _MISSING:
+                value = _provided(path)
+            if value is _MISSING:
                 return _MISSING
         if isinstance(value, types.ModuleType) and path in removed.PARENTS_OF_REMOVED:
             value = _TF1Namespace(path, value, {})
@@ -92,6 +100,18 @@ class _TF1Namespace(types.ModuleType):
 
     def __repr__(self) -> str:
         return f"<graphmode TF1 API module {self.__name__!r} (tf.compat.v1 with graphmode's sessions)>"
+
+
+def _provided(path: str):
+    """A module graphmode provides at ``path``; an empty namespace on the way to one; else ``_MISSING``."""
+    factory = _PROVIDED.get(path)
+    if factory is not None:
+        return factory()
+    if any(key.startswith(f"{path}.") for key in _PROVIDED):
+        # A namespace, so lookups below it reach the provided module and other
+        # names (tf.contrib.layers) keep their removed-name advice.
+        return _TF1Namespace(path, types.ModuleType(f"tensorflow.{path}"), {})
+    return _MISSING
 
 
 def _build_module() -> _TF1Namespace:

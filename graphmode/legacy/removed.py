@@ -67,8 +67,8 @@ _ENTRIES = (
     RemovedSymbol("contrib.rnn.static_rnn", "tf.compat.v1.nn.static_rnn"),
     RemovedSymbol("contrib.slim", "the tf-slim package (pip install tf-slim; import tf_slim as slim)"),
     RemovedSymbol("contrib.framework.get_or_create_global_step", "tf.compat.v1.train.get_or_create_global_step"),
-    RemovedSymbol("contrib.learn", None, "tf.contrib.learn (Estimators, learn.datasets) has no TensorFlow 2 "
-                  "successor; load data with tf.keras.datasets and train with sessions or tf.keras"),
+    RemovedSymbol("contrib.learn", None, "tf.contrib.learn (Estimators) has no TensorFlow 2 successor; train with "
+                  "sessions or tf.keras (graphmode run keeps only tf.contrib.learn.datasets' MNIST loader)"),
     RemovedSymbol("contrib.learn.datasets.mnist", "tf.keras.datasets.mnist.load_data()",
                   "it returns NumPy arrays (uint8 images 0..255, integer labels), with no next_batch"),
     RemovedSymbol("contrib.data", "tf.data"),
@@ -82,6 +82,10 @@ _ENTRIES = (
                   "(TensorFlow Addons' tfa.seq2seq is end-of-life)"),
     RemovedSymbol("contrib.crf", None, "tf.contrib.crf has no maintained successor "
                   "(TensorFlow Addons' tfa.text.crf_* is end-of-life)"),
+    RemovedSymbol("estimator", "tf.keras.Model (compile / fit / evaluate) or a session training loop",
+                  "tf.estimator (tf.compat.v1.estimator too) was removed in TensorFlow 2.16, and the "
+                  "tensorflow-estimator package stops at TensorFlow 2.15; model_fn code ports to a tf.keras.Model "
+                  "or to graphmode's Session with a loop over your input_fn's data"),
     RemovedSymbol("examples", None, "the tensorflow.examples tutorial helpers were not shipped with TensorFlow 2"),
     RemovedSymbol("examples.tutorials.mnist", "tf.keras.datasets.mnist.load_data()",
                   "it returns NumPy arrays (uint8 images 0..255, integer labels) instead of "

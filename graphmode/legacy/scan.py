@@ -22,6 +22,7 @@ import ast
 import importlib
 import json
 import os
+import types
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -182,10 +183,12 @@ def _classify(file: str, use: _Use) -> ScanFinding | None:
         note = _NOTES.get(".".join(relative))
         return ScanFinding(**location, symbol=written_through(len(path)), status=NOTE, detail=note) if note else None
     tf1_count, value = _walk(api.TF1, path)
-    if tf1_count > tf2_count and tf1_count >= alias_length:
+    # A module view lacking the next name fails (unlike FLAGS, whose attributes exist only at run time).
+    stops_in_namespace = isinstance(value, api._TF1Namespace) and tf1_count < len(path)
+    if tf1_count > tf2_count and tf1_count >= alias_length and not stops_in_namespace:
         symbol = written_through(tf1_count)
         session = next((text for cls, text in _SESSION_CLASSES if value is cls), None)
-        maps_to = session or _tf1_name(path[:tf1_count])
+        maps_to = session or _provided_by(value) or _tf1_name(path[:tf1_count])
         return ScanFinding(**location, symbol=symbol, status=MAPPED, maps_to=maps_to)
     entry = removed.find_removed(".".join(relative))
     symbol = ".".join(use.written)
@@ -193,6 +196,11 @@ def _classify(file: str, use: _Use) -> ScanFinding | None:
         return ScanFinding(**location, symbol=symbol, status=REMOVED, replacement=entry.replacement, detail=entry.note)
     return ScanFinding(**location, symbol=symbol, status=UNKNOWN,
                        detail="in neither TensorFlow 2 nor tf.compat.v1 (a name older than TF 1.0, or a typo)")
+
+
+def _provided_by(value: object) -> str | None:
+    """What provides a module graphmode stands in for (``tensorflow.examples...input_data``), else None."""
+    return value.__dict__.get("__graphmode_provides__") if isinstance(value, types.ModuleType) else None
 
 
 def _tf1_name(parts: Sequence[str]) -> str:
