@@ -34,12 +34,30 @@ class FeedError(GraphmodeError, ValueError):
     """A ``feed_dict`` entry does not fit its placeholder (shape, dtype, key)."""
 
 
+class FeedTypeError(FeedError, TypeError):
+    """A feed TensorFlow refuses with ``TypeError``.
+
+    A key that cannot be fed, a ``tf.Tensor`` as a value, a non-string into a string placeholder.
+    """
+
+
+class FeedRangeError(FeedError, TypeError, OverflowError):
+    """A feed value the placeholder's dtype cannot hold exactly (an integer out of range, a fraction into an int).
+
+    TensorFlow raises ``TypeError`` (or NumPy's ``OverflowError``) for such a Python int and
+    silently wraps or truncates arrays; graphmode refuses both, so it is all three.
+    """
+
+
 class MissingFeedError(_TensorFlowError, tf.errors.InvalidArgumentError):
     """Fetches depend on placeholders that were not fed."""
 
 
-class ForeignGraphError(GraphmodeError, ValueError):
-    """A fed or fetched tensor belongs to another graph than the session's."""
+class ForeignGraphError(GraphmodeError, ValueError, TypeError):
+    """A fed or fetched tensor belongs to another graph than the session's.
+
+    TensorFlow raises ``ValueError`` for such a fetch and ``TypeError`` for such a feed key; this is both.
+    """
 
 
 class SessionClosedError(GraphmodeError, RuntimeError):
@@ -64,6 +82,10 @@ class RunTimeoutError(_TensorFlowError, tf.errors.DeadlineExceededError):
 
 class ConfigError(GraphmodeError, ValueError):
     """A session, loop or harness option is out of range or inconsistent."""
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A session option has the wrong type (``config=`` that is not a ``ConfigProto``); also a ``TypeError``."""
 
 
 class ParityError(GraphmodeError, ValueError):
@@ -127,8 +149,4 @@ class InputExhaustedError(_TensorFlowError, tf.errors.OutOfRangeError):
 
 
 class DatasetError(GraphmodeError, ValueError):
-    """A data file (an example's, or MNIST's for TF1 scripts) is unreadable, or does not hold what it should."""
-
-
-class DataFilesNotFoundError(GraphmodeError, FileNotFoundError):
-    """A data set's files are in none of the places graphmode looks, and could not be downloaded."""
+    """A data file given to an example is missing, unreadable, or does not hold what it should."""

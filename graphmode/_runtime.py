@@ -12,9 +12,16 @@ and every other module takes ``tf``/``v1`` from this module:
   descriptor 2 at a temporary file while TensorFlow loads and initialises its
   devices, then replay every line that is not known start-up noise.
 
-It also adds ``--tf_xla_cpu_global_jit`` to ``TF_XLA_FLAGS``: without it, a
-session config asking for XLA auto-jit clusters nothing on a CPU. The flag only
-acts on sessions whose config turns auto-jit on.
+It also adds ``--tf_xla_cpu_global_jit`` to ``TF_XLA_FLAGS`` while TensorFlow
+loads (it parses the flags then; the variable is restored afterwards, so child
+processes inherit nothing): without it, a session config asking for XLA
+auto-jit clusters nothing on a CPU. The flag only acts on sessions whose config
+turns auto-jit on.
+
+``TF_USE_LEGACY_KERAS=1`` stays set: TensorFlow reads it each time one of its
+lazy ``keras`` modules is first touched. Nothing else in the environment
+changes; ``TF_CPP_MIN_LOG_LEVEL`` is left alone, so TensorFlow's own warnings
+and the lines ``log_device_placement=True`` exists to print still appear.
 
 Set ``GRAPHMODE_TF_VERBOSE=1`` to see TensorFlow's start-up output unchanged.
 """
@@ -78,27 +85,40 @@ def _quiet_native_stderr() -> Iterator[None]:
                 sys.stderr.flush()
 
 
+@contextlib.contextmanager
+def _xla_cpu_jit_flag() -> Iterator[None]:
+    """Adds the CPU auto-jit flag to ``TF_XLA_FLAGS`` while TensorFlow parses it, then restores it."""
+    before = os.environ.get("TF_XLA_FLAGS")
+    if XLA_CPU_JIT_FLAG not in (before or ""):
+        os.environ["TF_XLA_FLAGS"] = f"{before or ''} {XLA_CPU_JIT_FLAG}".strip()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TF_XLA_FLAGS", None)
+        else:
+            os.environ["TF_XLA_FLAGS"] = before
+
+
 def _import_tensorflow():
     already_loaded = "tensorflow" in sys.modules
     if not already_loaded:
         os.environ.setdefault(LEGACY_KERAS_ENV, "1")
-        xla_flags = os.environ.get("TF_XLA_FLAGS", "")
-        if XLA_CPU_JIT_FLAG not in xla_flags:
-            os.environ["TF_XLA_FLAGS"] = f"{xla_flags} {XLA_CPU_JIT_FLAG}".strip()
-        if not _wants_verbose():
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     quiet = not already_loaded and not _wants_verbose()
     with _quiet_native_stderr() if quiet else contextlib.nullcontext():
-        import tensorflow
+        with _xla_cpu_jit_flag() if not already_loaded else contextlib.nullcontext():
+            import tensorflow
 
-        # Device discovery (and the cuInit message on machines without a GPU)
-        # happens on first use; do it now, inside the quiet block.
-        tensorflow.config.list_physical_devices()
+            # Device discovery (and the cuInit message on machines without a GPU)
+            # happens on first use; do it now, inside the quiet block. XLA reads
+            # its flags here too.
+            tensorflow.config.list_physical_devices()
     if already_loaded and os.environ.get(LEGACY_KERAS_ENV) != "1":
         warnings.warn(
             "TensorFlow was imported before graphmode without TF_USE_LEGACY_KERAS=1, so "
             "tf.compat.v1.layers, tf.compat.v1.nn.rnn_cell and DeterministicRandomTestTool "
-            "will fail with 'not available with Keras 3'. Import graphmode first, or set "
+            "will fail with 'not available with Keras 3'. Use graphmode (from graphmode import tf) "
+            "before importing TensorFlow, or set "
             "TF_USE_LEGACY_KERAS=1 in the environment before starting Python.",
             LegacyKerasWarning,
             stacklevel=3,
@@ -108,6 +128,24 @@ def _import_tensorflow():
 
 tf = _import_tensorflow()
 v1 = tf.compat.v1
+
+
+def default_session_config() -> v1.ConfigProto:
+    """Returns the ``ConfigProto`` a ``tf.compat.v1.Session`` made without ``config`` would use.
+
+    That is the eager context's: it carries ``tf.config`` threading, soft placement,
+    optimizer options, visible devices and GPU memory growth.
+    """
+    from tensorflow.python.eager import context
+
+    return context.context().config
+
+
+def v2_behavior_enabled() -> bool:
+    """Returns False once ``tf.compat.v1.disable_v2_behavior()`` ran in this process."""
+    from tensorflow.python import tf2
+
+    return tf2.enabled()
 
 
 def legacy_keras_active() -> bool:

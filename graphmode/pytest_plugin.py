@@ -6,11 +6,23 @@ Fixtures:
     execution_mode: an :class:`ExecutionMode`; a test that takes it runs twice,
         reported as ``test_x[graph]`` and ``test_x[eager]``, each with a fresh setup.
 
-Marker:
+    run_tf1_script: runs a TF1 script through ``graphmode run`` in a subprocess.
+
+Markers:
     ``@pytest.mark.graph_and_eager``: run the test body in both modes even when it
     does not take ``execution_mode`` (like TensorFlow's
     ``run_in_graph_and_eager_modes``). Then only the body runs inside the mode;
     take ``execution_mode`` when fixtures must build in it too.
+    ``@pytest.mark.tf1_subprocess``: run the test in its own Python process with
+    graphmode's TF1 API enabled (``import tensorflow as tf`` in the test body gets
+    it). TF1's switch (``disable_v2_behavior``) is process-wide and permanent, so
+    this is how TF1-API tests and ``execution_mode`` tests share a suite; a test
+    module that does ``import graphmode.tf1`` itself turns TF2 off for every test
+    after it.
+
+Installing graphmode changes nothing in unrelated test suites: this module
+imports neither TensorFlow nor graphmode's API, and sets no environment
+variable, until a test uses one of its fixtures or markers.
 
 Example:
     >>> def test_square(execution_mode):
@@ -24,17 +36,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
-from typing import Any
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from graphmode._errors import ConfigError
-from graphmode._runtime import tf, v1
-from graphmode.session.engine import Session
-from graphmode.session.graph import new_graph
+if TYPE_CHECKING:
+    from graphmode._runtime import tf
+    from graphmode.session.engine import Session
 
 MARKER = "graph_and_eager"
+TF1_MARKER = "tf1_subprocess"
+# Set in the child process a tf1_subprocess test runs in.
+TF1_CHILD_ENV = "GRAPHMODE_TF1_SUBPROCESS"
+# Where TensorFlow's v2 behaviour was switched off (a test module or test id), once seen.
+_TF2_DISABLED_BY: list[str] = []
 MODE_FIXTURE = "execution_mode"
 # Parameter name for marked tests that do not take MODE_FIXTURE.
 UNREQUESTED_MODE = "graphmode_mode"
@@ -66,11 +85,15 @@ class ExecutionMode:
         """
         if self.session is not None:
             return self.session.run(fetches)
+        from graphmode._runtime import tf
+
         return tf.nest.map_structure(lambda item: item.numpy() if hasattr(item, "numpy") else item, fetches)
 
     def initialize_variables(self) -> None:
         """Initializes the graph's variables (graph mode); eager variables need nothing."""
         if self.session is not None:
+            from graphmode._runtime import v1
+
             with self.graph.as_default():
                 initialize = v1.variables_initializer(v1.global_variables() + v1.local_variables())
             self.session.run(initialize)
@@ -78,13 +101,33 @@ class ExecutionMode:
 
 @contextlib.contextmanager
 def _graph_mode() -> Iterator[ExecutionMode]:
+    from graphmode.session.engine import Session
+    from graphmode.session.graph import new_graph
+
     fresh = new_graph()
     with fresh.as_default(), Session(graph=fresh) as active:
         yield ExecutionMode("graph", fresh, active)
 
 
+def _tf2_disabled_message() -> str:
+    where = _TF2_DISABLED_BY[0] if _TF2_DISABLED_BY else "code that ran earlier in this process"
+    return (
+        f"the eager run of this test cannot run eagerly: TensorFlow's v2 behaviour was disabled "
+        f"process-wide by {where} (tf.compat.v1.disable_v2_behavior(), which `import graphmode.tf1` and "
+        "graphmode.enable_tf1() call; it cannot be undone in the same process). To keep TF1-API tests "
+        "and execution_mode tests in one suite, run the TF1 ones in their own process: mark them "
+        f"@pytest.mark.{TF1_MARKER} and import the TF1 API inside the test (not at module level), or run "
+        "a TF1 script with the run_tf1_script fixture"
+    )
+
+
 @contextlib.contextmanager
 def _eager_mode() -> Iterator[ExecutionMode]:
+    from graphmode._errors import ConfigError
+    from graphmode._runtime import tf, v2_behavior_enabled
+
+    if not v2_behavior_enabled():
+        raise ConfigError(_tf2_disabled_message())
     if not tf.executing_eagerly():
         raise ConfigError(
             "the eager run of this test found a graph installed as default (a fixture that entered "
@@ -108,6 +151,25 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}: run the test once in graph mode and once in eager mode "
         f"(ids [graph] and [eager]), each with a fresh setup",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{TF1_MARKER}: run the test in its own Python process with graphmode's TF1 API enabled",
+    )
+
+
+def _note_tf2_switch(where: str) -> None:
+    # Only looks when TensorFlow is already loaded: this must never import it.
+    tf2 = sys.modules.get("tensorflow.python.tf2")
+    if tf2 is not None and not _TF2_DISABLED_BY and not tf2.enabled():
+        _TF2_DISABLED_BY.append(where)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _note_tf2_switch(f"test module {report.nodeid!r} (while it was imported)")
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple) -> None:
+    _note_tf2_switch(f"test {nodeid!r}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -128,6 +190,35 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         yield
 
 
+def _in_tf1_child() -> bool:
+    return os.environ.get(TF1_CHILD_ENV) == "1"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker(TF1_MARKER) is not None and _in_tf1_child():
+        from graphmode.legacy.api import enable_tf1
+
+        enable_tf1()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    if pyfuncitem.get_closest_marker(TF1_MARKER) is None or _in_tf1_child():
+        return None
+    env = {**os.environ, TF1_CHILD_ENV: "1"}
+    command = [sys.executable, "-m", "pytest", pyfuncitem.nodeid, "-q", "-p", "no:cacheprovider", "-W", "ignore"]
+    child = subprocess.run(
+        command, cwd=str(pyfuncitem.config.rootpath), env=env, capture_output=True, text=True, check=False
+    )
+    if child.returncode != 0:
+        pytest.fail(
+            f"{TF1_MARKER} test failed in its own process ({' '.join(command)}), exit code "
+            f"{child.returncode}:\n{child.stdout[-6000:]}{child.stderr[-3000:]}",
+            pytrace=False,
+        )
+    return True
+
+
 @pytest.fixture
 def execution_mode(request: pytest.FixtureRequest) -> Iterator[ExecutionMode]:
     """The mode this run of the test executes in (the test runs once per mode)."""
@@ -136,8 +227,26 @@ def execution_mode(request: pytest.FixtureRequest) -> Iterator[ExecutionMode]:
 
 
 @pytest.fixture
+def run_tf1_script() -> Callable[..., subprocess.CompletedProcess]:
+    """Returns ``run(script, *args, timeout=300)``: ``graphmode run`` on a TF1 script in a subprocess.
+
+    The script runs under the TF1 API in its own process, so it cannot turn TF2
+    behaviour off for the rest of the suite. The result has ``returncode``,
+    ``stdout`` and ``stderr`` (text).
+    """
+
+    def run(script: str | os.PathLike, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        command: Sequence[str] = [sys.executable, "-m", "graphmode", "run", os.fspath(script), *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+
+    return run
+
+
+@pytest.fixture
 def graph() -> Iterator[tf.Graph]:
     """A fresh graph, default for the duration of the test."""
+    from graphmode.session.graph import new_graph
+
     fresh = new_graph()
     with fresh.as_default():
         yield fresh
@@ -146,5 +255,7 @@ def graph() -> Iterator[tf.Graph]:
 @pytest.fixture
 def session(graph: tf.Graph) -> Iterator[Session]:
     """A graphmode session on :func:`graph`, closed when the test ends."""
+    from graphmode.session.engine import Session
+
     with Session(graph=graph) as active:
         yield active

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -70,28 +71,87 @@ def test_quiet_block_replays_real_stderr_lines_and_drops_noise():
     assert "oneDNN" not in result.stderr
 
 
-def test_import_is_quiet_and_sets_the_switch():
-    result = _python(
-        "import os, graphmode; print(os.environ['TF_USE_LEGACY_KERAS'], graphmode.legacy_keras_active())",
-        TF_USE_LEGACY_KERAS=None,
+def test_import_alone_changes_nothing_in_the_process():
+    code = (
+        "import os, sys, json\n"
+        "before = dict(os.environ)\n"
+        "import graphmode\n"
+        "print(json.dumps(['tensorflow' in sys.modules, dict(os.environ) == before, graphmode.__version__]))\n"
     )
+    result = _python(code, TF_USE_LEGACY_KERAS=None, TF_CPP_MIN_LOG_LEVEL=None, TF_XLA_FLAGS=None)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["1", "True"]
+    tensorflow_loaded, environment_unchanged, version = json.loads(result.stdout)
+    assert not tensorflow_loaded and environment_unchanged and version
+
+
+def test_first_use_is_quiet_sets_only_the_keras_switch():
+    code = (
+        "import os, json, graphmode\n"
+        "active = graphmode.legacy_keras_active()\n"
+        "print(json.dumps([active] + [os.environ.get(k) for k in "
+        "('TF_USE_LEGACY_KERAS', 'TF_CPP_MIN_LOG_LEVEL', 'TF_XLA_FLAGS')]))\n"
+    )
+    result = _python(code, TF_USE_LEGACY_KERAS=None, TF_CPP_MIN_LOG_LEVEL=None, TF_XLA_FLAGS=None)
+    assert result.returncode == 0, result.stderr
+    # TF_XLA_FLAGS was set only while TensorFlow parsed it; child processes inherit nothing of it.
+    assert json.loads(result.stdout) == [True, "1", None, None]
     for noise in ("absl::InitializeLog", "cudart_stub", "oneDNN custom operations", "cuInit"):
         assert noise not in result.stderr
 
 
+def test_tensorflow_log_lines_after_start_up_stay_visible():
+    code = (
+        "import graphmode as gm\n"
+        "from graphmode import tf\n"
+        "graph = gm.new_graph()\n"
+        "with graph.as_default():\n"
+        "    total = tf.add(tf.constant(1.0), 2.0, name='placed_add')\n"
+        "with gm.Session(graph=graph, log_device_placement=True) as session:\n"
+        "    session.run(total)\n"
+    )
+    result = _python(code, TF_CPP_MIN_LOG_LEVEL=None)
+    assert result.returncode == 0, result.stderr
+    assert "placer.cc" in result.stderr and "placed_add: (AddV2)" in result.stderr
+
+
+def test_xla_auto_jit_clusters_on_cpu_without_the_flag_in_the_environment():
+    code = (
+        "import os, graphmode as gm\n"
+        "from graphmode import tf, v1\n"
+        "graph = gm.new_graph()\n"
+        "with graph.as_default():\n"
+        "    x = v1.placeholder(tf.float32, [None, 64])\n"
+        "    y = tf.reduce_sum(tf.tanh(tf.nn.relu(tf.matmul(x, tf.ones([64, 64])) + 1.0)) * 2.0)\n"
+        "metadata = v1.RunMetadata()\n"
+        "with gm.Session(graph=graph, config=gm.session_config(xla_auto_jit=True)) as session:\n"
+        "    session.run(y, {x: [[1.0] * 64] * 4}, options=v1.RunOptions(output_partition_graphs=True),\n"
+        "                run_metadata=metadata)\n"
+        "print('TF_XLA_FLAGS' in os.environ, sum(n.op.startswith('_Xla') for g in metadata.partition_graphs "
+        "for n in g.node))\n"
+    )
+    result = _python(code, TF_XLA_FLAGS=None)
+    assert result.returncode == 0, result.stderr
+    in_environment, xla_ops = result.stdout.split()
+    assert in_environment == "False" and int(xla_ops) > 0
+
+
 def test_warns_when_tensorflow_was_imported_first_without_the_switch():
-    result = _python("import tensorflow, graphmode", TF_USE_LEGACY_KERAS=None)
+    result = _python("import tensorflow, graphmode; graphmode.tf", TF_USE_LEGACY_KERAS=None)
     assert result.returncode == 0, result.stderr
     assert "LegacyKerasWarning" in result.stderr
-    assert "Import graphmode first" in result.stderr
+    assert "Use graphmode" in result.stderr
 
 
 def test_no_warning_when_tensorflow_came_first_with_the_switch():
-    result = _python("import tensorflow, graphmode", TF_USE_LEGACY_KERAS="1")
+    result = _python("import tensorflow, graphmode; graphmode.tf", TF_USE_LEGACY_KERAS="1")
     assert result.returncode == 0, result.stderr
     assert "LegacyKerasWarning" not in result.stderr
+
+
+def test_default_session_config_is_tensorflows():
+    from tensorflow.python.eager import context
+
+    assert _runtime.default_session_config() == context.context().config
 
 
 def test_has_gpu_agrees_with_tensorflow():

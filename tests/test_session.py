@@ -114,7 +114,9 @@ def test_session_takes_options_as_keywords(graph):
     [
         ({"intra_op_threads": -1}, "intra_op_threads must be >= 0 .*got -1"),
         ({"inter_op_threads": -2}, "inter_op_threads must be >= -1 .*got -2"),
-        ({"timeout": 0}, "timeout must be a positive number of seconds; got 0"),
+        ({"timeout": 0}, "timeout must be a positive, finite number of seconds; got 0"),
+        ({"timeout": float("nan")}, "timeout must be a positive, finite number of seconds; got nan"),
+        ({"timeout": float("inf")}, "got inf"),
     ],
 )
 def test_session_config_rejects_bad_values(options, message):

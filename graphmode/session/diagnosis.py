@@ -11,13 +11,9 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
-
-import numpy as np
 
 from graphmode._errors import (
     DevicePlacementError,
-    FeedError,
     ForeignGraphError,
     MissingFeedError,
     NumericsError,
@@ -25,6 +21,14 @@ from graphmode._errors import (
     UninitializedVariableError,
 )
 from graphmode._runtime import tf, v1
+
+# The feed checks live in `feeds`; these names stay importable from here.
+from graphmode.session.feeds import FeedSpec as FeedSpec
+from graphmode.session.feeds import check_feed as check_feed
+from graphmode.session.feeds import describe_shape as describe_shape
+from graphmode.session.feeds import feed_spec as feed_spec
+from graphmode.session.feeds import resolve_feed_key as resolve_feed_key
+from graphmode.session.feeds import validate_feed_dict as validate_feed_dict
 
 _BLOCKING_OP = re.compile(r"Queue|Dequeue|Enqueue|Barrier|Accumulator|Stage|MapPeek|TakeMany|GetNext|Iterator")
 _UNINITIALIZED = re.compile(r"uninitialized|Could not find variable|Resource .* does not exist")
@@ -34,122 +38,6 @@ _DEVICE_ASSIGN = re.compile(
     re.S,
 )
 _NUMERICS = re.compile(r"graphmode-check-numerics\[(?P<tensor>[^\]]+)\] : Tensor had (?P<kind>[\w ]+) values")
-
-
-class FeedSpec(NamedTuple):
-    """What a placeholder accepts: name, NumPy dtype and (partially known) shape."""
-
-    name: str
-    dtype: np.dtype
-    shape: tuple[int | None, ...] | None
-
-    def describe_shape(self) -> str:
-        return describe_shape(self.shape)
-
-
-def describe_shape(shape: Sequence[int | None] | None) -> str:
-    """Formats a shape the way TF1 users read it: ``(?, 2)``; unknown rank is ``<unknown>``."""
-    if shape is None:
-        return "<unknown>"
-    dims = ["?" if dim is None else str(dim) for dim in shape]
-    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
-
-
-def feed_spec(tensor: tf.Tensor) -> FeedSpec:
-    """Returns the :class:`FeedSpec` of a feedable tensor."""
-    dims = tensor.shape.as_list() if tensor.shape.rank is not None else None
-    return FeedSpec(tensor.name, np.dtype(tensor.dtype.as_numpy_dtype), None if dims is None else tuple(dims))
-
-
-def _problem_with(spec: FeedSpec, value: np.ndarray) -> str | None:
-    if value.dtype != spec.dtype and not _casts_cleanly(value.dtype, spec.dtype):
-        return f"feed for placeholder '{spec.name}' has dtype {value.dtype}; it expects {spec.dtype.name}"
-    if spec.shape is not None and (
-        len(value.shape) != len(spec.shape)
-        or any(want is not None and want != got for want, got in zip(spec.shape, value.shape))
-    ):
-        return (
-            f"feed for placeholder '{spec.name}' has shape {describe_shape(value.shape)}; "
-            f"it expects {spec.describe_shape()}"
-        )
-    return None
-
-
-def _casts_cleanly(given: np.dtype, expected: np.dtype) -> bool:
-    # float64 -> float32 and int -> float are how TF1 code always fed data;
-    # float -> int would silently truncate and str -> float cannot work.
-    if expected.kind in "OSU":
-        return given.kind in "OSU"
-    return np.can_cast(given, expected, casting="same_kind")
-
-
-def check_feed(spec: FeedSpec, value: object) -> np.ndarray:
-    """Returns ``value`` as an array that fits ``spec``.
-
-    Raises:
-        FeedError: the value's shape or dtype does not fit, naming the placeholder.
-    """
-    array = value if isinstance(value, np.ndarray) else _as_array(spec, value)
-    problem = _problem_with(spec, array)
-    if problem:
-        raise FeedError(problem)
-    return array
-
-
-def _as_array(spec: FeedSpec, value: object) -> np.ndarray:
-    try:
-        return np.asarray(value)
-    except ValueError as error:  # ragged nested lists
-        raise FeedError(f"feed for placeholder '{spec.name}' is not a rectangular array: {error}") from None
-
-
-def resolve_feed_key(graph: tf.Graph, key: object) -> tf.Tensor | None:
-    """Returns the tensor a ``feed_dict`` key names, or None for keys TF handles itself.
-
-    Raises:
-        ForeignGraphError: the key is a tensor of another graph.
-        FeedError: a string key names no tensor of ``graph``.
-    """
-    if isinstance(key, tf.Tensor):
-        if key.graph is not graph:
-            raise ForeignGraphError(
-                f"feed key '{key.name}' belongs to another graph than this session's; "
-                "build the placeholder in the session's graph (with graph.as_default():)"
-            )
-        return key
-    if isinstance(key, str):
-        try:
-            return graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
-        except (KeyError, ValueError, TypeError) as error:
-            raise FeedError(f"feed key {key!r} names no tensor of the session's graph: {error}") from None
-    return None
-
-
-def validate_feed_dict(graph: tf.Graph, feed_dict: dict, spec_cache: dict) -> dict:
-    """Checks every entry of ``feed_dict`` and returns it with values as arrays.
-
-    All problems are reported together, one line per placeholder.
-
-    Raises:
-        FeedError / ForeignGraphError: naming each culprit, expected vs given.
-    """
-    checked = {}
-    problems = []
-    for key, value in feed_dict.items():
-        spec = spec_cache.get(key) if isinstance(key, (str, tf.Tensor)) else None
-        if spec is None:
-            tensor = resolve_feed_key(graph, key)
-            if tensor is None:
-                checked[key] = value
-                continue
-            spec = spec_cache[key] = feed_spec(tensor)
-        try:
-            checked[key] = check_feed(spec, value)
-        except FeedError as error:
-            problems.append(str(error))
-    if problems:
-        raise FeedError("; ".join(problems) if len(problems) == 1 else "\n".join(["bad feeds:", *problems]))
-    return checked
 
 
 def fetch_element(graph: tf.Graph, fetch: object) -> tf.Tensor | tf.Operation | None:
@@ -227,6 +115,7 @@ def missing_feed_error(graph, fetches, feed_dict, original: tf.errors.OpError) -
         f"fetching {_describe_fetches(elements)} needs {len(missing)} placeholder(s) that were not fed: "
         f"{listed}. Add them to feed_dict.",
         original.node_def,
+        original.op,
     )
 
 
@@ -284,6 +173,7 @@ def uninitialized_error(session, original: tf.errors.OpError) -> UninitializedVa
         "session.run(tf.compat.v1.global_variables_initializer()) first, or restore a checkpoint.\n"
         f"TensorFlow said: {first_line(original.message)}",
         original.node_def,
+        original.op,
     )
 
 
@@ -307,6 +197,7 @@ def timeout_error(graph, fetches, seconds: float, source: str, target: str, orig
         f"run of {_describe_fetches(elements)} gave up after {seconds:g} s ({source} timeout) "
         f"waiting on {waiting}. Nothing was fetched; the session is still usable.",
         original.node_def,
+        original.op,
     )
 
 
@@ -326,6 +217,7 @@ def placement_error(original: tf.errors.OpError, graph: tf.Graph) -> DevicePlace
         f"(available: {available}). Create the session with allow_soft_placement=True to fall back, "
         "or remove the device scope.",
         original.node_def,
+        original.op,
     )
 
 
@@ -339,6 +231,7 @@ def numerics_error(original: tf.errors.OpError, step: int | None = None) -> Nume
         f"tensor '{match['tensor']}' has {match['kind']} values{at_step} "
         "(check_numerics=True). Lower the learning rate, clip gradients or check the inputs.",
         original.node_def,
+        original.op,
     )
 
 

@@ -8,14 +8,14 @@ something is wrong, and that placement is recorded as data.
 
 from __future__ import annotations
 
-import sys
+import math
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
-from graphmode._errors import ConfigError, FeedError, ForeignGraphError, SessionClosedError
-from graphmode._runtime import tf, v1
-from graphmode.session import diagnosis
+from graphmode._errors import ConfigError, ConfigTypeError, FeedError, ForeignGraphError, SessionClosedError
+from graphmode._runtime import default_session_config, tf, v1
+from graphmode.session import diagnosis, feeds, remote
+from graphmode.session.callables import RunCache, build_callable
+from graphmode.session.callables import callable_options as callable_options
 from graphmode.session.placement import PlacementReport, merge_records, records_from_run_metadata
 
 
@@ -43,9 +43,12 @@ def session_config(
 
     Raises:
         ConfigError: a count or timeout is negative.
+        ConfigTypeError: ``config`` is not a ``ConfigProto``.
     """
     proto = v1.ConfigProto()
     if config is not None:
+        if not isinstance(config, v1.ConfigProto):
+            raise ConfigTypeError(f"config must be a tf.compat.v1.ConfigProto; got {type(config).__name__}")
         proto.CopyFrom(config)
     if intra_op_threads is not None and intra_op_threads < 0:
         raise ConfigError(f"intra_op_threads must be >= 0 (0 lets TensorFlow choose); got {intra_op_threads}")
@@ -54,8 +57,7 @@ def session_config(
             f"inter_op_threads must be >= -1 (0 lets TensorFlow choose, -1 runs ops in the calling thread); "
             f"got {inter_op_threads}"
         )
-    if timeout is not None and timeout <= 0:
-        raise ConfigError(f"timeout must be a positive number of seconds; got {timeout}")
+    _check_timeout(timeout)
     if allow_soft_placement is not None:
         proto.allow_soft_placement = allow_soft_placement
     if log_device_placement is not None:
@@ -89,8 +91,10 @@ class _SessionFeatures:
         check_numerics: bool = False,
         record_placement: bool | None = None,
     ) -> None:
+        # Without a config, TensorFlow's session starts from its context's (tf.config threading,
+        # soft placement, optimizer options, GPU memory growth); so do we, then apply ours.
         config = session_config(
-            config,
+            default_session_config() if config is None else config,
             allow_soft_placement=allow_soft_placement,
             log_device_placement=log_device_placement,
             intra_op_threads=intra_op_threads,
@@ -99,12 +103,14 @@ class _SessionFeatures:
         )
         super().__init__(target, graph, config)
         self._session_timeout = config.operation_timeout_in_ms / 1000 or None
+        self._remote_unchecked = remote.is_remote(target)  # see _reach_remote
         self._check_numerics = check_numerics
         self._record_placement = config.log_device_placement if record_placement is None else record_placement
         self._placement: dict = {}
         self._feed_specs: dict = {}
         self._numerics_checks: dict = {}
         self._fetch_names: dict = {}
+        self._run_cache = RunCache()
 
     @property
     def placement(self) -> PlacementReport:
@@ -150,11 +156,22 @@ class _SessionFeatures:
             kept as ``__cause__``.
         """
         self._ensure_open()
+        if self._remote_unchecked and (timeout or self._session_timeout):
+            self._reach_remote(*((timeout, "per-run") if timeout else (self._session_timeout, "per-session")))
         graph = self.graph
-        if feed_dict:
-            feed_dict = diagnosis.validate_feed_dict(graph, feed_dict, self._feed_specs)
         record = self._record_placement if record_placement is None else record_placement
         check = self._check_numerics if check_numerics is None else check_numerics
+        if options is None and run_metadata is None and timeout is None and not record and not check:
+            try:
+                ran, result = self._run_cache.run(self, fetches, feed_dict, self._feed_spec)
+            except FeedError:
+                ran, result = False, None  # the full check below lists every bad feed
+            except tf.errors.OpError as error:
+                raise self._translate(error, fetches, feed_dict, None, None) from error
+            if ran:
+                return result
+        if feed_dict:
+            feed_dict = feeds.validate_feed_dict(graph, feed_dict, self._feed_specs)
         if timeout is not None or record:
             options = _run_options(options, timeout, record)
             run_metadata = run_metadata if run_metadata is not None else v1.RunMetadata()
@@ -164,15 +181,55 @@ class _SessionFeatures:
         try:
             result = super().run(run_fetches, feed_dict, options, run_metadata)
         except tf.errors.OpError as error:
-            raise self._translate(error, fetches, feed_dict, timeout) from error
+            raise self._translate(error, fetches, feed_dict, timeout, options) from error
         except (ValueError, TypeError) as error:
-            if "is not an element of this graph" in str(error):
-                diagnosis.fetch_elements(graph, fetches)  # raises ForeignGraphError naming the fetch
-                raise ForeignGraphError(f"{error} (feeds and fetches must come from the session's graph)") from error
+            self._explain_foreign(error, fetches)
             raise
         if record:
             merge_records(self._placement, records_from_run_metadata(graph, run_metadata))
         return result[0] if check else result
+
+    def partial_run_setup(self, fetches, feeds=None):
+        """``tf.compat.v1.Session.partial_run_setup``, with the feed keys checked as ``run`` checks them.
+
+        Raises:
+            FeedTypeError / ForeignGraphError / FeedError: a feed key cannot be fed.
+        """
+        self._ensure_open()
+        for key in feeds or ():
+            self._feed_spec(key)
+        if _names_in(fetches):
+            fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
+        try:
+            return super().partial_run_setup(fetches, feeds)
+        except (ValueError, TypeError) as error:
+            self._explain_foreign(error, fetches)
+            raise
+
+    def partial_run(self, handle, fetches, feed_dict=None):
+        """``tf.compat.v1.Session.partial_run``, with the feeds checked and errors translated as by ``run``."""
+        self._ensure_open()
+        if feed_dict:
+            feed_dict = feeds.validate_feed_dict(self.graph, feed_dict, self._feed_specs)
+        if _names_in(fetches):
+            fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
+        try:
+            return super().partial_run(handle, fetches, feed_dict)
+        except tf.errors.OpError as error:
+            raise self._translate(error, fetches, feed_dict, None, None) from error
+
+    def close(self) -> None:
+        """Closes the session (and drops the callables ``run`` built for it)."""
+        self._run_cache.clear()
+        super().close()
+
+    def _feed_spec(self, key) -> feeds.FeedSpec | None:
+        return feeds.spec_for(self.graph, key, self._feed_specs)
+
+    def _explain_foreign(self, error: Exception, fetches) -> None:
+        if "is not an element of this graph" in str(error) and "feed" not in str(error):
+            diagnosis.fetch_elements(self.graph, fetches)  # raises ForeignGraphError naming the fetch
+            raise ForeignGraphError(f"{error} (feeds and fetches must come from the session's graph)") from error
 
     def make_callable(self, fetches, feed_list: Sequence | None = None, accept_options: bool = False) -> Callable:
         """Like ``tf.compat.v1.Session.make_callable``, but really fast, with feeds checked per call.
@@ -188,31 +245,26 @@ class _SessionFeatures:
         """
         self._ensure_open()
         graph = self.graph
-        tensors = [diagnosis.resolve_feed_key(graph, key) for key in feed_list or []]
+        tensors = [feeds.resolve_feed_key(graph, key) for key in feed_list or []]
         if accept_options or any(tensor is None for tensor in tensors):
             return super().make_callable(fetches, feed_list, accept_options)
         fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
         leaves = [diagnosis.fetch_element(graph, leaf) for leaf in tf.nest.flatten(fetches)]
         if any(leaf is None for leaf in leaves):  # fetches only TensorFlow's conversion registry understands
             return super().make_callable(fetches, feed_list, accept_options)
-        specs = [diagnosis.feed_spec(tensor) for tensor in tensors]
-        options = callable_options()
-        options.feed.extend(tensor.name for tensor in tensors)
-        options.fetch.extend(leaf.name for leaf in leaves if isinstance(leaf, tf.Tensor))
-        options.target.extend(leaf.name for leaf in leaves if isinstance(leaf, tf.Operation))
-        handle = self._make_callable_from_options(options)
+        specs = [feeds.spec_for(graph, tensor, self._feed_specs) for tensor in tensors]
+        run = build_callable(self, leaves, tensors)
         names = ", ".join(f"'{spec.name}'" for spec in specs) or "none"
 
-        def call(*feeds):
-            if len(feeds) != len(specs):
-                raise FeedError(f"this callable takes {len(specs)} feed(s) ({names}); got {len(feeds)}")
+        def call(*values):
+            if len(values) != len(specs):
+                raise FeedError(f"this callable takes {len(specs)} feed(s) ({names}); got {len(values)}")
             self._ensure_open()
-            arrays = [np.asarray(diagnosis.check_feed(spec, value), spec.dtype) for spec, value in zip(specs, feeds)]
+            arrays = [feeds.convert_feed(spec, value) for spec, value in zip(specs, values)]
             try:
-                values = iter(handle(*arrays))
+                results = run(arrays)
             except tf.errors.OpError as error:
-                raise self._translate(error, fetches, dict(zip(tensors, arrays)), None) from error
-            results = [next(values) if isinstance(leaf, tf.Tensor) else None for leaf in leaves]
+                raise self._translate(error, fetches, dict(zip(tensors, arrays)), None, None) from error
             return tf.nest.pack_sequence_as(fetches, results)
 
         return call
@@ -237,14 +289,21 @@ class _SessionFeatures:
         # variable's value instead, as TF1's reference variables did.
         if not isinstance(fetch, str):
             return fetch
-        if fetch not in self._fetch_names:
-            handles = {
-                variable.handle.name: variable
-                for variable in diagnosis.all_variables(self.graph)
-                if hasattr(variable, "handle")
-            }
-            self._fetch_names[fetch] = handles.get(fetch, fetch)
-        return self._fetch_names[fetch]
+        known = self._fetch_names.get(fetch)
+        if known is not None:
+            return known
+        handles = {
+            variable.handle.name: variable
+            for variable in diagnosis.all_variables(self.graph)
+            if hasattr(variable, "handle")
+        }
+        variable = handles.get(fetch)
+        # Only hits are remembered: a name that is no variable's handle now may become one
+        # when the graph grows (session.run("v:0") before v is created).
+        if variable is not None:
+            self._fetch_names[fetch] = variable
+            return variable
+        return fetch
 
     def _numerics_check(self, fetches) -> tf.Operation:
         elements = diagnosis.fetch_elements(self.graph, fetches)
@@ -256,10 +315,27 @@ class _SessionFeatures:
         check = self._numerics_checks[key]
         return check if check is not tf.no_op else []
 
-    def _translate(self, error: tf.errors.OpError, fetches, feed_dict, run_timeout) -> Exception:
+    def _extend_graph(self) -> None:
+        # Every way to run (run, callables, v1.Session.run on this session) passes here first.
+        if self._remote_unchecked and self._session_timeout:
+            self._reach_remote(self._session_timeout, "per-session")
+        super()._extend_graph()
+
+    def _reach_remote(self, seconds: float, source: str) -> None:
+        # A grpc session is created at its first run, and TensorFlow waits for its tasks
+        # without a deadline: bound that wait by the timeout first (graphmode.session.remote).
+        remote.wait_until_reachable(tf.compat.as_str(self.sess_str), self._config, seconds, source)
+        self._remote_unchecked = False
+
+    def _translate(self, error: tf.errors.OpError, fetches, feed_dict, run_timeout, options) -> Exception:
         graph = self.graph
         if isinstance(error, tf.errors.DeadlineExceededError):
-            seconds, source = (run_timeout, "per-run") if run_timeout is not None else (self._session_timeout, "per-session")
+            if run_timeout is not None:
+                seconds, source = run_timeout, "per-run"
+            elif options is not None and options.timeout_in_ms > 0:
+                seconds, source = options.timeout_in_ms / 1000, "per-run RunOptions"
+            else:
+                seconds, source = self._session_timeout, "per-session"
             return diagnosis.timeout_error(graph, fetches, seconds or 0, source, self.target, error)
         if diagnosis.is_uninitialized_error(error):
             return diagnosis.uninitialized_error(self, error)
@@ -284,13 +360,10 @@ def _names_in(fetches) -> bool:
     return False
 
 
-def callable_options():
-    """Returns an empty ``CallableOptions`` proto.
-
-    It is not exported under ``tf.compat.v1``; it lives in the same generated
-    module as ``ConfigProto``, which TensorFlow has already loaded.
-    """
-    return sys.modules[type(v1.ConfigProto()).__module__].CallableOptions()
+def _check_timeout(timeout: float | None) -> None:
+    # `not timeout > 0` also refuses NaN, which `timeout <= 0` lets through.
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0 and math.isfinite(timeout)):
+        raise ConfigError(f"timeout must be a positive, finite number of seconds; got {timeout!r}")
 
 
 def _run_options(options: v1.RunOptions | None, timeout: float | None, record: bool) -> v1.RunOptions:
@@ -298,8 +371,7 @@ def _run_options(options: v1.RunOptions | None, timeout: float | None, record: b
     if options is not None:
         copied.CopyFrom(options)
     if timeout is not None:
-        if timeout <= 0:
-            raise ConfigError(f"timeout must be a positive number of seconds; got {timeout}")
+        _check_timeout(timeout)
         copied.timeout_in_ms = max(1, round(timeout * 1000))
     if record:
         copied.output_partition_graphs = True
