@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 
+import preimported
 import pytest
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples", "cluster_ps.py")
@@ -22,7 +23,8 @@ PS0 = "/job:ps/replica:0/task:0/device:CPU:0"
 
 
 def run_example(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, EXAMPLE, *args], capture_output=True, text=True, timeout=timeout)
+    # The launcher runs pre-imported (tests/preimported.py); the tasks it starts are processes of their own.
+    return preimported.run([sys.executable, EXAMPLE, *args], capture_output=True, text=True, timeout=timeout)
 
 
 def is_gone(pid: int) -> bool:

@@ -1,17 +1,18 @@
-"""``python examples/regress_a.py --json`` as the README's quick start runs it, in a fresh interpreter."""
+"""``python examples/regress_a.py --json`` as the README's quick start runs it, in a process of its own."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
+
+import preimported
 
 SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "regress_a.py"
 
 
 def test_regress_a_script_prints_one_json_object_and_converges():
-    done = subprocess.run([sys.executable, str(SCRIPT), "--json"], capture_output=True, text=True, timeout=120)
+    done = preimported.run([sys.executable, str(SCRIPT), "--json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == 1, f"stdout must hold only the JSON object; got:\n{done.stdout}"
     result = json.loads(done.stdout)
