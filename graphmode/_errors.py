@@ -22,6 +22,9 @@ class _TensorFlowError(GraphmodeError):
     """
 
     def __init__(self, message: str, node_def=None, op=None) -> None:
+        if isinstance(op, str) and not isinstance(message, str):
+            # TensorFlow re-raises an OpError it caught (Session._do_call) as type(e)(node_def, op, message).
+            message, node_def, op = op, message, node_def
         tensorflow_base = next(
             base
             for base in type(self).__mro__

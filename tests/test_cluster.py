@@ -41,6 +41,11 @@ def test_describe_cluster_gives_every_task_its_own_loopback_port():
             probe.bind(("127.0.0.1", int(address.rsplit(":", 1)[1])))
 
 
+def test_the_same_port_on_different_hosts_is_fine():
+    cluster = gm.cluster_from_addresses(["ps0.example:2222", "10.0.0.1:2222"], ["w0.example:2222", "[::2]:2222"])
+    assert cluster.workers == ("w0.example:2222", "[::2]:2222")  # kept as written: TensorFlow gets them as given
+
+
 def test_tf_config_round_trip_and_environment(monkeypatch):
     cluster = gm.describe_cluster(ps=1, workers=2)
     text = cluster.tf_config("worker", 1)
@@ -83,6 +88,18 @@ def test_device_setter_deals_variables_round_robin_over_ps_and_ops_to_the_worker
         (lambda: gm.cluster_from_addresses(["h:1"], ["w:2", "h:1"]),
          "address 'h:1' is given to both /job:ps/task:0 and /job:worker/task:1"),
         (lambda: gm.free_ports(0), "count must be >= 1; got 0"),
+        # One port written two ways is still one port: the second server could not start.
+        (lambda: gm.cluster_from_addresses(["127.0.0.1:2222"], ["localhost:2222"]),
+         "addresses '127.0.0.1:2222' (/job:ps/task:0) and 'localhost:2222' (/job:worker/task:0) are the same "
+         "port 2222 on this machine; every task needs its own port"),
+        (lambda: gm.cluster_from_addresses(["ps0:2222"], ["w0:1", "PS0:02222"]),
+         "addresses 'ps0:2222' (/job:ps/task:0) and 'PS0:02222' (/job:worker/task:1) are the same port 2222 on ps0"),
+        (lambda: gm.cluster_from_addresses(["[::1]:7"], ["0.0.0.0:7"]),
+         "addresses '[::1]:7' (/job:ps/task:0) and '0.0.0.0:7' (/job:worker/task:0) are the same port 7 on this "
+         "machine"),
+        (lambda: gm.cluster_from_addresses(["[2001:db8::1]:7"], ["[2001:DB8:0::1]:7"]),
+         "addresses '[2001:db8::1]:7' (/job:ps/task:0) and '[2001:DB8:0::1]:7' (/job:worker/task:0) are the same "
+         "port 7 on 2001:db8::1"),
     ],
 )
 def test_bad_descriptions_name_the_culprit(build, message):
@@ -242,3 +259,21 @@ def test_a_taken_port_is_named(local_cluster_run):
     ps_address = local_cluster_run["targets"]["ps0"].removeprefix("grpc://")
     assert f"could not start the server of /job:ps/task:0 on {ps_address}: the port is already in use" in error[
         "message"]
+
+
+@pytest.mark.parametrize("way", ["per_session", "per_run", "plain_run", "wait_for_variables"])
+def test_a_timeout_bounds_a_session_whose_ps_is_down(local_cluster_run, way):
+    # TensorFlow's master waits for a task its device filters cover without a deadline;
+    # each timeout (1 s here) must end that wait and name the task that does not answer.
+    outcome = local_cluster_run["ps_down"][way]
+    address = local_cluster_run["ps_down_address"]
+    assert outcome["type"] == "RunTimeoutError" and outcome["is_deadline"], outcome
+    assert outcome["seconds"] < 1 + 10, outcome  # a correctness bound, not a speed claim
+    assert f"/job:ps/task:0 at {address} (connection refused: nothing listens there) does not answer" in outcome[
+        "message"]
+    if way == "wait_for_variables":
+        assert outcome["message"].startswith("no answer from the ps after 1 s on grpc://")
+    else:
+        source = "per-run" if way == "per_run" else "per-session"
+        assert f"gave up after 1 s ({source} timeout)" in outcome["message"]
+        assert "device filters cover (/job:ps, /job:worker/task:0)" in outcome["message"]

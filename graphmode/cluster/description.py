@@ -17,6 +17,7 @@ placement by task live in ``_cluster_servers``.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import re
@@ -173,6 +174,29 @@ def _check_address(address: object, where: str) -> str:
     return address
 
 
+_THIS_MACHINE = "this machine"
+
+
+def _endpoint(address: str) -> tuple[str, int]:
+    """The (host, port) an address ends up on, so that two spellings of one port compare equal.
+
+    A task's server listens on every interface of its machine, so every name of
+    this machine (``localhost``, ``127.0.0.1``, ``::1``, ``0.0.0.0``, its host
+    name) is one host; ports are numbers (``02222`` is ``2222``). Other host
+    names are compared as written, case-insensitively (no DNS lookup).
+    """
+    match = _ADDRESS.match(address)
+    host = match["host"].strip("[]").lower().rstrip(".")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        local_names = {"localhost", "localhost.localdomain", socket.gethostname().lower()}
+        return (_THIS_MACHINE if host in local_names else host), int(match["port"])
+    if ip.is_loopback or ip.is_unspecified:
+        return _THIS_MACHINE, int(match["port"])
+    return str(ip), int(match["port"])
+
+
 def cluster_from_addresses(ps: Sequence[str], workers: Sequence[str]) -> ClusterDescription:
     """Describes a cluster from the ``host:port`` of each task.
 
@@ -181,24 +205,32 @@ def cluster_from_addresses(ps: Sequence[str], workers: Sequence[str]) -> Cluster
         workers: worker addresses (at least one; worker 0 is the chief).
 
     Raises:
-        ClusterError: a job without tasks, a malformed address, or one
-            address given to two tasks (naming both).
+        ClusterError: a job without tasks, a malformed address, or one port
+            given to two tasks, however spelled (``localhost:2222`` and
+            ``127.0.0.1:02222``), naming both.
     """
     jobs = {PS_JOB: ps, WORKER_JOB: workers}
     for job, addresses in jobs.items():
         if isinstance(addresses, str) or not isinstance(addresses, Sequence) or not addresses:
             raise ClusterError(f"job {job!r} needs a non-empty list of 'host:port' addresses; got {addresses!r}")
-    owners: dict[str, str] = {}
+    owners: dict[tuple[str, int], tuple[str, str]] = {}
     for job, addresses in jobs.items():
         for index, address in enumerate(addresses):
             device = TaskId(job, index).device
             _check_address(address, device)
-            if address in owners:
+            endpoint = _endpoint(address)
+            if endpoint in owners:
+                first, owner = owners[endpoint]
+                if first == address:
+                    raise ClusterError(
+                        f"address {address!r} is given to both {owner} and {device}; every task needs its own port"
+                    )
                 raise ClusterError(
-                    f"address {address!r} is given to both {owners[address]} and {device}; "
+                    f"addresses {first!r} ({owner}) and {address!r} ({device}) are the same port "
+                    f"{endpoint[1]} on {'this machine' if endpoint[0] == _THIS_MACHINE else endpoint[0]}; "
                     "every task needs its own port"
                 )
-            owners[address] = device
+            owners[endpoint] = (address, device)
     return ClusterDescription(tuple(ps), tuple(workers))
 
 

@@ -19,6 +19,7 @@ from graphmode.session.diagnosis import uninitialized_variables
 from graphmode.session.engine import Session
 from graphmode.session.engine import session_config as _session_config
 from graphmode.session.placement import PlacementReport, records_from_run_metadata
+from graphmode.session.remote import register_cluster, wait_until_reachable
 
 
 def _port_taken(address: str) -> bool:
@@ -64,7 +65,7 @@ def start_server(
     address = cluster.address(job, index)
     proto = _session_config(config, intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads)
     try:
-        return v1.train.Server(cluster.cluster_spec(), job_name=task.job, task_index=task.index, config=proto)
+        server = v1.train.Server(cluster.cluster_spec(), job_name=task.job, task_index=task.index, config=proto)
     except tf.errors.OpError as error:
         reason = (
             "the port is already in use; stop what holds it or describe the cluster with free ports "
@@ -73,6 +74,10 @@ def start_server(
             else f"TensorFlow said: {error.message}"
         )
         raise ServerStartError(f"could not start the server of {task.device} on {address}: {reason}") from error
+    # So that a session on this server that cannot reach a task can name it (graphmode.session.remote).
+    for target in {server.target, cluster.target(job, index)}:
+        register_cluster(target, cluster.as_dict())
+    return server
 
 
 class LocalCluster(NamedTuple):
@@ -176,23 +181,31 @@ def wait_for_variables(
         raise ConfigError("wait_for_variables adds a report op to the graph, but the graph is finalized; call it earlier")
     start = time.monotonic()
     missing: list[str] | None = None
+    unreachable: str | None = None
+    probe_config = config if config is not None else v1.ConfigProto()
     with Session(target, graph=graph, config=config) as session:
         while True:
-            remaining = timeout - (time.monotonic() - start)
+            remaining = max(timeout - (time.monotonic() - start), 0.001)
             try:
-                missing = uninitialized_variables(session, timeout=max(remaining, 0.001))
-            except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError):
-                pass  # the ps is not up yet, or this check ran out of time: both are "not ready"
+                if missing is None:
+                    # TensorFlow would wait for a ps that is down forever; this bounds it and names it.
+                    wait_until_reachable(target, probe_config, remaining, "wait_for_variables")
+                missing = uninitialized_variables(session, timeout=remaining)
+            except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
+                # The ps is not up yet, or this check ran out of time: both are "not ready".
+                unreachable = getattr(error, "unreachable", None) or error.message
             else:
                 if not missing:
                     return time.monotonic() - start
-            if remaining <= poll_seconds:
-                state = (
-                    "no answer from the ps" if missing is None
-                    else f"variable(s) {', '.join(map(repr, missing))} still uninitialized"
-                )
-                raise RunTimeoutError(
-                    f"{state} after {timeout:g} s on {target}; the chief (worker 0) initializes the "
-                    "variables: is it running, and can this task and the chief reach the ps?"
-                )
+            if timeout - (time.monotonic() - start) <= poll_seconds:
+                raise RunTimeoutError(_wait_message(target, timeout, missing, unreachable))
             time.sleep(poll_seconds)
+
+
+def _wait_message(target: str, timeout: float, missing: list[str] | None, unreachable: str | None) -> str:
+    if missing:
+        return (
+            f"variable(s) {', '.join(map(repr, missing))} still uninitialized after {timeout:g} s on {target}; the "
+            "chief (worker 0) initializes the variables: is it running, and can this task and the chief reach the ps?"
+        )
+    return f"no answer from the ps after {timeout:g} s on {target}: {unreachable or 'no session could be created'}"

@@ -6,6 +6,7 @@ JSON object.
 """
 
 import json
+import time
 
 import graphmode as gm
 from graphmode import tf, v1
@@ -54,5 +55,51 @@ try:
 except gm.ServerStartError as error:
     result["port_taken_error"] = {"type": type(error).__name__, "message": str(error),
                                   "is_unknown_error": isinstance(error, tf.errors.UnknownError)}
+
+# A worker whose ps is down (its port has nothing listening): every timeout bounds the session.
+ps_port, worker_port = gm.free_ports(2)
+orphan = gm.cluster_from_addresses([f"127.0.0.1:{ps_port}"], [f"127.0.0.1:{worker_port}"])
+orphan_server = gm.start_server(orphan, "worker", 0)
+lonely = tf.Graph()
+with lonely.as_default(), v1.device(orphan.device_setter(0)):
+    v1.get_variable("w", [1])
+    lonely_init = v1.global_variables_initializer()
+lonely_config = orphan.session_config("worker", 0)
+
+
+def bounded(name, attempt):
+    started = time.monotonic()
+    try:
+        attempt()
+        outcome = {"type": None}
+    except Exception as error:  # noqa: BLE001 - the test checks the type
+        outcome = {"type": type(error).__name__, "message": str(error),
+                   "is_deadline": isinstance(error, tf.errors.DeadlineExceededError)}
+    outcome["seconds"] = time.monotonic() - started
+    result.setdefault("ps_down", {})[name] = outcome
+
+
+def per_session():
+    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config, timeout=1) as session:
+        session.run(lonely_init)
+
+
+def per_run():
+    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config) as session:
+        session.run(lonely_init, timeout=1)
+
+
+def plain_run_on_a_timed_session():
+    # TensorFlow's own run on a graphmode session (what MonitoredSession and helpers do).
+    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config, timeout=1) as session:
+        v1.Session.run(session, lonely_init)
+
+
+bounded("per_session", per_session)
+bounded("per_run", per_run)
+bounded("plain_run", plain_run_on_a_timed_session)
+bounded("wait_for_variables", lambda: gm.wait_for_variables(orphan_server.target, lonely, config=lonely_config,
+                                                            timeout=1))
+result["ps_down_address"] = orphan.ps[0]
 
 print(json.dumps(result))
