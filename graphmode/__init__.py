@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "graphmode._errors",
     "ConfigTypeError": "graphmode._errors",
     "ContribArgumentError": "graphmode._errors",
+    "DataFilesNotFoundError": "graphmode._errors",
     "DatasetError": "graphmode._errors",
     "DevicePlacementError": "graphmode._errors",
     "ExampleError": "graphmode._errors",
@@ -140,6 +141,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from graphmode._errors import ConfigError as ConfigError
     from graphmode._errors import ConfigTypeError as ConfigTypeError
     from graphmode._errors import ContribArgumentError as ContribArgumentError
+    from graphmode._errors import DataFilesNotFoundError as DataFilesNotFoundError
     from graphmode._errors import DatasetError as DatasetError
     from graphmode._errors import DevicePlacementError as DevicePlacementError
     from graphmode._errors import ExampleError as ExampleError
@@ -279,6 +281,7 @@ __all__ = [
     "ConfigError",
     "ConfigTypeError",
     "ContribArgumentError",
+    "DataFilesNotFoundError",
     "DatasetError",
     "DevicePlacementError",
     "Divergence",

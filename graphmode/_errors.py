@@ -152,4 +152,8 @@ class InputExhaustedError(_TensorFlowError, tf.errors.OutOfRangeError):
 
 
 class DatasetError(GraphmodeError, ValueError):
-    """A data file given to an example is missing, unreadable, or does not hold what it should."""
+    """A data file (an example's, or MNIST's for TF1 scripts) is unreadable, or does not hold what it should."""
+
+
+class DataFilesNotFoundError(GraphmodeError, FileNotFoundError):
+    """A data set's files are in none of the places graphmode looks, and could not be downloaded."""
