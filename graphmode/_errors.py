@@ -123,6 +123,10 @@ class RemovedModuleError(GraphmodeError, ModuleNotFoundError):
     """An import of a TF1 module TensorFlow 2 dropped (``tensorflow.contrib``, ``tensorflow.examples``)."""
 
 
+class ContribArgumentError(GraphmodeError, ValueError):
+    """A ``tf.contrib`` adapter got an argument of TF 1.15's that graphmode does not implement."""
+
+
 class ScriptError(GraphmodeError, OSError):
     """A script given to ``graphmode run`` / ``graphmode scan`` cannot be read or its output written."""
 

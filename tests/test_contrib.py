@@ -9,6 +9,7 @@ subprocess runs a script through ``graphmode run`` for the stderr lines.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import os
 import shutil
@@ -64,6 +65,13 @@ def announced(monkeypatch) -> set[str]:
     fresh: set[str] = set()
     monkeypatch.setattr(contrib, "_announced", fresh)
     return fresh
+
+
+def _graphmode() -> str:
+    found = shutil.which("graphmode") or shutil.which("graphmode", path=os.path.dirname(sys.executable))
+    if found is None:
+        pytest.fail("the graphmode console script is not installed; run pip install -e .")
+    return found
 
 
 # --- which names resolve ---------------------------------------------------------------------------
@@ -403,24 +411,29 @@ def test_contrib_rnn_cells_with_static_rnn_match_numpys_lstm(graph):
 # --- graphmode run ------------------------------------------------------------------------------------------
 
 
-def _graphmode() -> str:
-    found = shutil.which("graphmode") or shutil.which("graphmode", path=os.path.dirname(sys.executable))
-    if found is None:
-        pytest.fail("the graphmode console script is not installed; run pip install -e .")
-    return found
-
-
 def test_graphmode_run_announces_each_moved_name_once_and_refuses_the_rest():
     script = SCRIPTS / "contrib_moved.py"
     result = subprocess.run([_graphmode(), "run", str(script)], capture_output=True, text=True, timeout=300,
                             cwd=SCRIPTS)
     assert result.returncode == 1, result.stderr
-    assert result.stdout.splitlines() == [
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
         "variables fully_connected/weights:0 fully_connected/biases:0 "
         "fully_connected_1/weights:0 fully_connected_1/biases:0",
         "loss went down True",
     ]
-    announced = [line for line in result.stderr.splitlines() if line.startswith("graphmode: tf.contrib")]
+    if importlib.util.find_spec("tf_slim") is None:  # the test extra installs it
+        assert lines[2].startswith("no slim: ") and "pip install 'graphmode[contrib]'" in lines[2]
+    else:
+        assert lines[2:] == [
+            "slim model variables conv1/weights conv1/biases bn/beta bn/moving_mean bn/moving_variance "
+            "fc/weights fc/biases",
+            "slim loss went down True",
+            "slim moving mean moved True",  # slim.batch_norm (the aliased tf-keras path) ran its UPDATE_OPS
+        ]
+        assert "graphmode: tf.contrib.slim -> tf_slim 1.1" in result.stderr
+    announced = [line for line in result.stderr.splitlines()
+                 if line.startswith("graphmode: tf.contrib") and not line.startswith("graphmode: tf.contrib.slim")]
     assert announced == [
         "graphmode: tf.contrib.rnn.MultiRNNCell -> tf.compat.v1.nn.rnn_cell.MultiRNNCell",
         "graphmode: tf.contrib.rnn.BasicLSTMCell -> tf.compat.v1.nn.rnn_cell.BasicLSTMCell",
