@@ -10,7 +10,7 @@ import pytest
 
 import graphmode as gm
 from graphmode import tf, v1
-from graphmode._pairing import pair_names
+from graphmode.checkpoint.names import pair_names
 
 RNG = np.random.RandomState(7)
 W0 = RNG.randn(2, 3).astype(np.float32)

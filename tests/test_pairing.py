@@ -13,7 +13,8 @@ import pytest
 
 import graphmode as gm
 from graphmode import tf, v1
-from graphmode._pairing import Ambiguity, Pair, pair_names, pair_variables
+from graphmode._pairing import Ambiguity, Pair, pair_variables
+from graphmode.checkpoint.names import pair_names
 
 RNG = np.random.RandomState(3)
 X2 = RNG.rand(5, 2).astype(np.float32)

@@ -1,4 +1,5 @@
-"""Checkpoints: read and inspect, pair names, load into eager models, save for TF1, write atomically."""
+"""Checkpoints: read and inspect, pair names (the rule is ``graphmode._pairing``), load into eager models, save for TF1,
+write crash-safely, clean what interrupted saves left."""
 
 from graphmode.checkpoint.load import LoadReport as LoadReport
 from graphmode.checkpoint.load import load_tf1_checkpoint as load_tf1_checkpoint

@@ -16,8 +16,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphmode._errors import CheckpointMatchError, ConfigError
-from graphmode._pairing import NameMap, NamePair, base_name, nearest, pair_names
+from graphmode._pairing import base_name, nearest
 from graphmode._runtime import tf
+from graphmode.checkpoint.names import NameMap, NamePair, pair_names
 from graphmode.checkpoint.reader import (
     OBJECT_GRAPH_KEY,
     entry_shapes,

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphmode._errors import CheckpointMatchError, ConfigError
-from graphmode._pairing import NameMap, base_name, explicit_targets, nearest, pair_names
+from graphmode._pairing import base_name, nearest
 from graphmode._runtime import tf, v1
 from graphmode.checkpoint.atomic import name_problem, write_checkpoint_atomically
 from graphmode.checkpoint.load import (
@@ -19,6 +19,7 @@ from graphmode.checkpoint.load import (
     raise_problems,
     recurrent_transfers,
 )
+from graphmode.checkpoint.names import NameMap, explicit_targets, pair_names
 from graphmode.checkpoint.reader import entry_shapes, open_checkpoint, summarize_tf1
 from graphmode.train.slots import keras_slot, optimizer_map_for, tf1_slot_suffixes
 
