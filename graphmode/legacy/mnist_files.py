@@ -158,6 +158,20 @@ def _extracting(path: str) -> None:
     print("Extracting", path)  # TF1's loader printed this line for every file it read
 
 
+def local_source(train_dir: str, source_url: str | None = None) -> str | None:
+    """Where :func:`load_arrays` would read the files from without downloading, or None (nowhere here)."""
+    flavour = flavour_of(train_dir, source_url)
+    if len(idx_files_in(train_dir)) == len(FILE_NAMES):
+        return train_dir
+    environment_folder = os.environ.get(flavour.environment_variable)
+    if environment_folder and len(idx_files_in(environment_folder)) == len(FILE_NAMES):
+        return f"${flavour.environment_variable}={environment_folder}"
+    cache = os.path.join(keras_datasets_folder(), flavour.keras_cache)
+    if (os.path.isfile(cache) if flavour is MNIST else len(idx_files_in(cache)) == len(FILE_NAMES)):
+        return cache
+    return None
+
+
 def load_arrays(train_dir: str, source_url: str | None) -> Arrays:
     """Finds and reads the four arrays for ``read_data_sets(train_dir, source_url=...)``.
 

@@ -22,12 +22,14 @@ import ast
 import importlib
 import json
 import os
+import tokenize
 import types
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from graphmode._runtime import tf
 from graphmode.legacy import api, removed
+from graphmode.legacy.scan_verdict import ScriptVerdict, judge, unreadable
 
 MAPPED, REMOVED, UNKNOWN, NOTE = "mapped", "removed", "unknown", "note"
 
@@ -68,11 +70,12 @@ class ScanFinding(NamedTuple):
 
 
 class ScanReport(NamedTuple):
-    """The findings of one scan, in file and line order, and the files that could not be read."""
+    """The findings of one scan, in file and line order, the files that could not be read, a verdict per file."""
 
     files: tuple[str, ...]
     findings: tuple[ScanFinding, ...]
     problems: tuple[str, ...]
+    verdicts: tuple[ScriptVerdict, ...] = ()
 
     @property
     def failing(self) -> tuple[ScanFinding, ...]:
@@ -85,12 +88,13 @@ class ScanReport(NamedTuple):
         return 2 if self.problems else 1 if self.failing else 0
 
     def to_json(self, indent: int | None = 2) -> str:
-        """Returns the report as one JSON object: files, findings, problems, summary."""
+        """Returns the report as one JSON object: files, findings, problems, verdicts, summary."""
         return json.dumps(
             {
                 "files": list(self.files),
                 "findings": [finding._asdict() for finding in self.findings],
                 "problems": list(self.problems),
+                "verdicts": [verdict._asdict() for verdict in self.verdicts],
                 "summary": self.summary_counts(),
             },
             indent=indent,
@@ -109,13 +113,14 @@ class ScanReport(NamedTuple):
         return counts
 
     def format_text(self) -> str:
-        """Returns the report as a checklist: one line per use, then a summary line."""
+        """Returns the report as a checklist: one line per use, a verdict line per file, a summary line."""
         lines = [problem for problem in self.problems]
         width = max((len(f"{f.file}:{f.line}") for f in self.findings), default=0)
         symbol_width = max((len(f.symbol) for f in self.findings), default=0)
         for finding in self.findings:
             where = f"{finding.file}:{finding.line}".ljust(width)
             lines.append(f"{where}  {finding.symbol.ljust(symbol_width)}  {_verdict(finding)}")
+        lines.extend(verdict.format_line() for verdict in self.verdicts)
         counts = self.summary_counts()
         lines.append(
             f"{len(self.files)} file(s): {counts['uses']} use(s) of TF1 symbols TensorFlow 2 lacks; "
@@ -264,7 +269,10 @@ def scan_source(source: str, file: str = "<source>") -> list[ScanFinding]:
     Raises:
         SyntaxError: the source is not valid Python 3.
     """
-    tree = ast.parse(source, filename=file)
+    return _findings(ast.parse(source, filename=file), file)
+
+
+def _findings(tree: ast.AST, file: str) -> list[ScanFinding]:
     findings = [finding for use in _collect_uses(tree) if (finding := _classify(file, use)) is not None]
     return sorted(findings, key=lambda finding: (finding.line, finding.column))
 
@@ -286,20 +294,35 @@ def scan_files(paths: Iterable[str]) -> ScanReport:
     A file that cannot be read or parsed is listed in ``problems`` (with the
     reason) and the others are still scanned.
     """
-    files, findings, problems = [], [], []
+    files, findings, problems, verdicts = [], [], [], []
     for file in _expand(paths):
+        files.append(file)
+        problem = None
         try:
-            with open(file, encoding="utf-8") as handle:
+            # As Python reads a script (PEP 263): a UTF-8 BOM or a coding line decides, else UTF-8.
+            with tokenize.open(file) as handle:
                 source = handle.read()
-            findings.extend(scan_source(source, file))
+            tree = ast.parse(source, filename=file)
         except OSError as error:
-            problems.append(f"{file}: cannot read it ({error.strerror or error})")
+            problem = f"{file}: cannot read it ({error.strerror or error})"
+        except UnicodeDecodeError as error:
+            problem = (f"{file}: cannot decode it as {error.encoding} ({error.reason} at byte {error.start}); "
+                       "give it a coding line (# -*- coding: latin-1 -*-) or save it as UTF-8")
+        except RecursionError:
+            problem = (f"{file}: cannot parse it: an expression is nested too deeply for Python's parser "
+                       "(RecursionError); Python cannot compile it either")
         except (SyntaxError, ValueError) as error:
             where = f"{file}:{error.lineno}" if isinstance(error, SyntaxError) and error.lineno else file
-            problems.append(
+            problem = (
                 f"{where}: cannot parse it as Python 3 ({error.msg if isinstance(error, SyntaxError) else error}); "
                 "Python 2 syntax (print statements, `except E, e`) must be converted first"
             )
-        files.append(file)
-    return ScanReport(tuple(files), tuple(findings), tuple(problems))
+        if problem is not None:
+            problems.append(problem)
+            verdicts.append(unreadable(file, problem))
+            continue
+        found = _findings(tree, file)
+        findings.extend(found)
+        verdicts.append(judge(file, tree, [f for f in found if f.status in (REMOVED, UNKNOWN)]))
+    return ScanReport(tuple(files), tuple(findings), tuple(problems), tuple(verdicts))
 
