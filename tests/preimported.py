@@ -33,6 +33,9 @@ PRELOAD = ["preimported", "graphmode", "graphmode._runtime", "graphmode.cli"]
 
 _context = None
 _lock = threading.Lock()
+# The import-time variables as they were before graphmode's import here, where that is known: an
+# environment copied from os.environ before the import still describes the same process.
+_BEFORE_IMPORT = None if "graphmode._runtime" in sys.modules else {name: os.environ.get(name) for name in IMPORT_TIME_ENV}
 
 
 def _forkserver():
@@ -123,7 +126,18 @@ def run(command: Sequence[str], *, cwd: str | os.PathLike | None = None, env: Ma
     arguments = _python_arguments(command)
     context = _forkserver()
     environment = dict(os.environ if env is None else env)
-    changed = [name for name in IMPORT_TIME_ENV if environment.get(name) != os.environ.get(name)]
+    changed = []
+    for name in IMPORT_TIME_ENV:
+        if environment.get(name) == os.environ.get(name):
+            continue
+        if _BEFORE_IMPORT is not None and environment.get(name) == _BEFORE_IMPORT[name]:
+            # A fresh process given this value would have set what graphmode's import set here.
+            if name in os.environ:
+                environment[name] = os.environ[name]
+            else:
+                environment.pop(name, None)
+        else:
+            changed.append(name)
     if changed:
         raise ValueError(f"{command!r} changes {changed}, which TensorFlow/graphmode read while importing; "
                          "run it with subprocess.run")

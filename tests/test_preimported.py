@@ -58,6 +58,15 @@ def test_a_command_past_its_timeout_is_killed():
 
 def test_import_time_environment_and_other_programs_are_refused():
     with pytest.raises(ValueError, match=r"changes \['TF_USE_LEGACY_KERAS'\]"):
-        preimported.run([sys.executable, "-c", "pass"], env={k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"})
+        preimported.run([sys.executable, "-c", "pass"], env=dict(os.environ, TF_USE_LEGACY_KERAS="0"))
     with pytest.raises(ValueError, match="Python commands only"):
         preimported.run(["/bin/true"])
+
+
+def test_an_environment_copied_before_the_import_gets_what_the_import_sets():
+    if preimported._BEFORE_IMPORT is None:
+        pytest.skip("graphmode was imported before tests/preimported.py in this run")
+    before = {name: value for name, value in os.environ.items() if name not in preimported.IMPORT_TIME_ENV}
+    before.update({name: value for name, value in preimported._BEFORE_IMPORT.items() if value is not None})
+    done = preimported.run([sys.executable, "-c", "import os; print(os.environ['TF_USE_LEGACY_KERAS'])"], env=before)
+    assert done.stdout == os.environ["TF_USE_LEGACY_KERAS"] + "\n"

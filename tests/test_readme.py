@@ -2,8 +2,8 @@
 
 Conventions (also for whoever edits the README):
 
-- **Python blocks** (```python) run in one fresh interpreter (``tests/readme_runner.py``), in README
-  order. The blocks of one ``##`` section (its ``###`` subsections included) share a namespace, so a
+- **Python blocks** (```python) run in one process of their own (``tests/readme_runner.py``, forked
+  with graphmode imported: ``tests/preimported.py``), in README order. The blocks of one ``##`` section (its ``###`` subsections included) share a namespace, so a
   later block may use what an earlier one defined; each section starts empty. A block that raises
   stops the rest of its section.
 - **Shown output**: a plain ``` block (no language) directly after a code block, with only blank
@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+import preimported
 import pytest
 from packaging.requirements import Requirement
 
@@ -248,8 +249,9 @@ def run_python_sections(sections: dict[str, list[Block]], folder: Path, timeout:
     plan_file.write_text(json.dumps(plan))
     results_file.unlink(missing_ok=True)
     try:
-        done = subprocess.run([sys.executable, str(RUNNER), str(plan_file), str(results_file)], cwd=folder,
-                              env=HEADLESS_ENV, capture_output=True, text=True, timeout=timeout)
+        # A fresh process for the blocks, forked with graphmode already imported (tests/preimported.py).
+        done = preimported.run([sys.executable, str(RUNNER), str(plan_file), str(results_file)], cwd=folder,
+                               env=HEADLESS_ENV, capture_output=True, text=True, timeout=timeout)
         stderr = f"runner exit status {done.returncode}; its stderr:\n{done.stderr[-6000:]}"
     except subprocess.TimeoutExpired as expired:
         stderr = f"the runner was stopped after {timeout:.0f} s; its stderr:\n{(expired.stderr or b'')[-6000:]!r}"
