@@ -2,8 +2,8 @@
 
 How TF1 code scaled out, kept running on TensorFlow 2 with graphmode:
 
-* every task is a process of its own with a ``tf.train.Server`` (here on
-  127.0.0.1, on free ports; its ``TF_CONFIG`` says which task it is);
+* every task is a process of its own with a ``tf.train.Server`` (addressed
+  as 127.0.0.1, on free ports; its ``TF_CONFIG`` says which task it is);
 * between-graph replication: each worker builds the whole graph, and
   ``replica_device_setter`` puts the variables on the ps and the computation
   on the worker;
@@ -30,6 +30,14 @@ checkpoint (rolling the ps back to it); a restarted non-chief continues from the
 variables on the ps.
 
     python examples/cluster_ps.py [--steps 1000] [--workers 2] [--ps 1] [--kill-worker 0] [--json]
+
+Security: the addresses say 127.0.0.1, but TensorFlow's gRPC server listens on
+every network interface of the machine (``0.0.0.0:port``; TensorFlow has no
+option to bind one address), with no authentication or encryption. While the
+cluster runs, anyone who can reach one of its ports from the network can run
+any op in that task: read and write files as the user running it (the
+checkpoints, ``~/.ssh``), start processes. Run it on a machine whose firewall
+keeps those ports from the network.
 """
 
 from __future__ import annotations
@@ -116,9 +124,26 @@ def exit_when_stdin_closes(code: int) -> None:
     os._exit(code)
 
 
+class StepCounter:
+    """This process's train steps: those finished, and whether one is running now."""
+
+    def __init__(self) -> None:
+        self.finished = 0
+        self.running = False
+
+    @property
+    def done(self) -> int:
+        # A checkpoint saved inside a train run follows that run's update.
+        return self.finished + int(self.running)
+
+
 class ReportCheckpoints(v1.train.CheckpointSaverListener):
+    def __init__(self, worker: int, steps: StepCounter) -> None:
+        self.worker, self.steps = worker, steps
+
     def after_save(self, session, global_step_value):
-        emit("checkpoint", step=int(global_step_value))
+        # The local step count too: a chief killed after this event still reported its steps.
+        emit("checkpoint", worker=self.worker, step=int(global_step_value), local_step=self.steps.done)
 
 
 def emit_placement(worker: int, graph: tf.Graph, report: gm.PlacementReport) -> None:
@@ -137,69 +162,101 @@ def run_ps(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.Names
     threading.Event().wait()  # a ps serves until its process is ended, as server.join() does
 
 
-def run_worker(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.Namespace) -> None:
-    if args.stop_on_stdin_eof:
-        threading.Thread(target=exit_when_stdin_closes, args=(ORPHANED_EXIT_CODE,), daemon=True).start()
-    server = gm.start_server(cluster, task.job, task.index, intra_op_threads=1, inter_op_threads=1)
-    workers, worker, is_chief = len(cluster.workers), task.index, task.index == 0
-    X, Y = make_data(args.seed)
+class WorkerGraph(NamedTuple):
+    """What one worker builds: the model, its update, and the start barrier on the ps."""
+
+    graph: tf.Graph
+    model: Classifier
+    train_op: tf.Operation
+    workers_ready: tf.Variable
+    check_in: tf.Tensor
+
+
+def build_worker_graph(seed: int, device_setter=None) -> WorkerGraph:
+    """Builds the worker's graph; ``device_setter`` (``cluster.device_setter(i)``) puts variables on the ps."""
     graph = tf.Graph()
-    with graph.as_default(), v1.device(cluster.device_setter(worker)):
-        model = build_classifier(args.seed)
+    with graph.as_default(), v1.device(device_setter):
+        model = build_classifier(seed)
         train_op = v1.train.AdamOptimizer(LEARNING_RATE).minimize(model.loss, global_step=model.global_step)
         # A start barrier on the ps: without it the chief can finish every step
         # while a slower worker is still importing TensorFlow, and "both workers
         # trained" would depend on the machine's load.
         workers_ready = tf.Variable(0, trainable=False, name="workers_ready")
         check_in = workers_ready.assign_add(1)
+    return WorkerGraph(graph, model, train_op, workers_ready, check_in)
+
+
+def run_worker(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.Namespace) -> None:
+    if args.stop_on_stdin_eof:
+        threading.Thread(target=exit_when_stdin_closes, args=(ORPHANED_EXIT_CODE,), daemon=True).start()
+    server = gm.start_server(cluster, task.job, task.index, intra_op_threads=1, inter_op_threads=1)
+    is_chief = task.index == 0
+    parts = build_worker_graph(args.seed, cluster.device_setter(task.index))
     config = cluster.session_config(task.job, task.index, intra_op_threads=1, inter_op_threads=1)
     checkpoint_dir = os.path.join(args.workdir, "checkpoints")
     restored = v1.train.latest_checkpoint(checkpoint_dir) if is_chief else None
     if not is_chief:
-        gm.wait_for_variables(server.target, graph, config=config, timeout=args.timeout)
-    emit("start", worker=worker, restored_checkpoint=restored,
+        gm.wait_for_variables(server.target, parts.graph, config=config, timeout=args.timeout)
+    emit("start", worker=task.index, restored_checkpoint=restored,
          restored_step=None if restored is None else int(v1.train.load_variable(restored, "global_step")))
 
+    steps = StepCounter()
     scaffold = v1.train.Scaffold()
     saver_hook = v1.train.CheckpointSaverHook(
-        checkpoint_dir, save_steps=args.checkpoint_every, scaffold=scaffold, listeners=[ReportCheckpoints()]
+        checkpoint_dir, save_steps=args.checkpoint_every, scaffold=scaffold, listeners=[ReportCheckpoints(task.index, steps)]
     )
-    full_data = {model.x: X, model.y_: Y}
-    local_step = global_step = 0
-    with graph.as_default(), v1.train.MonitoredTrainingSession(
+    with parts.graph.as_default(), v1.train.MonitoredTrainingSession(
         master=server.target, is_chief=is_chief, checkpoint_dir=checkpoint_dir, scaffold=scaffold,
         hooks=[v1.train.StopAtStepHook(last_step=args.steps)], chief_only_hooks=[saver_hook],
         save_checkpoint_secs=None, save_checkpoint_steps=None, save_summaries_steps=None,
         save_summaries_secs=None, log_step_count_steps=None, config=config, max_wait_secs=args.timeout,
     ) as session:
-        global_step, loss, accuracy = session.run([model.global_step, model.loss, model.accuracy], full_data)
-        emit("session", worker=worker, global_step=int(global_step), loss=float(loss), accuracy=float(accuracy))
-        if is_chief:
-            wait_for_workers(session, workers_ready, workers - 1, args.timeout)
-        else:
-            session.run(check_in)
-        while not session.should_stop():
-            xs, ys = batch_for(worker, local_step, workers, X, Y)
-            fetches, feed = [train_op, model.global_step], {model.x: xs, model.y_: ys}
-            if local_step == 0:
-                (_, global_step), report = gm.run_with_placement(session, fetches, feed)
-                emit_placement(worker, graph, report)
-            else:
-                _, global_step = session.run(fetches, feed)
-            local_step += 1
-            if local_step % args.log_every == 0 and not session.should_stop():  # no runs after a stop request
-                loss, accuracy = session.run([model.loss, model.accuracy], full_data)
-                emit("progress", worker=worker, local_step=local_step, global_step=int(global_step),
-                     loss=float(loss), accuracy=float(accuracy))
-    emit("done", worker=worker, local_steps=local_step, global_step=int(global_step))
+        global_step = train_worker(session, parts, task.index, len(cluster.workers), args, steps)
+    emit("done", worker=task.index, local_steps=steps.finished, global_step=global_step)
     sys.stdout.flush()
     os._exit(0)  # skip interpreter teardown: TensorFlow cannot stop a running server cleanly
 
 
+def train_worker(session, parts: WorkerGraph, worker: int, workers: int, args: argparse.Namespace,
+                 steps: StepCounter) -> int:
+    """Trains until the session asks to stop (``StopAtStepHook``); returns the last global step seen.
+
+    ``MonitoredSession`` refuses any run once a hook asked to stop, and
+    ``StopAtStepHook`` asks after the first run that sees ``global_step`` at
+    the last step: so every run here is preceded by a ``should_stop`` check. A
+    worker restarted after the others finished training sees the last step at
+    its first run, and ends without training.
+    """
+    model = parts.model
+    X, Y = make_data(args.seed)
+    full_data = {model.x: X, model.y_: Y}
+    global_step, loss, accuracy = session.run([model.global_step, model.loss, model.accuracy], full_data)
+    emit("session", worker=worker, global_step=int(global_step), loss=float(loss), accuracy=float(accuracy))
+    if worker == 0:
+        wait_for_workers(session, parts.workers_ready, workers - 1, args.timeout)
+    elif not session.should_stop():
+        session.run(parts.check_in)
+    while not session.should_stop():
+        xs, ys = batch_for(worker, steps.finished, workers, X, Y)
+        fetches, feed = [parts.train_op, model.global_step], {model.x: xs, model.y_: ys}
+        steps.running = True
+        if steps.finished == 0:
+            (_, global_step), report = gm.run_with_placement(session, fetches, feed)
+            emit_placement(worker, parts.graph, report)
+        else:
+            _, global_step = session.run(fetches, feed)
+        steps.finished, steps.running = steps.finished + 1, False
+        if steps.finished % args.log_every == 0 and not session.should_stop():
+            loss, accuracy = session.run([model.loss, model.accuracy], full_data)
+            emit("progress", worker=worker, local_step=steps.finished, global_step=int(global_step),
+                 loss=float(loss), accuracy=float(accuracy))
+    return int(global_step)
+
+
 def wait_for_workers(session, workers_ready: tf.Variable, expected: int, timeout: float) -> None:
-    """Blocks the chief until ``expected`` other workers have checked in on the ps."""
+    """Blocks the chief until ``expected`` other workers have checked in on the ps (or training is over)."""
     deadline = time.monotonic() + timeout
-    while (ready := int(session.run(workers_ready))) < expected:
+    while not session.should_stop() and (ready := int(session.run(workers_ready))) < expected:
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {ready} of {expected} other worker(s) checked in within {timeout:g} s")
         time.sleep(0.05)
@@ -268,6 +325,8 @@ class Ledger:
     def __init__(self, workers: int) -> None:
         self.workers = {index: {"local_steps": 0, "runs": 0, "ops_by_task": {}, "progress": [], "restored": []}
                         for index in range(workers)}
+        # The steps each worker's current run has reported so far (progress and checkpoint events carry them).
+        self.reported_steps = dict.fromkeys(range(workers), 0)
         self.initial: dict | None = None
         self.variables: dict = {}
         self.checkpoints: list[int] = []
@@ -275,7 +334,10 @@ class Ledger:
 
     def record(self, event: dict) -> None:
         kind, worker = event["event"], self.workers.get(event.get("worker"))
+        if "local_step" in event:
+            self.reported_steps[event["worker"]] = event["local_step"]
         if kind == "start":
+            self.reported_steps[event["worker"]] = 0
             worker["runs"] += 1
             if event["restored_checkpoint"]:
                 worker["restored"].append({"checkpoint": os.path.basename(event["restored_checkpoint"]),
@@ -294,18 +356,27 @@ class Ledger:
             self.done.add(event["worker"])
 
 
+def exposure_notice(cluster: gm.ClusterDescription) -> str:
+    """What starting the cluster opens to the network."""
+    ports = ", ".join(address.rsplit(":", 1)[1] for address in cluster.ps + cluster.workers)
+    return (f"warning: the tasks listen on every network interface (0.0.0.0), not only 127.0.0.1, on ports {ports}, "
+            "without authentication: anyone who can reach them can run ops there, reading and writing files as "
+            "this user. Keep them behind a firewall.")
+
+
 def kill_and_restart(processes: gm.TaskProcesses, victim: gm.TaskProcess, checkpoint_seen: int,
-                     cluster: gm.ClusterDescription, args: argparse.Namespace, workdir: str) -> dict:
+                     cluster: gm.ClusterDescription, args: argparse.Namespace, workdir: str, ledger: Ledger) -> dict:
     """The fault drill: SIGKILL a worker mid-training, check the ps, start the worker again."""
-    before = victim.last_event or {}
     code = processes.kill(victim)
+    # What it reported last: steps it ran after its last progress or checkpoint event are not counted.
+    steps_before_kill = ledger.reported_steps[victim.task.index]
     remaining = processes.deadline - time.monotonic()
     probe = evaluate_on_ps(cluster, args.seed, max(remaining, 1.0))
     latest = v1.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
     processes.start(victim.task)
     return {
         "worker": victim.task.index, "exit_code": code, "checkpoint_seen": checkpoint_seen,
-        "local_steps_before_kill": before.get("local_step", 0), "ps_after_kill": probe,
+        "local_steps_before_kill": steps_before_kill, "ps_after_kill": probe,
         "latest_checkpoint_at_restart": None if latest is None else os.path.basename(latest),
     }
 
@@ -328,6 +399,8 @@ def launch(args: argparse.Namespace) -> dict:
     if not args.json:
         print(f"cluster: ps {', '.join(cluster.ps)} | workers {', '.join(cluster.workers)} (worker 0 is the chief)",
               flush=True)
+    # On stderr with --json, so that stdout stays one JSON object.
+    print(exposure_notice(cluster), file=sys.stderr if args.json else sys.stdout, flush=True)
     try:
         with gm.TaskProcesses(cluster, command, os.path.join(workdir, "logs"), timeout=args.timeout,
                               on_event=show) as processes:
@@ -344,7 +417,7 @@ def launch(args: argparse.Namespace) -> dict:
                     drill_after = None
                     victim = current[gm.TaskId("worker", args.kill_worker)]
                     killed.add(victim)
-                    fault = kill_and_restart(processes, victim, event["step"], cluster, args, workdir)
+                    fault = kill_and_restart(processes, victim, event["step"], cluster, args, workdir, ledger)
                     # The killed run never reports "done": count the steps it last reported.
                     ledger.workers[victim.task.index]["local_steps"] += fault["local_steps_before_kill"]
                     current[victim.task] = processes.processes[-1]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 
 import numpy as np
+import preimported
 import pytest
 
 import graphmode as gm
@@ -211,8 +211,8 @@ def test_wait_for_variables_refuses_a_finalized_graph():
 
 @pytest.fixture(scope="module")
 def local_cluster_run() -> dict:
-    completed = subprocess.run([sys.executable, os.path.join(SCRIPTS, "cluster_local.py")],
-                               capture_output=True, text=True, timeout=90)
+    completed = preimported.run([sys.executable, os.path.join(SCRIPTS, "cluster_local.py")],
+                                capture_output=True, text=True, timeout=90)
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout)
 
@@ -277,3 +277,13 @@ def test_a_timeout_bounds_a_session_whose_ps_is_down(local_cluster_run, way):
         source = "per-run" if way == "per_run" else "per-session"
         assert f"gave up after 1 s ({source} timeout)" in outcome["message"]
         assert "device filters cover (/job:ps, /job:worker/task:0)" in outcome["message"]
+
+
+def test_a_server_listens_on_every_interface_whatever_address_it_is_given(local_cluster_run):
+    # What the README and examples/cluster_ps.py warn about: the ps was described as
+    # 127.0.0.1:port, yet its socket is bound to the wildcard address (0.0.0.0 or ::).
+    listening = local_cluster_run["ps_listens_on"]
+    if not listening:
+        pytest.skip("no /proc/net/tcp on this system")
+    wildcard = {"00000000", "00000000000000000000000000000000"}
+    assert set(listening) <= wildcard and listening, listening

@@ -65,9 +65,11 @@ def assert_on_ps(summary: dict) -> None:
         assert set(info["ops_by_task"]) == {"/job:ps/task:0", f"/job:worker/task:{worker}"}
 
 
+@pytest.mark.slow  # 4 processes importing TensorFlow; the fast tests below run the worker's loop in-process
 def test_one_ps_two_workers_train_asynchronously():
     completed = run_example("--steps", "300", "--log-every", "20", "--json", "--timeout", "120")
     assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "warning: the tasks listen on every network interface (0.0.0.0)" in completed.stderr
     summary = json.loads(completed.stdout)
     assert len(summary["cluster"]["ps"]) == 1 and len(summary["cluster"]["worker"]) == 2
     assert all(address.startswith("127.0.0.1:") for address in summary["cluster"]["ps"] + summary["cluster"]["worker"])
@@ -118,8 +120,26 @@ def test_a_killed_chief_leaves_the_ps_intact_and_resumes_from_its_checkpoint():
     assert summary["workers"]["0"]["restored"] == [
         {"checkpoint": fault["restored_checkpoint"], "global_step": fault["restored_step"]}]
     assert summary["workers"]["1"]["local_steps"] > 0 and summary["workers"]["0"]["local_steps"] > 0
+    # The killed run's steps count too: its last event, the checkpoint, carries them.
+    assert 0 < fault["local_steps_before_kill"] <= fault["checkpoint_seen"]
+    assert summary["workers"]["0"]["local_steps"] > fault["local_steps_before_kill"]
     assert final["global_step"] >= 600 and final["finite"]
     assert final["loss"] < probe["loss"] < initial["loss"]
+    assert_on_ps(summary)
+
+
+@pytest.mark.slow  # 3-4 processes importing TensorFlow; test_train_worker_* below cover the restart fast
+def test_a_killed_non_chief_restarts_and_ends_cleanly_even_after_the_last_step():
+    # The restarted worker 1 may start after the chief reached the last step: it must
+    # then end without running (MonitoredSession refuses runs after a stop request).
+    completed = run_example("--steps", "600", "--kill-worker", "1", "--json", "--timeout", "150")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    summary = json.loads(completed.stdout)
+    fault, final = summary["fault"], summary["final"]
+    assert fault["worker"] == 1 and fault["exit_code"] == -signal.SIGKILL
+    assert fault["restored_checkpoint"] is None  # a non-chief continues from the ps
+    assert summary["workers"]["1"]["runs"] == 2 and summary["workers"]["0"]["runs"] == 1
+    assert final["global_step"] >= 600 and final["finite"]
     assert_on_ps(summary)
 
 
@@ -194,3 +214,73 @@ def test_batches_split_the_tutorial_cycle_between_workers(example):
     seen = [example.batch_for(worker, step, 2, X, Y)[0] for step in range(8) for worker in range(2)]
     whole = [X[start:start + 8] for start in range(0, 128, 8)]
     assert [batch.tolist() for batch in seen] == [batch.tolist() for batch in whole]
+
+
+def _train_in_process(example, tmp_path, worker: int, workers: int, start_step: int, last_step: int):
+    """Runs the worker's training loop in this process, on a local MonitoredTrainingSession.
+
+    Returns ``(global step returned, steps the loop counted, events it printed, final global step)``.
+    """
+    from graphmode import v1
+
+    parts = example.build_worker_graph(1)
+    with parts.graph.as_default():
+        jump = parts.model.global_step.assign(start_step)
+    args = example.parse_args(["--steps", str(last_step), "--log-every", "2", "--timeout", "5"])
+    steps = example.StepCounter()
+    scaffold = v1.train.Scaffold(init_fn=lambda scaffold, session: session.run(jump))
+    with parts.graph.as_default(), v1.train.MonitoredTrainingSession(
+        is_chief=True, scaffold=scaffold, hooks=[v1.train.StopAtStepHook(last_step=last_step)],
+        save_checkpoint_secs=None, save_checkpoint_steps=None, save_summaries_steps=None, save_summaries_secs=None,
+        log_step_count_steps=None,
+    ) as session:
+        returned = example.train_worker(session, parts, worker, workers, args, steps)
+        final = session.run_step_fn(lambda step_context: step_context.session.run(parts.model.global_step))
+    return returned, steps.finished, final
+
+
+@pytest.mark.parametrize(("worker", "workers"), [(1, 2), (0, 2)])
+def test_train_worker_restarted_after_the_last_step_ends_without_running(example, tmp_path, capsys, worker, workers):
+    # Restarted after the others finished: global_step is already 6 of 6. Before the fix
+    # the non-chief's check-in (and the chief's wait for the others) ran after the stop
+    # request: "Run called even after should_stop requested".
+    returned, finished, final = _train_in_process(example, tmp_path, worker, workers, start_step=6, last_step=6)
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (returned, finished, final) == (6, 0, 6)
+    assert [event["event"] for event in events] == ["session"]
+
+
+def test_train_worker_trains_to_the_last_step_and_reports_progress(example, tmp_path, capsys):
+    returned, finished, final = _train_in_process(example, tmp_path, worker=1, workers=2, start_step=0, last_step=6)
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (finished, final) == (6, 6)
+    assert returned in (5, 6)  # the train run's read of global_step may come before or after its own update
+    kinds = [event["event"] for event in events]
+    assert kinds == ["session", "placement", "progress", "progress"]  # no evaluation run after the stop request
+    progress = [event for event in events if event["event"] == "progress"]
+    assert [event["local_step"] for event in progress] == [2, 4]
+    assert progress[-1]["loss"] < events[0]["loss"]  # it trained
+
+
+def test_the_ledger_counts_a_killed_chiefs_steps_from_its_checkpoint_event(example):
+    ledger = example.Ledger(2)
+    for event in [
+        {"event": "start", "worker": 0, "restored_checkpoint": None, "restored_step": None},
+        {"event": "progress", "worker": 0, "local_step": 50, "global_step": 97, "loss": 1.5, "accuracy": 0.5},
+        {"event": "checkpoint", "worker": 0, "step": 200, "local_step": 103},
+        {"event": "progress", "worker": 1, "local_step": 100, "global_step": 201, "loss": 1.4, "accuracy": 0.5},
+    ]:
+        ledger.record(event)
+    # Killed now: its last event is the checkpoint, which carries the 103 steps it ran.
+    assert ledger.reported_steps == {0: 103, 1: 100}
+    ledger.record({"event": "start", "worker": 0, "restored_checkpoint": "/x/model.ckpt-200", "restored_step": 201})
+    assert ledger.reported_steps[0] == 0  # a new run counts from zero
+
+
+def test_the_launcher_says_the_ports_are_open_to_the_network(example):
+    import graphmode as gm
+
+    notice = example.exposure_notice(gm.cluster_from_addresses(["127.0.0.1:2222"], ["127.0.0.1:2223"]))
+    assert "listen on every network interface (0.0.0.0), not only 127.0.0.1, on ports 2222, 2223" in notice
+    assert "anyone who can reach them can run ops there, reading and writing files as this user" in notice
+    assert "Security:" in example.__doc__ and "every" in example.__doc__

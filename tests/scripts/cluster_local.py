@@ -15,6 +15,26 @@ cluster = gm.describe_cluster(ps=1, workers=2)
 local = gm.start_local_cluster(cluster)
 result = {"targets": {f"{task.job}{task.index}": local.target(task.job, task.index) for task in cluster.tasks()}}
 
+
+def listening_addresses(port):
+    """The local addresses a socket listens on for ``port`` (Linux's /proc/net/tcp*; hex, as the kernel writes)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as rows:
+                for row in list(rows)[1:]:
+                    local, state = row.split()[1], row.split()[3]
+                    address, hex_port = local.rsplit(":", 1)
+                    if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                        found.append(address)
+        except OSError:
+            pass
+    return found
+
+
+# The ps was given 127.0.0.1; what TensorFlow's server really binds.
+result["ps_listens_on"] = listening_addresses(int(cluster.ps[0].rsplit(":", 1)[1]))
+
 graph = tf.Graph()
 with graph.as_default(), v1.device(cluster.device_setter(1)):
     global_step = v1.train.get_or_create_global_step()
