@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 
 from graphmode._errors import RemovedModuleError, RemovedSymbolError
 from graphmode._runtime import tf, v1
-from graphmode.legacy import mnist, removed
+from graphmode.legacy import contrib, mnist, removed
 from graphmode.legacy.sessions import TF1InteractiveSession, TF1Session
 
 _MISSING = object()
@@ -118,11 +118,16 @@ def _build_module() -> _TF1Namespace:
     module = _TF1Namespace("", v1, {"Session": TF1Session, "InteractiveSession": TF1InteractiveSession})
     # tf.compat.v1 inside a TF1 script is this same module; tf.compat.v2 stays TensorFlow 2's.
     module.__dict__["compat"] = _TF1Namespace("compat", tf.compat, {"v1": module, "v2": tf.compat.v2})
+    # tf.contrib: its moved pieces resolve (one stderr line each), the rest keeps the removed-name advice.
+    module.__dict__["contrib"] = contrib.ContribNamespace(
+        "contrib", _MISSING, lambda name, parent: _removed_symbol_error(name, parent), _PROVIDED)
     module.__dict__["__all__"] = [name for name in dir(v1) if not name.startswith("_")]
     return module
 
 
 TF1 = _build_module()
+# The namespaces whose _tf1_lookup resolves a name without side effects (scan and imports use it).
+NAMESPACES = (_TF1Namespace, contrib.ContribNamespace)
 
 
 def _user_location() -> tuple[str, int]:
@@ -153,7 +158,7 @@ def _removed_module_error(dotted: str) -> RemovedModuleError:
 def _resolve(parts: list[str]):
     value = TF1
     for part in parts:
-        if isinstance(value, _TF1Namespace):
+        if isinstance(value, NAMESPACES):
             value = value._tf1_lookup(part)
         else:
             value = getattr(value, part, _MISSING)

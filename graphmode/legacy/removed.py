@@ -65,7 +65,8 @@ _ENTRIES = (
     RemovedSymbol("contrib.rnn.DropoutWrapper", "tf.compat.v1.nn.rnn_cell.DropoutWrapper"),
     RemovedSymbol("contrib.rnn.LSTMStateTuple", "tf.compat.v1.nn.rnn_cell.LSTMStateTuple"),
     RemovedSymbol("contrib.rnn.static_rnn", "tf.compat.v1.nn.static_rnn"),
-    RemovedSymbol("contrib.slim", "the tf-slim package (pip install tf-slim; import tf_slim as slim)"),
+    RemovedSymbol("contrib.slim", "the tf-slim package (pip install 'graphmode[contrib]' or pip install tf-slim; "
+                  "graphmode run then resolves tf.contrib.slim to it)"),
     RemovedSymbol("contrib.framework.get_or_create_global_step", "tf.compat.v1.train.get_or_create_global_step"),
     RemovedSymbol("contrib.learn", None, "tf.contrib.learn (Estimators) has no TensorFlow 2 successor; train with "
                   "sessions or tf.keras (graphmode run keeps only tf.contrib.learn.datasets' MNIST loader)"),

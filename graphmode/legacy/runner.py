@@ -10,10 +10,12 @@ runner's frames are cut off), ``sys.exit(n)`` exits ``n``.
 Two more things make headless runs of old scripts work:
 
 * matplotlib: without a display (no ``DISPLAY`` / ``WAYLAND_DISPLAY``) and no
-  ``MPLBACKEND`` of the user's, the ``Agg`` backend is selected, so
-  ``plt.show()`` returns at once instead of blocking or failing; its
-  "non-interactive, cannot be shown" warning is silenced. Figures are not
-  displayed; ``plt.savefig`` works as usual.
+  ``MPLBACKEND`` of the user's, :mod:`graphmode.legacy.headless_plots` (Agg
+  whose event loop never waits) is selected, so ``plt.show()``,
+  ``plt.waitforbuttonpress()`` and ``plt.ginput()`` return at once instead of
+  blocking or failing. Figures are not displayed; ``plt.savefig`` works as usual.
+* multiprocessing: ``spawn`` and ``forkserver`` children get the TF1 API too
+  (:mod:`graphmode.legacy.children`); ``fork`` children inherit it.
 * GPUs: see :mod:`graphmode.legacy.sessions` (soft placement when there is none).
 """
 
@@ -27,13 +29,16 @@ import warnings
 from collections.abc import Sequence
 
 from graphmode._errors import ScriptError
-from graphmode.legacy import api
+from graphmode.legacy import api, contrib
 from graphmode.legacy.api import enable_tf1
+from graphmode.legacy.children import give_children_the_tf1_api
 from graphmode.legacy.sessions import track_sessions
 
 PRINT_PLACEMENT = "-"
-_TF1_API_FILE = api.__file__
+# The TF1 module and its tf.contrib namespace: their frames end a traceback of a removed name.
+_TF1_API_FILES = (api.__file__, contrib.__file__)
 _EXIT_INTERRUPTED = 130
+HEADLESS_BACKEND = "module://graphmode.legacy.headless_plots"
 
 
 def _use_headless_matplotlib() -> None:
@@ -41,7 +46,8 @@ def _use_headless_matplotlib() -> None:
         return
     if sys.platform in ("darwin", "win32"):
         return  # these always have a window system when a user is logged in
-    os.environ["MPLBACKEND"] = "Agg"
+    # In the environment, so multiprocessing children pick the same backend.
+    os.environ["MPLBACKEND"] = HEADLESS_BACKEND
     for message in (
         r"FigureCanvasAgg is non-interactive, and thus cannot be shown",
         r"Matplotlib is currently using agg, which is a non-GUI backend",
@@ -76,7 +82,7 @@ def _exit_code(exit_request: SystemExit) -> int:
 
 
 def _is_hook_frame(filename: str) -> bool:
-    return filename == _TF1_API_FILE or filename.startswith("<frozen importlib")
+    return filename in _TF1_API_FILES or filename.startswith("<frozen importlib")
 
 
 def _report_uncaught(error: BaseException, path: str) -> None:
@@ -150,6 +156,7 @@ def run_script(script: str, args: Sequence[str] = (), *, placement: str | None =
     path = _check_paths(script, placement)
     _use_headless_matplotlib()
     enable_tf1()
+    give_children_the_tf1_api()
     sessions = track_sessions(record_placement=placement is not None)
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [path, *args]
