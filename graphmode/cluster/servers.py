@@ -170,12 +170,15 @@ def wait_for_variables(
         target: the session target of this task's server.
         graph: the worker's graph (not finalized yet: one report op is added).
         config: the task's ``ConfigProto`` (use :meth:`ClusterDescription.session_config`).
-        timeout: seconds to wait at most.
+        timeout: seconds to wait at most, also while a task the session needs
+            (a ps, this task) does not answer at all: TensorFlow alone would wait forever.
         poll_seconds: pause between checks.
 
     Raises:
         RunTimeoutError: the variables were still uninitialized after
-            ``timeout`` seconds, naming them. ConfigError: the graph is finalized.
+            ``timeout`` seconds, naming them, or no session could be created,
+            naming the task that does not answer (job, index, address).
+        ConfigError: the graph is finalized.
     """
     if graph.finalized:
         raise ConfigError("wait_for_variables adds a report op to the graph, but the graph is finalized; call it earlier")
