@@ -12,12 +12,13 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+import preimported
 import pytest
 
 from graphmode import has_gpu
@@ -40,7 +41,8 @@ def _graphmode() -> list[str]:
 
 
 def _run(command: list[str]) -> Run:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=HEADLESS_ENV, cwd=SCRIPTS)
+    # Each run is a process of its own, forked with graphmode already imported (tests/preimported.py).
+    result = preimported.run(command, capture_output=True, text=True, timeout=300, env=HEADLESS_ENV, cwd=SCRIPTS)
     return Run(result.returncode, result.stdout, result.stderr)
 
 
@@ -56,12 +58,26 @@ def _line_of(name: str, start: str) -> int:
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> dict[str, Path]:
-    return {name: tmp_path_factory.mktemp(name) for name in ("checkpoints", "summaries", "placement")}
+    return {name: tmp_path_factory.mktemp(name) for name in ("checkpoints", "summaries", "placement", "mnist")}
+
+
+def _write_banded_mnist(folder: Path) -> None:
+    """120 training and 10 test images in IDX files; digit c is a white band on rows 2c and 2c+1."""
+    from graphmode.legacy.idx import write_idx
+
+    for prefix, count in (("train", 120), ("t10k", 10)):
+        labels = (np.arange(count) % 10).astype(np.uint8)
+        images = np.zeros((count, 28, 28), np.uint8)
+        for index, label in enumerate(labels):
+            images[index, 2 * label : 2 * label + 2, :] = 255
+        write_idx(str(folder / f"{prefix}-images-idx3-ubyte.gz"), images)
+        write_idx(str(folder / f"{prefix}-labels-idx1-ubyte.gz"), labels)
 
 
 @pytest.fixture(scope="module")
 def runs(folders):
     graphmode = _graphmode()
+    _write_banded_mnist(folders["mnist"])
     commands = {
         "placeholders_session": [*graphmode, "run", _script("placeholders_session")],
         "variable_scope_collections": [*graphmode, "run", _script("variable_scope_collections")],
@@ -79,6 +95,8 @@ def runs(folders):
         "removed_symbols": [*graphmode, "run", _script("removed_symbols")],
         "raises": [*graphmode, "run", _script("raises")],
         "rnn_cell": [*graphmode, "run", _script("rnn_cell")],
+        "mnist_tutorial": [*graphmode, "run", _script("mnist_tutorial"), str(folders["mnist"])],
+        "spawn_child": [*graphmode, "run", _script("spawn_child")],
     }
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(_run, command) for name, command in commands.items()}
@@ -282,3 +300,30 @@ def test_bad_script_or_placement_path_is_a_usage_error(arguments, message, capsy
     assert run.returncode == 2
     assert run.stderr.startswith("graphmode run: error: cannot ")
     assert message in run.stderr
+
+
+def test_mnist_tutorial_reads_its_folder_trains_and_its_plot_waits_return(runs, folders):
+    run = runs["mnist_tutorial"]()
+    assert run.returncode == 0, run.stderr
+    assert "sizes 100 20 10" in run.stdout  # 120 training examples, the first 20 for validation
+    assert "contrib loader is the same True" in run.stdout
+    assert f"Extracting {folders['mnist'] / 'train-images-idx3-ubyte.gz'}" in run.stdout
+    assert run.stderr.count(f"graphmode: MNIST from {folders['mnist']} (the folder the script names)") == 1
+    assert "batch shapes (30, 784) (30, 10)" in run.stdout
+    # Zero weights give a uniform softmax: the first loss is ln 10 whatever the batch.
+    first_loss = float(re.search(r"^first loss (\S+)$", run.stdout, re.M)[1])
+    assert first_loss == pytest.approx(math.log(10), abs=1e-6)
+    assert "epochs completed 1" in run.stdout  # batches 0-30, 30-60, 60-90, then 90+30 > 100
+    # One band per digit: linearly separable, and 44 steps of lr 0.5 separate the 10 test images.
+    assert "test accuracy 1.0" in run.stdout
+    # With graphmode's headless backend the waits return as if timed out.
+    assert "button None" in run.stdout and "clicks []" in run.stdout
+    assert "backend waits returned" in run.stdout
+
+
+def test_spawn_and_forkserver_children_get_the_tf1_api(runs):
+    run = runs["spawn_child"]()
+    assert run.returncode == 0, run.stderr
+    for method in ("spawn", "forkserver"):
+        assert f"{method} exit 0 result 6.0" in run.stdout, run.stdout + run.stderr  # 2 * (1 + 2)
+    assert "has no attribute 'placeholder'" not in run.stderr

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
+import preimported
 import pytest
 
 from graphmode import ScanFinding, has_gpu, scan_files, scan_source
@@ -128,7 +128,7 @@ def test_report_text_json_and_exit_codes(tmp_path):
 
 def test_scan_command_on_the_corpus():
     scripts = [str(SCRIPTS / "removed_symbols.py"), str(SCRIPTS / "app_flags.py")]
-    result = subprocess.run(
+    result = preimported.run(
         [sys.executable, "-m", "graphmode", "scan", "--json", *scripts], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 1, result.stderr  # removed_symbols uses tf.contrib.crf and tf.estimator

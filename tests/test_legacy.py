@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import inspect
 import os
-import subprocess
 import sys
 import sysconfig
 import textwrap
 
+import preimported
 import pytest
 import tf_keras
 
@@ -212,7 +212,7 @@ SWITCH_PROGRAM = textwrap.dedent(
 def test_in_code_switch_gives_the_tf1_api(tmp_path):
     program = tmp_path / "switch.py"
     program.write_text(SWITCH_PROGRAM)
-    result = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=300)
+    result = preimported.run([sys.executable, str(program)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[:5] == [
