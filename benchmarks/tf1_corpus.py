@@ -313,12 +313,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--mnist-standins", action="store_true", help="provide MNIST-format stand-in files")
     run.add_argument("--only", default="", help="run only scripts whose repository/path contains this text")
     run.add_argument("--json", type=Path, help="also write the outcomes to this file")
+    report = commands.add_parser("report", help="print the table from the --json files of one or more runs")
+    report.add_argument("json_files", type=Path, nargs="+")
     args = parser.parse_args(argv)
 
     if args.command == "select":
         print("repository\tcommit\tpath")
         for source in select(args.clones, TUTORIAL_FOLDERS):
             print(f"{source.repository}\t{source.commit}\t{source.path}")
+        return 0
+    if args.command == "report":
+        outcomes = {}
+        for path in args.json_files:
+            for row in json.loads(path.read_text(encoding="utf-8")):
+                outcomes[row["script"], row["mode"]] = Outcome(row["status"], row["seconds"], row["cause"])
+        print(format_table(outcomes, [mode for mode in MODES if any(m == mode for _, m in outcomes)]))
         return 0
     sources = read_sources(args.sources)
     if args.command == "checkout":

@@ -141,3 +141,17 @@ def test_mnist_standins_are_idx_files_of_mnist_sizes(tmp_path):
         labels = np.frombuffer(stream.read(), dtype=np.uint8)
     assert (magic, count, len(labels)) == (0x0801, 10000, 10000)
     assert set(labels) == set(range(10))
+
+
+def test_report_merges_the_json_of_separate_runs(tmp_path, capsys):
+    import json
+
+    (tmp_path / "a.json").write_text(json.dumps([
+        {"script": "o/r/x.py", "mode": "plain", "status": "failed", "seconds": 1.0,
+         "cause": "AttributeError: module 'tensorflow' has no attribute 'placeholder'"}]))
+    (tmp_path / "b.json").write_text(json.dumps([
+        {"script": "o/r/x.py", "mode": "graphmode", "status": "ok", "seconds": 2.0, "cause": ""}]))
+    assert corpus.main(["report", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
+    table = capsys.readouterr().out
+    assert "graphmode runs 1/1 (100%)" in table and "plain     runs 0/1 (0%)" in table
+    assert table.splitlines()[0].split() == ["script", "graphmode", "plain"]
