@@ -32,12 +32,13 @@ def _cross_entropy(labels, logits):
 
 # --- an Adam MLP with ReLU: v1.layers.dense vs Keras Dense ---------------------------------------
 
-def adam_mlp_graph(seed: int, *, l2: float = 0.0, clip_global: float | None = None) -> gm.GraphModel:
+def adam_mlp_graph(seed: int, *, l2: float = 0.0, clip_global: float | None = None,
+                   kernel_initializer: object = None) -> gm.GraphModel:
     graph = gm.new_graph(seed)
     with graph.as_default():
         x = v1.placeholder(tf.float32, [None, FEATURES], name="x")
         y = v1.placeholder(tf.int32, [None], name="y")
-        hidden = v1.layers.dense(x, 32, activation=tf.nn.relu)
+        hidden = v1.layers.dense(x, 32, activation=tf.nn.relu, kernel_initializer=kernel_initializer)
         hidden = v1.layers.dense(hidden, 16, activation=tf.nn.relu)
         logits = v1.layers.dense(hidden, CLASSES)
         loss = _cross_entropy(y, logits)
@@ -55,7 +56,8 @@ def adam_mlp_graph(seed: int, *, l2: float = 0.0, clip_global: float | None = No
 
 
 def adam_mlp_eager(*, l2: float = 0.0, epsilon: float = 1e-8, beta_2: float = 0.999, clip: dict | None = None,
-                   dtype: str = "float32", kernel_initializer: object = "glorot_uniform") -> gm.EagerModel:
+                   dtype: str = "float32", kernel_initializer: object = "glorot_uniform",
+                   sgd: bool = False) -> gm.EagerModel:
     tf.keras.backend.set_floatx(dtype)
     try:
         model = tf.keras.Sequential([
@@ -67,6 +69,8 @@ def adam_mlp_eager(*, l2: float = 0.0, epsilon: float = 1e-8, beta_2: float = 0.
     finally:
         tf.keras.backend.set_floatx("float32")
     optimizer = tf.keras.optimizers.Adam(1e-3, beta_2=beta_2, epsilon=epsilon, **(clip or {}))
+    if sgd:
+        optimizer = tf.keras.optimizers.SGD(1e-3, momentum=0.9)
 
     def train_step(x, y):
         with tf.GradientTape() as tape:
@@ -104,7 +108,7 @@ def batch_norm_graph(seed: int, *, decay: float = 0.999, list_state: bool = Fals
     return gm.GraphModel(graph, (x, y), loss, train_op, listed)
 
 
-def batch_norm_eager(*, momentum: float = 0.999, list_state: bool = True) -> gm.EagerModel:
+def batch_norm_eager(*, momentum: float = 0.999, list_state: bool = True, nesterov: bool = False) -> gm.EagerModel:
     model = tf.keras.Sequential([
         tf.keras.layers.Dense(24, use_bias=False),
         tf.keras.layers.BatchNormalization(momentum=momentum),
@@ -112,7 +116,7 @@ def batch_norm_eager(*, momentum: float = 0.999, list_state: bool = True) -> gm.
         tf.keras.layers.Dense(CLASSES),
     ])
     model.build([None, FEATURES])
-    optimizer = tf.keras.optimizers.SGD(0.05, momentum=0.9)
+    optimizer = tf.keras.optimizers.SGD(0.05, momentum=0.9, nesterov=nesterov)
 
     def train_step(x, y):
         with tf.GradientTape() as tape:

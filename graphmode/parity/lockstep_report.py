@@ -206,13 +206,13 @@ def _phase_words(divergence: Divergence) -> str:
 
 
 def first_difference_text(divergence: Divergence | None) -> str:
-    """``the update differs first (the step's loss agreed)`` and the like, for the report's summary line."""
+    """``in the update (the step's loss agreed)`` and the like, for the report's first-divergence line."""
     if divergence is None or divergence.kind != "value":
         return ""
     if divergence.phase == "forward":
-        return "the forward pass differs first (the loss before the update, both sides from the same state)"
+        return "in the forward pass (the step's loss, both sides from the same state)"
     if divergence.phase == "update":
-        return "the update differs first (the step's loss agreed; the state after it did not)"
+        return "in the update (the step's loss agreed, the state after it did not)"
     if divergence.phase == "initial":
-        return "the initial values differ"
+        return "in the initial values"
     return ""
