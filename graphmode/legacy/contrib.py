@@ -10,7 +10,8 @@ when it is
   (:mod:`graphmode.legacy.contrib_renames`);
 * an adapter: a ``tf.compat.v1`` counterpart exists but with other defaults,
   so graphmode implements TF 1.15's documented behaviour
-  (:mod:`~graphmode.legacy.contrib_layers`, :mod:`~graphmode.legacy.contrib_norm`,
+  (:mod:`~graphmode.legacy.contrib_layers`, :mod:`~graphmode.legacy.contrib_conv`,
+  :mod:`~graphmode.legacy.contrib_norm`,
   :mod:`~graphmode.legacy.contrib_seq2seq`);
 * ``tf.contrib.slim``: the ``tf-slim`` package when it is installed
   (``pip install 'graphmode[contrib]'``);
@@ -31,7 +32,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from graphmode.legacy import contrib_layers, contrib_norm, contrib_seq2seq
+from graphmode.legacy import contrib_conv, contrib_layers, contrib_norm, contrib_seq2seq
 from graphmode.legacy.contrib_renames import exact_renames, resolve_in_v1
 
 SLIM_PACKAGE = "tf_slim"
@@ -57,6 +58,9 @@ ADAPTERS: dict[str, Adapter] = {
                                  contrib_layers.fully_connected),
         "fully_connected without activation"),
     "contrib.layers.flatten": Adapter(contrib_layers.flatten, "scope Flatten, outputs_collections"),
+    "contrib.layers.conv2d": Adapter(contrib_conv.conv2d, "relu and SAME defaults, <scope>/weights and <scope>/biases"),
+    "contrib.layers.max_pool2d": Adapter(contrib_conv.max_pool2d, "stride 2, VALID defaults"),
+    "contrib.layers.avg_pool2d": Adapter(contrib_conv.avg_pool2d, "stride 2, VALID defaults"),
     "contrib.layers.xavier_initializer": Adapter(contrib_layers.xavier_initializer, "FAN_AVG variance scaling"),
     "contrib.layers.xavier_initializer_conv2d": Adapter(
         contrib_layers.xavier_initializer_conv2d, "FAN_AVG variance scaling"),
@@ -68,7 +72,9 @@ ADAPTERS: dict[str, Adapter] = {
         contrib_norm.batch_norm, "decay 0.999, no gamma by default, BatchNorm/moving_* in UPDATE_OPS"),
     "contrib.seq2seq.sequence_loss": Adapter(contrib_seq2seq.sequence_loss, "weighted sequence cross-entropy"),
 }
+# TF 1.15's other spellings of the same functions.
 ADAPTERS["contrib.layers.initializers.xavier_initializer"] = ADAPTERS["contrib.layers.xavier_initializer"]
+ADAPTERS["contrib.layers.convolution2d"] = ADAPTERS["contrib.layers.conv2d"]
 
 
 def _slim_module() -> types.ModuleType | None:
