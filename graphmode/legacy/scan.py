@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from graphmode._runtime import tf
-from graphmode.legacy import api, removed
+from graphmode.legacy import api, contrib, removed
 from graphmode.legacy.scan_verdict import ScriptVerdict, judge, unreadable
 
 MAPPED, REMOVED, UNKNOWN, NOTE = "mapped", "removed", "unknown", "note"
@@ -146,7 +146,7 @@ def _walk(root, parts: Sequence[str]) -> tuple[int, object]:
     value = root
     for count, part in enumerate(parts):
         try:
-            if isinstance(value, api._TF1Namespace):
+            if isinstance(value, api.NAMESPACES):
                 found = value._tf1_lookup(part)
                 if found is api._MISSING:
                     return count, value
@@ -188,12 +188,14 @@ def _classify(file: str, use: _Use) -> ScanFinding | None:
         note = _NOTES.get(".".join(relative))
         return ScanFinding(**location, symbol=written_through(len(path)), status=NOTE, detail=note) if note else None
     tf1_count, value = _walk(api.TF1, path)
-    # A module view lacking the next name fails (unlike FLAGS, whose attributes exist only at run time).
-    stops_in_namespace = isinstance(value, api._TF1Namespace) and tf1_count < len(path)
-    if tf1_count > tf2_count and tf1_count >= alias_length and not stops_in_namespace:
+    # tf.contrib.rnn resolves, tf.contrib.rnn.LSTMBlockCell does not: the use fails (a module
+    # view lacking the next name; unlike FLAGS, whose attributes exist only at run time).
+    stops_in_contrib = isinstance(value, api.NAMESPACES) and tf1_count < len(path)
+    if tf1_count > tf2_count and tf1_count >= alias_length and not stops_in_contrib:
         symbol = written_through(tf1_count)
         session = next((text for cls, text in _SESSION_CLASSES if value is cls), None)
-        maps_to = session or _provided_by(value) or _tf1_name(path[:tf1_count])
+        maps_to = (session or _provided_by(value) or _contrib_target(path[:tf1_count], value)
+                   or _tf1_name(path[:tf1_count]))
         return ScanFinding(**location, symbol=symbol, status=MAPPED, maps_to=maps_to)
     entry = removed.find_removed(".".join(relative))
     symbol = ".".join(use.written)
@@ -201,6 +203,19 @@ def _classify(file: str, use: _Use) -> ScanFinding | None:
         return ScanFinding(**location, symbol=symbol, status=REMOVED, replacement=entry.replacement, detail=entry.note)
     return ScanFinding(**location, symbol=symbol, status=UNKNOWN,
                        detail="in neither TensorFlow 2 nor tf.compat.v1 (a name older than TF 1.0, or a typo)")
+
+
+def _contrib_target(parts: Sequence[str], value: object) -> str | None:
+    """What a tf.contrib name resolves to (as graphmode run's stderr line says), or None outside tf.contrib."""
+    relative = list(parts[2:] if parts[:2] == ["compat", "v1"] else parts)
+    if relative[:1] != ["contrib"]:
+        return None
+    if isinstance(value, contrib.ContribNamespace):
+        return f"graphmode's tf.{'.'.join(relative)} (its moved names and adapters)"
+    module = getattr(value, "__module__", None) or ""
+    if module.startswith("graphmode.") and hasattr(value, "__qualname__"):
+        return contrib.resolution(".".join(relative)) or f"{module}.{value.__qualname__}"
+    return contrib.resolution(".".join(relative))
 
 
 def _provided_by(value: object) -> str | None:
