@@ -11,8 +11,10 @@
   graphmode's. ``import tensorflow.compat.v1 as tf`` gives the same module;
   ``from tensorflow.python.framework import ops`` and other submodule imports
   get the real modules.
-* Names TensorFlow 2 dropped without a ``tf.compat.v1`` equivalent
-  (``tf.contrib.*``, ``tensorflow.examples.tutorials``) raise
+* ``tf.contrib`` is graphmode's namespace of its moved pieces
+  (:mod:`graphmode.legacy.contrib`: exact renames, adapters, tf-slim).
+* Names TensorFlow 2 dropped without a ``tf.compat.v1`` equivalent (the rest
+  of ``tf.contrib``, ``tensorflow.examples.tutorials``) raise
   :class:`RemovedSymbolError` / :class:`RemovedModuleError` naming the symbol,
   the script's file:line and the replacement.
 
