@@ -1,4 +1,4 @@
-"""Legacy: run unmodified TF1 scripts (runner, the TF1 module, its sessions, tf.contrib's moved pieces, removed names, scanner)."""
+"""Legacy: run unmodified TF1 scripts (runner, the TF1 module and its tf.contrib, sessions, removed names, scanner)."""
 
 from graphmode.legacy.api import enable_tf1 as enable_tf1
 from graphmode.legacy.runner import run_script as run_script
