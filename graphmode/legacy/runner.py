@@ -29,13 +29,14 @@ import warnings
 from collections.abc import Sequence
 
 from graphmode._errors import ScriptError
-from graphmode.legacy import api
+from graphmode.legacy import api, contrib
 from graphmode.legacy.api import enable_tf1
 from graphmode.legacy.children import give_children_the_tf1_api
 from graphmode.legacy.sessions import track_sessions
 
 PRINT_PLACEMENT = "-"
-_TF1_API_FILE = api.__file__
+# The TF1 module and its tf.contrib namespace: their frames end a traceback of a removed name.
+_TF1_API_FILES = (api.__file__, contrib.__file__)
 _EXIT_INTERRUPTED = 130
 HEADLESS_BACKEND = "module://graphmode.legacy.headless_plots"
 
@@ -81,7 +82,7 @@ def _exit_code(exit_request: SystemExit) -> int:
 
 
 def _is_hook_frame(filename: str) -> bool:
-    return filename == _TF1_API_FILE or filename.startswith("<frozen importlib")
+    return filename in _TF1_API_FILES or filename.startswith("<frozen importlib")
 
 
 def _report_uncaught(error: BaseException, path: str) -> None:
