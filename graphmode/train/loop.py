@@ -211,9 +211,9 @@ def build_train_step(
         # The per-step losses travel as float64, which holds every float16/32/64
         # value exactly, and are cast back to the loss's dtype after the loop:
         # the TensorArray needs its dtype before step_fn has run.
-        widened = tf.cast(loss, tf.float64)
         with tf.control_dependencies([trained.op]):
-            return tf.identity(widened)
+            widened = tf.cast(loss, tf.float64)
+            return tf.identity(widened) if widened is loss else widened  # one op per step, not two
 
     def body(index, losses, go_on):
         if iterator is None:
@@ -290,7 +290,7 @@ def _make_runner(session: v1.Session, step: TrainStep, check_loss: bool):
         except tf.errors.OpError as error:
             if isinstance(error, tf.errors.OutOfRangeError) or translate is None:
                 raise
-            raise translate(error, fetches, dict(zip(feeds, arrays + extra)), None) from error
+            raise translate(error, fetches, dict(zip(feeds, arrays + extra)), None, None) from error
         if step.steps_done is None:
             return np.reshape(results[0], (1,)), 1
         done = int(results[1])
