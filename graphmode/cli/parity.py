@@ -1,7 +1,9 @@
 """``graphmode parity NAME``: run a bundled example's graph-vs-eager parity check.
 
-An example is a file ``NAME.py`` in the examples folder that defines
-``parity_problem(steps: int = ..., seed: int = 0) -> graphmode.ParityProblem``.
+The bundled examples live inside the package (:mod:`graphmode.parity.gallery`),
+so the command works from any install. ``--examples-dir DIR`` runs ``DIR/NAME.py``
+instead: any file that defines ``parity_problem(steps: int = ..., seed: int = 0)
+-> graphmode.ParityProblem`` (and, to take ``--variant``, a ``variant`` argument).
 Exit status: 0 within tolerance, 1 diverged, 2 the example could not be run.
 """
 
@@ -20,11 +22,18 @@ EXIT_OK, EXIT_DIVERGED, EXIT_UNUSABLE = 0, 1, 2
 PROBLEM_FUNCTION = "parity_problem"
 
 
-def default_examples_dir() -> Path:
-    """The ``examples/`` folder of the source checkout the package is installed from."""
-    import graphmode
+def load_bundled_example(name: str) -> ModuleType:
+    """The bundled example ``name`` from :mod:`graphmode.parity.gallery`.
 
-    return Path(graphmode.__file__).resolve().parent.parent / "examples"
+    Raises:
+        ExampleError: there is no bundled example of that name.
+    """
+    from graphmode.parity import gallery
+
+    if name not in gallery.NAMES:
+        raise ExampleError(f"no bundled example {name!r}; bundled examples: {', '.join(gallery.NAMES)} "
+                           f"(or pass --examples-dir DIR to run DIR/{name}.py)")
+    return gallery.load(name)
 
 
 def available_examples(examples_dir: Path) -> list[str]:
@@ -63,16 +72,21 @@ def load_example(name: str, examples_dir: Path) -> ModuleType:
     return module
 
 
-def build_problem(module: ModuleType, **options: int):
+def build_problem(module: ModuleType, **options: int | str | None):
     """Calls the example's ``parity_problem`` with the options given on the command line.
 
     Raises:
-        ExampleError: it does not accept an option, or returns something else than a ParityProblem.
+        ExampleError: it does not accept an option, does not have the variant asked
+            for, or returns something else than a ParityProblem.
     """
     from graphmode.parity.check import ParityProblem
 
     function = getattr(module, PROBLEM_FUNCTION)
     given = {key: value for key, value in options.items() if value is not None}
+    variants = getattr(module, "VARIANTS", None)
+    if "variant" in given and variants is not None and given["variant"] not in variants:
+        raise ExampleError(f"{module.__name__.rpartition('.')[2]} has no variant {given['variant']!r}; "
+                           f"its variants: {', '.join(variants)}")
     try:
         inspect.signature(function).bind(**given)
     except TypeError:
@@ -102,9 +116,9 @@ def _tolerance(text: str) -> float:
 
 
 def _run(args: argparse.Namespace) -> int:
-    examples_dir = Path(args.examples_dir) if args.examples_dir else default_examples_dir()
     try:
-        problem = build_problem(load_example(args.name, examples_dir), steps=args.steps, seed=args.seed)
+        module = load_example(args.name, Path(args.examples_dir)) if args.examples_dir else load_bundled_example(args.name)
+        problem = build_problem(module, steps=args.steps, seed=args.seed, variant=args.variant)
     except ExampleError as error:
         print(f"graphmode parity: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -134,7 +148,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Run the graph-vs-eager parity check of a bundled example; exit 0 within "
         "tolerance (|a-b| <= atol + rtol*|graph value|), 1 when it diverges, 2 when it cannot run.",
     )
-    parser.add_argument("name", help="example name, e.g. regress_a, sigmoid_classifier, mlp_digits")
+    parser.add_argument("name", help="example name: regress_a, sigmoid_classifier or mlp_digits (bundled), "
+                        "or a file's name in --examples-dir")
+    parser.add_argument("--variant", help="the example's variant (default: its first); an unknown name lists them, "
+                        "e.g. mlp_digits --variant softmax_adam")
     parser.add_argument("--steps", type=_positive, help="training steps (default: the example's)")
     parser.add_argument("--seed", type=int, help="data and initialization seed (default: the example's)")
     parser.add_argument("--atol", type=_tolerance, help="absolute tolerance (default: the example's)")
@@ -146,5 +163,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="multiplier of the noise floor (default: the example's, else 100)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("--per-step", action="store_true", help="also print both losses at every step")
-    parser.add_argument("--examples-dir", help="folder holding NAME.py (default: examples/ of the source checkout)")
+    parser.add_argument("--examples-dir", help="run DIR/NAME.py instead of a bundled example")
     parser.set_defaults(handler=_run)

@@ -17,8 +17,16 @@ import numpy as np
 
 from graphmode._errors import ConfigError
 from graphmode._pairing import match_variable_names
-from graphmode.parity.noise_floor import DEFAULT_NOISE_FACTOR, noise_floor
-from graphmode.parity.report import LOSS, Divergence, ParityReport, QuantityDiff, Trajectory, within_tolerance
+from graphmode.parity.noise_floor import DEFAULT_NOISE_FACTOR, matched_floor, noise_floor
+from graphmode.parity.report import (
+    LOSS,
+    Divergence,
+    ParityReport,
+    QuantityDiff,
+    Trajectory,
+    tolerance_scale,
+    within_tolerance,
+)
 
 
 def compare_trajectories(
@@ -150,13 +158,18 @@ def _compare_quantity(
 ) -> QuantityDiff:
     """Compares ``[steps, *shape]`` arrays whose row ``i`` is step ``first_step + i``.
 
-    ``floor`` (one value per row) times ``noise_factor`` widens each row's tolerance.
+    ``floor`` (same shape, element-wise) is matched to the elements by rank of
+    their excess and, times ``noise_factor``, widens their tolerance
+    (:func:`~graphmode.parity.noise_floor.matched_floor`).
     """
     atol, rtol, ref_mode, cand_mode = context
     reference = np.asarray(reference, dtype=np.float64)
     candidate = np.asarray(candidate, dtype=np.float64)
-    slack = np.zeros(len(reference)) if floor is None else noise_factor * np.asarray(floor, dtype=np.float64)
-    slack = slack.reshape((-1,) + (1,) * (reference.ndim - 1))
+    scale = tolerance_scale(reference)
+    if floor is not None:
+        with np.errstate(invalid="ignore", over="ignore"):
+            floor = matched_floor(np.abs(candidate - reference) - (atol + rtol * scale), floor)
+    slack = 0.0 if floor is None else noise_factor * floor
     # Equal values (equal infinities too) and NaN against NaN differ by nothing.
     same = (reference == candidate) | (np.isnan(reference) & np.isnan(candidate))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -164,11 +177,11 @@ def _compare_quantity(
         abs_diff = np.where(np.isnan(abs_diff), np.inf, abs_diff)
         rel_diff = np.where(abs_diff == 0, 0.0, abs_diff / np.abs(reference))
         rel_diff = np.where(np.isnan(rel_diff), np.inf, rel_diff)
-        bound = atol + rtol * np.abs(reference) + slack
+        bound = atol + rtol * scale + slack
         excess = abs_diff - bound
         ratio = np.where(abs_diff == 0, 0.0, abs_diff / bound)
         ratio = np.where(np.isnan(ratio), np.inf, ratio)
-    bad = ~within_tolerance(candidate, reference, atol, rtol, slack)
+    bad = ~within_tolerance(candidate, reference, atol, rtol, slack, scale)
     shape = tuple(reference.shape[1:])
     max_abs = float(abs_diff.max()) if abs_diff.size else 0.0
     max_rel = float(rel_diff.max()) if rel_diff.size else 0.0
@@ -183,7 +196,7 @@ def _compare_quantity(
             float(abs_diff[row].max()), float(rel_diff[row].max()), tuple(int(i) for i in index),
             float(reference[row][index]), float(candidate[row][index]),
             atol, rtol, ref_mode, cand_mode, "",
-            None if floor is None else float(floor[row]), noise_factor,
+            None if floor is None else float(floor[row][index]), noise_factor,
             quantity, "", float(ratio[row].max()),
         )
     return QuantityDiff(name, candidate_name, shape, max_abs, max_rel, divergence, floor)

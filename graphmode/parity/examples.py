@@ -1,10 +1,11 @@
-"""What the bundled examples share: options, the side-by-side table, plots, event logs, JSON.
+"""What the bundled examples share: options, the side-by-side table, JSON, and writing plots and event logs.
 
-Each example in ``examples/`` holds only its model (a graph version and an eager
-version, next to each other) and its data; it trains both through the parity
-harness and hands the :class:`~graphmode.ParityReport` of each run to
-:func:`finish`, which prints the table (step, graph loss, eager loss,
-difference) and the report, and writes whatever ``--plot``, ``--logdir`` and
+Each example in :mod:`graphmode.parity.gallery` holds only its model (a graph
+version and an eager version, next to each other) and its data; it trains both
+through the parity harness and hands the :class:`~graphmode.ParityReport` of
+each run to :func:`finish`, which prints the table (step, graph loss, eager
+loss, difference; about ten rows) and the report, and writes whatever
+``--plot``, ``--logdir`` (drawn by :mod:`graphmode.parity.figures`) and
 ``--json`` ask for.
 
 Example:
@@ -20,27 +21,20 @@ import argparse
 import dataclasses
 import json
 import math
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from graphmode._errors import ExampleError
-from graphmode._runtime import tf, v1
 from graphmode.parity.check import ParityProblem
+from graphmode.parity.figures import DifferenceCurve, plot_runs, write_event_logs
 from graphmode.parity.report import ParityReport, Trajectory
 
 # Variables with at most this many elements are printed and put in the JSON in
 # full; larger ones (an MLP's weight matrices) are summarized by shape and norm.
 FULL_VALUE_LIMIT = 64
-
-# A loss that falls by more than this factor over the run reads better on a log axis.
-LOG_SCALE_RANGE = 20.0
-
-MODE_LABELS = {"graph": "TF1 graph (Session)", "eager": "TF2 eager (GradientTape)"}
 
 TABLE_ROWS = 10
 NICE_INTERVALS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000)
@@ -70,6 +64,9 @@ class ExampleRun(NamedTuple):
         curves: the first one is tabulated; all are plotted and logged.
         metrics: mode -> metric name -> value (accuracy, ...).
         every: table interval in steps (None: about ten rows).
+        differences: the per-step differences the plot and event logs show
+            (empty: computed from ``report`` when needed, which needs its
+            variable history; give them before :func:`drop_variable_history`).
     """
 
     name: str
@@ -78,6 +75,7 @@ class ExampleRun(NamedTuple):
     curves: tuple[Curve, ...]
     metrics: Mapping[str, Mapping[str, float]] = {}
     every: int | None = None
+    differences: tuple[DifferenceCurve, ...] = ()
 
 
 def _positive_int(text: str) -> int:
@@ -249,84 +247,6 @@ def format_run(run: ExampleRun) -> str:
         lines.append(f"{mode:>5} " + ", ".join(f"{name} {value:.6g}" for name, value in metrics.items()))
     lines += ["", str(run.report)]
     return "\n".join(lines)
-
-
-def _uses_log_scale(curve: Curve) -> bool:
-    values = np.concatenate([np.asarray(v, dtype=np.float64) for v in curve.values.values()])
-    finite = values[np.isfinite(values)]
-    return bool(finite.size) and finite.min() > 0 and finite.max() / finite.min() > LOG_SCALE_RANGE
-
-
-def plot_runs(path: str | Path, title: str, runs: Sequence[ExampleRun]) -> Path:
-    """Draws each run's main curve, both modes on one chart, one chart per run.
-
-    The graph run is a thick line and the eager run a dashed one on top, so both
-    stay visible where they coincide; the y axis is logarithmic when the loss
-    spans more than a factor of ``LOG_SCALE_RANGE``.
-
-    Returns:
-        The path written.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display on a server or in CI
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, len(runs), figsize=(6.4 * len(runs), 4.4), squeeze=False)
-    styles = {"graph": {"linewidth": 3.0, "alpha": 0.55}, "eager": {"linewidth": 1.2, "linestyle": "--"}}
-    for axis, run in zip(axes[0], runs):
-        curve = run.curves[0]
-        for mode, values in curve.values.items():
-            axis.plot(curve.steps, values, label=MODE_LABELS.get(mode, mode), **styles.get(mode, {}))
-        if _uses_log_scale(curve):
-            axis.set_yscale("log")
-        loss = run.report.loss
-        verdict = "parity OK" if run.report.ok else "DIVERGED"
-        axis.set_title(f"{run.name}: {verdict}, max |loss diff| {loss.max_abs_diff:.2g}", fontsize=10)
-        axis.set_xlabel("step")
-        axis.set_ylabel(curve.label)
-        axis.grid(True, which="both", alpha=0.3)
-        axis.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
-
-
-def _tag(label: str) -> str:
-    return re.sub(r"[^0-9A-Za-z_.-]+", "_", label).strip("_")
-
-
-def write_event_logs(logdir: str | Path, runs: Sequence[ExampleRun]) -> list[Path]:
-    """Writes TensorBoard event files: ``[RUN/]graph`` (the TF1 graph and its curves) and ``[RUN/]eager``.
-
-    Both modes use the same scalar tags, so TensorBoard draws them on one chart.
-    A folder per run is added only when there is more than one run.
-
-    Returns:
-        The folders written, one per run and mode.
-    """
-    logdir = Path(logdir)
-    written = []
-    for run in runs:
-        base = logdir / run.name if len(runs) > 1 else logdir
-        for mode in run.curves[0].values:
-            folder = base / mode
-            # A fresh build: the one the harness trained also holds its bookkeeping ops.
-            graph = run.problem.build_graph().graph if mode == "graph" else tf.Graph()
-            # v1 FileWriter refuses to work eagerly; inside a graph context it is the TF1 writer it always was.
-            with graph.as_default():
-                writer = v1.summary.FileWriter(str(folder), graph=graph if mode == "graph" else None)
-                for curve in run.curves:
-                    for step, value in zip(curve.steps, curve.values[mode]):
-                        summary = v1.Summary(value=[v1.Summary.Value(tag=_tag(curve.label), simple_value=float(value))])
-                        writer.add_summary(summary, global_step=int(step))
-                writer.close()
-            written.append(folder)
-    return written
 
 
 def finish(args: argparse.Namespace, example: str, runs: Sequence[ExampleRun], *, title: str | None = None) -> int:

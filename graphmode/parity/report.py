@@ -9,10 +9,14 @@ first :class:`Divergence`. This module holds those types, their table, fixed
 divergence line and JSON form, and :func:`within_tolerance`, the rule below.
 
 Tolerance rule, per element: ``|candidate - reference| <= atol + rtol * |reference|``
-(NumPy's ``isclose`` rule, with the *reference* side as the scale). NaN equals
-NaN; NaN against a number is a divergence. With a noise floor (see
-:mod:`graphmode.parity.noise_floor`) the bound grows by ``noise_factor * floor[k, q]``,
-how far the reference drifted from its own 1-ulp-perturbed rerun by step ``k``.
+(NumPy's ``isclose`` rule, with the *reference* side as the scale), where for
+a variable ``|reference|`` counts as at least the RMS of its tensor at that
+step (the near-zero rule, :func:`tolerance_scale`: an element crossing zero is
+held to its tensor's rounding, not to ``atol`` alone). NaN equals NaN; NaN
+against a number is a divergence. With a noise floor (see
+:mod:`graphmode.parity.noise_floor`) an element's bound grows by
+``noise_factor`` times its rank-matched share of how far the reference drifted
+from its own 1-ulp-perturbed rerun by step ``k``.
 
 Steps are numbered on one timeline: step 0 is the initial variable values; step
 ``k`` is the ``k``-th training step, whose loss (computed before its update)
@@ -336,7 +340,7 @@ class ParityReport:
             lines.append("first divergence: none")
         else:
             phase = _first_difference_text(first)
-            lines.append(f"first divergence{f' ({phase})' if phase else ''}: {first.format()}")
+            lines.append(f"first divergence{f', {phase}' if phase else ''}: {first.format()}")
         if self.verdict == "lockstep" and lockstep is not None:
             lines += ["", f"drift over the run (free-running, information, not the verdict): {self._free_header()}",
                       *self._free_table()]
@@ -368,9 +372,10 @@ def _initializer_lines(checks: tuple[InitializerCheck, ...]) -> list[str]:
     if not checks:
         return []
     failed = [check for check in checks if not check.ok]
-    compared = [check for check in checks if "not compared" not in check.reason]
-    lines = [f"initializers: {len(compared)} of {len(checks)} variables' own initial values compared with the "
-             f"graph's distribution, {len(failed)} inconsistent"]
+    small = [check for check in checks if "not compared" in check.reason]
+    lines = [f"initializers (the eager side's own initial values against the graph's distribution): "
+             f"{len(checks) - len(failed) - len(small)} consistent, {len(failed)} inconsistent, "
+             f"{len(small)} too small to tell"]
     lines += [f"  {check.name} {check.shape}: {check.reason} (graph: {check.graph}; eager: {check.eager})"
               for check in failed]
     return lines
@@ -382,16 +387,46 @@ def _tolerance_text(atol: float, rtol: float, noise_factor: float | None) -> str
     return f"{FLOORED_TOLERANCE_RULE} with atol={atol:g}, rtol={rtol:g}, noise_factor={noise_factor:g}"
 
 
-def within_tolerance(
-    candidate: np.ndarray, reference: np.ndarray, atol: float, rtol: float, slack: np.ndarray | float = 0.0
-) -> np.ndarray:
-    """Elementwise: is ``candidate`` within ``atol + rtol * |reference| + slack`` of ``reference``?
+def tolerance_scale(reference: np.ndarray) -> np.ndarray:
+    """The ``|ref|`` of the free run's rule for ``[steps, *shape]`` values: ``max(|ref|, RMS of ref's step)``.
 
-    NaN against NaN counts as within; NaN against a number does not; equal infinities are equal.
+    The near-zero rule: float32 rounding in an element's update is the size of
+    the terms that make it, which are of the tensor's magnitude, not of the
+    element's own value, so an element crossing zero would otherwise be held to
+    ``atol`` alone (``sigmoid_classifier`` seed 5: 2.5e-6 apart where a weight
+    of a tensor of RMS 0.67 crossed zero). Every element is measured against at
+    least its tensor's RMS at that step (over its finite elements); a scalar's
+    RMS is its own ``|ref|``, so the loss keeps the plain rule.
     """
-    with np.errstate(invalid="ignore"):
-        close = np.abs(candidate - reference) <= atol + rtol * np.abs(reference) + slack
-    # Equal values are equal, infinite ones included (inf - inf is NaN).
+    reference = np.asarray(reference, dtype=np.float64)
+    magnitude = np.abs(reference)
+    if reference.ndim <= 1:
+        return magnitude
+    finite = np.isfinite(reference).reshape(len(reference), -1)
+    squares = np.where(finite, magnitude.reshape(len(reference), -1), 0.0) ** 2
+    rms = np.sqrt(squares.sum(axis=1) / np.maximum(finite.sum(axis=1), 1))
+    return np.maximum(magnitude, rms.reshape((-1,) + (1,) * (reference.ndim - 1)))
+
+
+def within_tolerance(
+    candidate: np.ndarray,
+    reference: np.ndarray,
+    atol: float,
+    rtol: float,
+    slack: np.ndarray | float = 0.0,
+    scale: np.ndarray | None = None,
+) -> np.ndarray:
+    """Elementwise: is ``candidate`` within ``atol + rtol * scale + slack`` of ``reference``?
+
+    ``scale`` defaults to ``|reference|`` (:func:`tolerance_scale` gives the free run's).
+    NaN against NaN counts as within; NaN against a number does not; infinities must be equal.
+    """
+    scale = np.abs(reference) if scale is None else scale
+    with np.errstate(invalid="ignore", over="ignore"):
+        close = np.abs(candidate - reference) <= atol + rtol * scale + slack
+    # An infinite reference would excuse anything: non-finite values must be equal
+    # (inf - inf is NaN, so equal infinities need the explicit test).
+    close &= np.isfinite(candidate) & np.isfinite(reference)
     return close | (candidate == reference) | (np.isnan(candidate) & np.isnan(reference))
 
 

@@ -75,6 +75,14 @@ class EagerModel(NamedTuple):
     train_step: Callable[..., Any]
     optimizer: Any = None
 
+    @classmethod
+    def from_tf1(cls, build_fn: Callable[..., Any], optimizer: Any, example_batch: Sequence[Any],
+                 *, regularization_losses: bool = False) -> EagerModel:
+        """The TF1 model code ``build_fn(*batch) -> loss`` run eagerly, no rewrite: :mod:`graphmode.parity.tf1_eager`."""
+        from graphmode.parity.tf1_eager import eager_model_from_tf1
+
+        return eager_model_from_tf1(build_fn, optimizer, example_batch, regularization_losses=regularization_losses)
+
 
 def named_variables(variables: Variables, side: str) -> dict[str, Any]:
     """A model's variables as name -> variable; a sequence is named by each ``var.name``.
