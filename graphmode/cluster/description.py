@@ -151,7 +151,9 @@ class ClusterDescription:
             config: a starting ``ConfigProto`` (left unchanged).
             intra_op_threads: threads one op may use (0 lets TensorFlow choose).
             inter_op_threads: ops that may run at once (0 lets TensorFlow choose).
-            timeout: seconds any blocking op may wait.
+            timeout: seconds any blocking op may wait; a :class:`graphmode.Session`
+                with this config also gives up creating itself after that long when
+                a task the filters cover does not answer (TensorFlow alone waits forever).
 
         Raises:
             ClusterError: no such task. ConfigError: a negative count or timeout.
