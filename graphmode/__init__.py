@@ -83,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "run_script": "graphmode.legacy.runner",
     "ScanFinding": "graphmode.legacy.scan",
     "ScanReport": "graphmode.legacy.scan",
+    "ScriptVerdict": "graphmode.legacy.scan_verdict",
     "scan_files": "graphmode.legacy.scan",
     "scan_source": "graphmode.legacy.scan",
     "ParityProblem": "graphmode.parity.check",
@@ -206,6 +207,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from graphmode.legacy.scan import ScanReport as ScanReport
     from graphmode.legacy.scan import scan_files as scan_files
     from graphmode.legacy.scan import scan_source as scan_source
+    from graphmode.legacy.scan_verdict import ScriptVerdict as ScriptVerdict
     from graphmode.parity.check import ParityProblem as ParityProblem
     from graphmode.parity.check import assert_parity as assert_parity
     from graphmode.parity.check import check_parity as check_parity
@@ -325,6 +327,7 @@ __all__ = [
     "ScanFinding",
     "ScanReport",
     "ScriptError",
+    "ScriptVerdict",
     "ServerStartError",
     "Session",
     "SessionClosedError",

@@ -15,7 +15,6 @@ import textwrap
 
 import preimported
 import pytest
-import tf_keras
 
 import graphmode
 from graphmode import RemovedModuleError, RemovedSymbolError, ScriptError, tf, v1
@@ -128,6 +127,10 @@ def test_import_of_a_module_that_never_existed_is_pythons_error():
 
 
 def test_only_user_code_gets_the_tf1_module(tmp_path):
+    # Imported here, after graphmode's runtime: tf_keras imported first would load TensorFlow
+    # before the legacy-Keras switch (Keras 3's tf.compat.v1.layers lacks dense).
+    import tf_keras
+
     assert is_user_module({"__name__": "__main__", "__file__": tf_keras.__file__})
     assert is_user_module({"__name__": "helper", "__file__": str(tmp_path / "helper.py")})
     assert is_user_module(None)  # exec / python -c

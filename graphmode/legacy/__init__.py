@@ -6,10 +6,12 @@ from graphmode.legacy.scan import ScanFinding as ScanFinding
 from graphmode.legacy.scan import ScanReport as ScanReport
 from graphmode.legacy.scan import scan_files as scan_files
 from graphmode.legacy.scan import scan_source as scan_source
+from graphmode.legacy.scan_verdict import ScriptVerdict as ScriptVerdict
 
 __all__ = [
     "ScanFinding",
     "ScanReport",
+    "ScriptVerdict",
     "enable_tf1",
     "run_script",
     "scan_files",

@@ -13,8 +13,11 @@
   get the real modules.
 * ``tf.contrib`` is graphmode's namespace of its moved pieces
   (:mod:`graphmode.legacy.contrib`: exact renames, adapters, tf-slim).
+* ``tensorflow.examples.tutorials.mnist.input_data`` and
+  ``tf.contrib.learn.datasets`` are TF 1.15's MNIST loader
+  (:mod:`graphmode.legacy.mnist`), listed in ``_PROVIDED``.
 * Names TensorFlow 2 dropped without a ``tf.compat.v1`` equivalent (the rest
-  of ``tf.contrib``, ``tensorflow.examples.tutorials``) raise
+  of ``tf.contrib`` and ``tensorflow.examples``, ``tf.estimator``) raise
   :class:`RemovedSymbolError` / :class:`RemovedModuleError` naming the symbol,
   the script's file:line and the replacement.
 
@@ -286,4 +289,6 @@ def enable_tf1() -> types.ModuleType:
             v1.logging.set_verbosity(verbosity)
         _hook_state["v2_disabled"] = True
     _install_import_hook()
+    # `import tf_slim` in a script: its batch_norm needs a tf-keras path TensorFlow 2.21 lost.
+    contrib.install_legacy_layers_alias()
     return TF1

@@ -14,6 +14,12 @@ Each use TensorFlow 2 lacks becomes a :class:`ScanFinding`:
   or a typo); it fails at run time too;
 * ``note``: present in TensorFlow 2 but misleading in TF1 scripts
   (``tf.test.is_built_with_cuda``).
+
+Each file also gets a :class:`~graphmode.legacy.scan_verdict.ScriptVerdict`:
+whether ``graphmode run`` runs it as it is, and what would stop it. Files are
+decoded as Python reads them (PEP 263); one that cannot be decoded or parsed
+(Python 2 syntax, an expression too deep for the parser) is listed in
+``problems`` and the others are still scanned.
 """
 
 from __future__ import annotations
