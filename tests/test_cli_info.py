@@ -29,3 +29,38 @@ def test_unknown_command_fails_with_usage():
     result = preimported.run([sys.executable, "-m", "graphmode", "frobnicate"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "invalid choice: 'frobnicate'" in result.stderr
+
+
+_NO_TENSORFLOW = (
+    "import sys\n"
+    "from graphmode.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit as done:\n"
+    "    print('exit', done.code)\n"
+    "print('tensorflow imported:', 'tensorflow' in sys.modules)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "argv, exit_code, shown",
+    [
+        (["--help"], 0, "checkpoint"),
+        (["--version"], 0, "graphmode 0."),
+        (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
+        ([], 2, "the following arguments are required: COMMAND"),
+        (["scan", "--no-such-option"], 2, "graphmode scan: error:"),
+    ],
+)
+def test_help_version_and_argument_errors_do_not_import_tensorflow(argv, exit_code, shown):
+    result = subprocess.run([sys.executable, "-c", _NO_TENSORFLOW, *argv], capture_output=True, text=True, timeout=120)
+    assert f"exit {exit_code}" in result.stdout
+    assert shown in result.stdout + result.stderr
+    assert "tensorflow imported: False" in result.stdout
+
+
+def test_version_through_the_console_script():
+    import graphmode
+
+    result = subprocess.run(["graphmode", "--version"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == f"graphmode {graphmode.__version__}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 USER_TESTS = '''
@@ -113,7 +116,131 @@ def test_plugin_as_loaded_by_a_user_suite(pytester: pytest.Pytester):
     user_result.stdout.fnmatch_lines(
         [
             "*::test_parity_fails_with_first_divergence FAILED*",
-            "E * AssertionError: parity: step 1, variable 'loss' (shape () on both sides): max abs diff *"
+            "E * AssertionError: parity: step 1, * (shape () on both sides): max abs diff *"
             "atol=1e-06, rtol=1e-05 (reference: graph, candidate: eager)",
         ]
     )
+
+
+UNRELATED_TESTS = '''
+import json
+import os
+import sys
+
+
+def test_nothing_of_graphmode_shows(pytestconfig):
+    before = json.loads(os.environ["ENVIRONMENT_BEFORE_PYTEST"])
+    now = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    now.pop("ENVIRONMENT_BEFORE_PYTEST")
+    assert "graphmode.pytest_plugin" in sys.modules  # the entry point did load the plugin
+    assert "tensorflow" not in sys.modules
+    assert now == before
+'''
+
+
+def test_an_unrelated_suite_gets_no_tensorflow_and_no_environment_change(pytester: pytest.Pytester):
+    import json
+    import os
+
+    pytester.makepyfile(test_unrelated=UNRELATED_TESTS)
+    # A clean environment (as a fresh shell would give), recorded for the child to compare with.
+    # PYTEST_CURRENT_TEST is pytest's own bookkeeping, different in every process.
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("TF_", "PYTEST_"))}
+    environment["ENVIRONMENT_BEFORE_PYTEST"] = json.dumps(environment)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+        cwd=pytester.path, env=environment, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+TF1_MODULE = '''
+import graphmode.tf1 as tf
+
+
+def test_tf1_graph():
+    x = tf.placeholder(tf.float32, [None])
+    with tf.Session() as session:
+        assert session.run(x * 2, {x: [1.0]}).tolist() == [2.0]
+'''
+
+EAGER_MODULE = '''
+def test_square(execution_mode):
+    from graphmode import tf
+
+    assert execution_mode.evaluate(tf.square(tf.constant(3.0))) == 9.0
+'''
+
+
+def test_a_module_that_switches_to_tf1_is_named_in_the_eager_error(pytester: pytest.Pytester):
+    pytester.makepyfile(test_a_tf1=TF1_MODULE, test_b_eager=EAGER_MODULE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_square[[]eager[]] ERROR*",
+            "E *ConfigError: the eager run of this test cannot run eagerly: TensorFlow's v2 behaviour was disabled "
+            "process-wide by test module 'test_a_tf1.py'*@pytest.mark.tf1_subprocess*",
+        ]
+    )
+
+
+MIXED_SUITE = '''
+import pytest
+
+
+@pytest.mark.tf1_subprocess
+def test_tf1_in_its_own_process():
+    import tensorflow as tf  # graphmode's TF1 API inside this test's process
+
+    x = tf.placeholder(tf.float32, [None])
+    with tf.Session() as session:
+        assert session.run(x * 2, {x: [1.0]}).tolist() == [2.0]
+
+
+def test_square(execution_mode):
+    from graphmode import tf
+
+    assert execution_mode.evaluate(tf.square(tf.constant(3.0))) == 9.0
+'''
+
+FAILING_TF1_TEST = '''
+import pytest
+
+
+@pytest.mark.tf1_subprocess
+def test_tf1_failure_is_reported():
+    import tensorflow as tf
+
+    assert tf.constant(1.0).eval(session=tf.Session()) == 2.0
+'''
+
+
+def test_tf1_tests_mix_with_eager_tests_through_subprocesses(pytester: pytest.Pytester):
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*::test_tf1_in_its_own_process PASSED*",
+            "*::test_square[[]graph[]] PASSED*",
+            "*::test_square[[]eager[]] PASSED*",
+        ]
+    )
+
+
+@pytest.mark.slow
+def test_a_failing_tf1_subprocess_test_reports_the_child_output(pytester: pytest.Pytester):
+    pytester.makepyfile(test_failing=FAILING_TF1_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*tf1_subprocess test failed in its own process*", "*AssertionError: assert np.float32(1.0) == 2.0*"])
+
+
+def test_run_tf1_script_runs_a_script_under_the_tf1_api(run_tf1_script, tmp_path):
+    script = tmp_path / "legacy.py"
+    script.write_text("import tensorflow as tf\nprint(tf.Session().run(tf.constant(3) * 2))\n")
+    result = run_tf1_script(script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "6"

@@ -4,6 +4,10 @@ Each subcommand lives next to the capability it exposes; this module only
 collects them. A command module provides ``add_parser(subparsers)`` which
 registers its parser and sets ``handler`` (a function of the parsed args that
 returns the exit code).
+
+Only the module of the command being run is imported: ``graphmode --help``,
+``graphmode --version`` and a mistyped command answer from the table below
+without importing TensorFlow.
 """
 
 from __future__ import annotations
@@ -13,26 +17,50 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# Command modules, in the order `graphmode --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("graphmode.cli.info", "graphmode.cli.parity", "graphmode.cli.run", "graphmode.cli.scan",
-                                   "graphmode.cli.checkpoint")
+# Command -> (its module, the one-line help `graphmode --help` lists), in listing order.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("graphmode.cli.info", "show TensorFlow, Keras and device facts"),
+    "parity": ("graphmode.cli.parity", "train an example in graph and eager mode and compare step by step"),
+    "run": ("graphmode.cli.run", "run an unmodified TF1 script on TensorFlow 2 (graphmode's TF1 API)"),
+    "scan": ("graphmode.cli.scan", "list the TF1 symbols scripts use that TensorFlow 2 lacks (without running them)"),
+    "checkpoint": ("graphmode.cli.checkpoint", "inspect TF1 (Saver) and TF2 (object-based) checkpoints"),
+}
+COMMAND_MODULES: tuple[str, ...] = tuple(module for module, _ in COMMANDS.values())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Returns the full argument parser with every subcommand registered."""
+def _version() -> str:
+    from graphmode import __version__  # a plain attribute: the package imports nothing for it
+
+    return f"graphmode {__version__}"
+
+
+def build_parser(load: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Returns the argument parser.
+
+    Args:
+        load: the commands whose modules are imported to register their full
+            parsers; the others get a stub that only lists them. None loads all.
+    """
     parser = argparse.ArgumentParser(
         prog="graphmode",
         description="Run TF1 graph/session code on TensorFlow 2 and check its eager rewrite.",
     )
+    parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).add_parser(subparsers)
+    for name, (module_name, help_text) in COMMANDS.items():
+        if load is None or name in load:
+            importlib.import_module(module_name).add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_text)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parses ``argv`` (default ``sys.argv[1:]``) and runs the command."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The top level takes no option with a value, so the first word is the command.
+    command = next((word for word in argv if not word.startswith("-")), None)
+    args = build_parser(load=[command] if command in COMMANDS else []).parse_args(argv)
     try:
         return int(args.handler(args) or 0)
     except BrokenPipeError:

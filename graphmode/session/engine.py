@@ -112,6 +112,11 @@ class _SessionFeatures:
         self._fetch_names: dict = {}
         self._run_cache = RunCache()
 
+    def __del__(self) -> None:
+        # A session whose __init__ failed (a bad config) never got a C++ session to free.
+        if "_session" in self.__dict__:
+            super().__del__()
+
     @property
     def placement(self) -> PlacementReport:
         """Placement of every op run so far with placement recording on."""
