@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -98,11 +99,58 @@ def test_out_of_range_option_is_a_usage_error(capsys, flag, value):
     assert f"argument {flag}: must be" in capsys.readouterr().err
 
 
-def test_bundled_regress_a_runs_from_the_default_examples_folder():
-    assert (BUNDLED / "regress_a.py").is_file(), f"the bundled example is missing from {BUNDLED}"
+def test_bundled_regress_a_runs_from_the_package():
     done = run_command("regress_a", "--steps", "20", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["ok"] is True and report["steps"] == 20
     assert report["reference"] == "graph" and report["candidate"] == "eager"
     assert len(report["reference_losses"]) == 20 and report["variables"]
+
+
+def test_bundled_definitions_load_from_the_package_without_the_examples_folder(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p or ".").resolve() != BUNDLED.resolve()])
+    from graphmode.parity import gallery
+
+    package = Path(gallery.__file__).resolve().parent
+    for name in gallery.NAMES:
+        assert Path(gallery.load(name).__file__).resolve().parent == package
+    assert cli.main(["parity", "regress_a", "--variant", "batch", "--steps", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 2
+
+
+def test_unknown_bundled_example_exits_2_listing_them(capsys):
+    assert cli.main(["parity", "nonesuch"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "graphmode parity: no bundled example 'nonesuch'; bundled examples: regress_a, sigmoid_classifier, "
+        "mlp_digits (or pass --examples-dir DIR to run DIR/nonesuch.py)")
+
+
+def test_variant_of_an_example_without_variants_is_named(capsys):
+    assert cli.main(["parity", "tiny_sgd", "--examples-dir", str(EXAMPLES), "--variant", "batch"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"graphmode parity: {EXAMPLES}/tiny_sgd.py: parity_problem() does not accept --variant")
+
+
+@pytest.mark.slow
+def test_graphmode_parity_works_from_a_non_editable_install(tmp_path):
+    # A fresh virtual environment that sees the installed dependencies (TensorFlow) but
+    # not this checkout: `pip install .` copies the package, examples included, into it.
+    root = Path(__file__).resolve().parent.parent
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    build = tmp_path / "build"
+    shutil.copytree(root, build, ignore=shutil.ignore_patterns(".git", "*.egg-info", "build", "__pycache__"))
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(build)],
+                   check=True, timeout=600, cwd=tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    where = subprocess.run([str(python), "-c", "import graphmode; print(graphmode.__file__)"], cwd=elsewhere,
+                           capture_output=True, text=True, timeout=300, check=True)
+    assert Path(where.stdout.strip()).resolve().is_relative_to(venv.resolve()), where.stdout
+    done = subprocess.run([str(venv / "bin" / "graphmode"), "parity", "regress_a", "--steps", "5", "--json"],
+                          cwd=elsewhere, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["ok"] is True

@@ -32,7 +32,7 @@ from graphmode.parity.report import LOSS, ParityReport, QuantityDiff, tolerance_
 if TYPE_CHECKING:
     from graphmode.parity.examples import ExampleRun
 
-__all__ = ["DifferenceCurve", "difference_curves", "plot_runs", "title_of", "write_event_logs"]
+__all__ = ["DifferenceCurve", "difference_curves", "draw_runs", "plot_runs", "title_of", "write_event_logs"]
 
 # A loss that falls by more than this factor over the run reads better on a log axis.
 LOG_SCALE_RANGE = 20.0
@@ -160,8 +160,9 @@ def _draw_differences(axis: Any, run: ExampleRun, curves: Sequence[DifferenceCur
         # Log axis: zero differences (bit-identical steps) are left out, not drawn at a made-up value.
         shown = np.where(curve.difference > 0, curve.difference, np.nan)
         axis.plot(curve.steps, shown, color=color, linewidth=1.2, label=f"|graph - eager|: {curve.label}")
-        axis.fill_between(curve.steps, 0, curve.tolerance, color=color, alpha=0.12, step=None,
-                          label=f"tolerance: {curve.label}")
+        axis.plot(curve.steps, curve.tolerance, color=color, linewidth=0.8, linestyle="--",
+                  label=f"tolerance: {curve.label}")
+        axis.fill_between(curve.steps, 0, curve.tolerance, color=color, alpha=0.12)
     first = run.report.first_divergence
     if first is not None:
         axis.axvline(first.step, color="black", linestyle=":", linewidth=1.5,
@@ -176,18 +177,18 @@ def _draw_differences(axis: Any, run: ExampleRun, curves: Sequence[DifferenceCur
     axis.legend(fontsize=7)
 
 
-def plot_runs(path: str | Path, title: str, runs: Sequence[ExampleRun]) -> Path:
+def draw_runs(title: str, runs: Sequence[ExampleRun]) -> Any:
     """Draws each run in a column: both modes' main curve, and under it the per-step differences.
 
     Top: the graph run as a thick line and the eager run dashed on top, so both
     stay visible where they coincide (log axis when the curve spans more than a
     factor of ``LOG_SCALE_RANGE``). Bottom: the loss's and the worst variable's
-    difference per step on a log axis, each over its tolerance band, and the
-    first divergent step as a dotted vertical line. The column's title states
-    the verdict (:func:`title_of`).
+    difference per step on a log axis (steps without a difference left out),
+    each over its tolerance (a dashed line and a band), and the first divergence
+    as a dotted vertical line. The column's title states the verdict (:func:`title_of`).
 
     Returns:
-        The path written.
+        The matplotlib figure (close it with ``matplotlib.pyplot.close``).
     """
     import matplotlib
 
@@ -211,6 +212,18 @@ def plot_runs(path: str | Path, title: str, runs: Sequence[ExampleRun]) -> Path:
         _draw_differences(axes[1][column], run, run.differences or difference_curves(run.report))
     figure.suptitle(title)
     figure.tight_layout()
+    return figure
+
+
+def plot_runs(path: str | Path, title: str, runs: Sequence[ExampleRun]) -> Path:
+    """Saves :func:`draw_runs`' figure as an image.
+
+    Returns:
+        The path written.
+    """
+    import matplotlib.pyplot as plt
+
+    figure = draw_runs(title, runs)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)

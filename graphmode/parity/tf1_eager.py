@@ -83,7 +83,7 @@ class TF1ModelLayer(tf.keras.layers.Layer):
             raise ConfigError(
                 f"the TF1 model code's tf.Variable number {self._reused} has shape "
                 f"{tuple(tf.TensorShape(shape).as_list())} on call {self._calls + 1} but "
-                f"{tuple(variable.shape.as_list())} on the first ({base_name(variable.name)!r}); "
+                f"{tuple(variable.shape.as_list())} on the first ({base_name(variable.name).removeprefix(self.name + '/')!r}); "
                 f"EagerModel.from_tf1 reuses plain tf.Variables by order of creation"
             )
         return variable
