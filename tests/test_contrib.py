@@ -28,6 +28,17 @@ SCRIPTS = Path(__file__).parent / "scripts"
 
 
 @pytest.fixture
+def graph():
+    with v1.Graph().as_default() as fresh:
+        yield fresh
+
+
+def _unwrapped(function):
+    """The adapter itself (with tf-slim installed, it comes wrapped by tf-slim's add_arg_scope)."""
+    return getattr(function, "__wrapped__", function)
+
+
+@pytest.fixture
 def announced(monkeypatch) -> set[str]:
     fresh: set[str] = set()
     monkeypatch.setattr(contrib, "_announced", fresh)
@@ -96,7 +107,7 @@ def test_without_the_tables_only_hand_written_renames_resolve(monkeypatch):
 def test_a_moved_name_resolves_and_is_announced_once(capsys, announced):
     assert TF1.contrib.rnn.BasicLSTMCell is v1.nn.rnn_cell.BasicLSTMCell
     assert TF1.contrib.rnn.BasicLSTMCell is v1.nn.rnn_cell.BasicLSTMCell
-    assert TF1.contrib.layers.fully_connected is fully_connected
+    assert _unwrapped(TF1.contrib.layers.fully_connected) is fully_connected  # arg_scope-able with tf-slim
     assert capsys.readouterr().err.splitlines() == [
         "graphmode: tf.contrib.rnn.BasicLSTMCell -> tf.compat.v1.nn.rnn_cell.BasicLSTMCell",
         "graphmode: tf.contrib.layers.fully_connected -> graphmode.legacy.contrib_layers.fully_connected "
@@ -121,10 +132,10 @@ def test_everything_else_keeps_the_removed_symbol_error(capsys, announced):
 def test_imports_of_contrib_modules_and_names(announced):
     assert import_tf1("tensorflow.contrib", ("rnn",)) is TF1.contrib
     layers = import_tf1("tensorflow.contrib.layers", ("fully_connected", "batch_norm"))
-    assert layers.batch_norm is batch_norm
+    assert _unwrapped(layers.batch_norm) is batch_norm
     assert import_tf1("tensorflow.contrib.rnn", ()) is TF1  # `import tensorflow.contrib.rnn` binds `tensorflow`
-    with pytest.raises(RemovedModuleError, match=r"tensorflow\.contrib\.layers\.repeat"):
-        import_tf1("tensorflow.contrib.layers", ("repeat",))
+    with pytest.raises(RemovedModuleError, match=r"tensorflow\.contrib\.layers\.real_valued_column"):
+        import_tf1("tensorflow.contrib.layers", ("real_valued_column",))  # feature columns: not in tf-slim
 
 
 def test_slim_is_tf_slim_when_installed_else_says_how_to_install_it(monkeypatch, announced):
@@ -135,8 +146,33 @@ def test_slim_is_tf_slim_when_installed_else_says_how_to_install_it(monkeypatch,
     slim = pytest.importorskip("tf_slim")
     assert TF1.contrib.slim is slim
     # The one alias tf-slim 1.1.0 needs on TensorFlow 2.21 (its batch_norm loads this path).
-    assert sys.modules["tf_keras.legacy_tf_layers.normalization"] is importlib.import_module(
+    assert importlib.import_module("tf_keras.legacy_tf_layers.normalization") is importlib.import_module(
         "tf_keras.src.legacy_tf_layers.normalization")
+
+
+def test_with_tf_slim_other_contrib_layers_and_arg_scope_come_from_it(graph, capsys, announced):
+    slim = pytest.importorskip("tf_slim")
+    assert TF1.contrib.layers.layer_norm is slim.layers.layer_norm  # TF 1.15's code, kept by tf-slim
+    assert TF1.contrib.framework.arg_scope is slim.arg_scope
+    x = v1.placeholder(v1.float32, [None, 4])
+    with TF1.contrib.framework.arg_scope([TF1.contrib.layers.fully_connected], activation_fn=None):
+        outputs = TF1.contrib.layers.fully_connected(x, 3)  # graphmode's adapter takes arg_scope's defaults
+    assert outputs.op.type == "BiasAdd"
+    assert "graphmode: tf.contrib.layers.layer_norm -> tf_slim.layers.layer_norm (the tf-slim package)" in (
+        capsys.readouterr().err.splitlines())
+    with pytest.raises(RemovedSymbolError, match=r"contrib\.layers\.array_ops was dropped"):
+        TF1.contrib.layers.array_ops  # noqa: B018 - a module inside tf_slim.layers, not a TF 1.15 name
+    # TensorFlow 2.21 dropped ops.Tensor, which tf-slim reads (batch_norm of rank 2, updates in place).
+    assert importlib.import_module("tensorflow.python.framework.ops").Tensor is v1.Tensor
+    normalized = slim.batch_norm(x, is_training=True, updates_collections=None)
+    assert normalized.shape.as_list() == [None, 4]
+
+
+def test_without_tf_slim_other_contrib_layers_keep_the_removed_error(monkeypatch, announced):
+    monkeypatch.setitem(sys.modules, "tf_slim", None)
+    with pytest.raises(RemovedSymbolError, match=r"contrib\.layers\.layer_norm .* tf\.keras\.layers\.LayerNormalization"):
+        TF1.contrib.layers.layer_norm  # noqa: B018
+    assert TF1.contrib.layers.fully_connected is fully_connected
 
 
 def test_mnist_datasets_come_from_graphmodes_loader():

@@ -289,4 +289,6 @@ def enable_tf1() -> types.ModuleType:
             v1.logging.set_verbosity(verbosity)
         _hook_state["v2_disabled"] = True
     _install_import_hook()
+    # `import tf_slim` in a script: its batch_norm needs a tf-keras path TensorFlow 2.21 lost.
+    contrib.install_legacy_layers_alias()
     return TF1

@@ -204,6 +204,11 @@ def fully_connected(
         return collect_named_outputs(outputs_collections, layer_scope.name, outputs)
 
 
+def linear(inputs, num_outputs: int, **arguments):
+    """``tf.contrib.layers.linear``: :func:`fully_connected` with ``activation_fn=None``."""
+    return fully_connected(inputs, num_outputs, activation_fn=None, **arguments)
+
+
 def flatten(inputs, outputs_collections=None, scope: str | None = None):
     """``tf.contrib.layers.flatten``: ``[batch, d1, ..., dk]`` -> ``[batch, d1 * ... * dk]`` (scope ``Flatten``).
 
