@@ -20,7 +20,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Read scripts without running them and list each use of a TF1 symbol TensorFlow 2 lacks: "
             "file:line, what graphmode run maps it to, or that it was removed (with the replacement "
-            "where one exists). Exit status: 0 when every use runs under graphmode run, 1 when some "
+            "where one exists); then a verdict per script: whether graphmode run runs it as it is, or what "
+            "would stop it (names without a stand-in, GPU-only code on a machine without a GPU, MNIST files "
+            "nowhere on this machine). Exit status: 0 when every use runs under graphmode run, 1 when some "
             "use was removed or is unknown, 2 when a file could not be read or parsed."
         ),
     )

@@ -1,5 +1,9 @@
-"""A TF1 script whose multiprocessing children (spawn and forkserver) build graphs with tf.placeholder."""
+"""A TF1 script whose multiprocessing children build graphs with tf.placeholder.
+
+Usage: spawn_child.py METHOD... (spawn, forkserver, fork).
+"""
 import multiprocessing as mp
+import sys
 
 import tensorflow as tf
 
@@ -11,7 +15,7 @@ def child(queue):
 
 
 if __name__ == "__main__":
-    for method in ("spawn", "forkserver"):
+    for method in sys.argv[1:]:
         context = mp.get_context(method)
         queue = context.Queue()
         process = context.Process(target=child, args=(queue,))
