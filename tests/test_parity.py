@@ -268,7 +268,7 @@ def test_report_table_dict_and_json(batches):
     assert lines[2].startswith("(loss)") and lines[3].startswith("w ") and rows["w"][-1] == "1"
     assert rows["w"][-2].endswith("x") and float(rows["w"][-2][:-1]) > 100
     assert "drift over the run (free-running, information, not the verdict)" in text
-    assert "first divergence (the update differs first (the step's loss agreed" in text
+    assert "first divergence, in the update (the step's loss agreed, the state after it did not)" in text
     message = report.first_divergence.format()
     for part in ("step 1", "variable 'w' after the update", "shape (3, 1)", "max abs diff", "max rel diff",
                  "at [2, 0]", "reference ", "candidate ", "x over the tolerance", "atol=1e-06", "rtol=1e-05",

@@ -1,9 +1,12 @@
-"""Parity: run a graph model and its eager rewrite on the same batches and compare them step by step."""
+"""Parity: compare a graph model and its eager rewrite step by step (lockstep verdict, free-run drift)."""
 
 from graphmode.parity.check import ParityProblem as ParityProblem
 from graphmode.parity.check import assert_parity as assert_parity
 from graphmode.parity.check import check_parity as check_parity
 from graphmode.parity.compare import compare_trajectories as compare_trajectories
+from graphmode.parity.initializers import InitializerCheck as InitializerCheck
+from graphmode.parity.lockstep_report import LockstepQuantity as LockstepQuantity
+from graphmode.parity.lockstep_report import LockstepReport as LockstepReport
 from graphmode.parity.report import Divergence as Divergence
 from graphmode.parity.report import ParityReport as ParityReport
 from graphmode.parity.report import QuantityDiff as QuantityDiff
@@ -17,6 +20,9 @@ __all__ = [
     "Divergence",
     "EagerModel",
     "GraphModel",
+    "InitializerCheck",
+    "LockstepQuantity",
+    "LockstepReport",
     "ParityProblem",
     "ParityReport",
     "QuantityDiff",

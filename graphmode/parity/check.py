@@ -1,16 +1,18 @@
-"""Graph-vs-eager parity: train the TF1 original and its TF2 rewrite side by side.
+"""Graph-vs-eager parity: step the TF1 original and its TF2 rewrite side by side.
 
 Describe the model twice — a :class:`GraphModel` (placeholders, variables, a
 TF1 optimizer's ``train_op``) and an :class:`EagerModel` (``tf.Variable`` or
-Keras, ``GradientTape``, a Keras optimizer) — and :func:`check_parity` gives both
-the same initial values and the same batches, runs them (:mod:`graphmode.parity.run`),
-and compares the loss and every variable step by step
-(:mod:`graphmode.parity.compare`; :mod:`graphmode.parity.report` has the
-tolerance rule and the step timeline).
+Keras, ``GradientTape``, a Keras optimizer) — and :func:`check_parity` runs both
+on the same batches. The verdict is the lockstep comparison
+(:mod:`graphmode.parity.lockstep`: every eager step starts from the graph's
+whole state, so each step's difference is that step's alone); the free-running
+comparison (:mod:`graphmode.parity.run`, :mod:`graphmode.parity.compare`) is
+kept as the drift over the run; :mod:`graphmode.parity.initializers` checks the
+eager side's own initial values against the graph's distribution.
 
 Example:
     >>> report = gm.check_parity(build_graph, build_eager, batches, atol=1e-6, rtol=1e-5)
-    >>> print(report)                 # table: max abs/rel diff per variable, first bad step
+    >>> print(report)                 # lockstep table, first divergence, then the drift
     >>> gm.assert_parity(report)      # AssertionError carrying the first divergence
 """
 
@@ -30,6 +32,7 @@ from graphmode.parity.compare import compare_trajectories
 from graphmode.parity.initializers import check_initializers
 from graphmode.parity.lockstep import run_lockstep
 from graphmode.parity.noise_floor import DEFAULT_NOISE_FACTOR, perturb_by_one_ulp
+from graphmode.parity.progress import progress
 from graphmode.parity.report import ParityReport, Trajectory
 from graphmode.parity.run import EagerModel, GraphModel, named_variables, run_eager, train_graph
 
@@ -190,11 +193,12 @@ def check_parity(
     graph_initial = initial_values if isinstance(initial_values, Mapping) else None
     with _random_scope(random_ops, random_seed):
         lockstep_model = _built_eager(build_eager)
-        lockstep = run_lockstep(graph_model, lockstep_model, batches, atol=atol, rtol=rtol, graph_initial=graph_initial,
-                                copy_initial=initial_values != "own", name_map=name_map)
+        lockstep = run_lockstep(graph_model, lockstep_model, progress(batches, "parity lockstep"), atol=atol, rtol=rtol,
+                                graph_initial=graph_initial, copy_initial=initial_values != "own", name_map=name_map)
     reference = lockstep.reference
     initializers = check_initializers(lockstep.own_initial) if initial_values is None else ()
-    shadow = _nudged_graph_run(build_graph, batches, reference, random_ops, random_seed) if noise_floor else None
+    shadow = (_nudged_graph_run(build_graph, progress(batches, "parity noise floor"), reference, random_ops, random_seed)
+              if noise_floor else None)
     with _random_scope(random_ops, random_seed):
         eager_model = _built_eager(build_eager)
         eager_variables = named_variables(eager_model.variables, "eager")
@@ -210,7 +214,7 @@ def check_parity(
                 for name, values in reference.variables.items()
                 if name in pairs and tuple(eager_variables[pairs[name]].shape.as_list()) == values.shape[1:]
             }
-        candidate = run_eager(eager_model, batches, eager_initial)
+        candidate = run_eager(eager_model, progress(batches, "parity free run"), eager_initial)
     free = compare_trajectories(
         reference, candidate, atol=atol, rtol=rtol, name_map=pairs, noise_floor=shadow, noise_factor=noise_factor
     )
