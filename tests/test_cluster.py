@@ -261,7 +261,7 @@ def test_a_taken_port_is_named(local_cluster_run):
         "message"]
 
 
-@pytest.mark.parametrize("way", ["per_session", "per_run", "plain_run", "wait_for_variables"])
+@pytest.mark.parametrize("way", ["per_session", "per_run", "run_options", "plain_run", "wait_for_variables"])
 def test_a_timeout_bounds_a_session_whose_ps_is_down(local_cluster_run, way):
     # TensorFlow's master waits for a task its device filters cover without a deadline;
     # each timeout (1 s here) must end that wait and name the task that does not answer.
@@ -274,7 +274,7 @@ def test_a_timeout_bounds_a_session_whose_ps_is_down(local_cluster_run, way):
     if way == "wait_for_variables":
         assert outcome["message"].startswith("no answer from the ps after 1 s on grpc://")
     else:
-        source = "per-run" if way == "per_run" else "per-session"
+        source = "per-run" if way in ("per_run", "run_options") else "per-session"
         assert f"gave up after 1 s ({source} timeout)" in outcome["message"]
         assert "device filters cover (/job:ps, /job:worker/task:0)" in outcome["message"]
 

@@ -161,8 +161,10 @@ class _SessionFeatures:
             kept as ``__cause__``.
         """
         self._ensure_open()
-        if self._remote_unchecked and (timeout or self._session_timeout):
-            self._reach_remote(*((timeout, "per-run") if timeout else (self._session_timeout, "per-session")))
+        if self._remote_unchecked:
+            run_timeout = timeout or (options.timeout_in_ms / 1000 if options is not None else 0)
+            if run_timeout or self._session_timeout:
+                self._reach_remote(*((run_timeout, "per-run") if run_timeout else (self._session_timeout, "per-session")))
         graph = self.graph
         record = self._record_placement if record_placement is None else record_placement
         check = self._check_numerics if check_numerics is None else check_numerics

@@ -109,6 +109,11 @@ def per_run():
         session.run(lonely_init, timeout=1)
 
 
+def run_options():
+    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config) as session:
+        session.run(lonely_init, options=v1.RunOptions(timeout_in_ms=1000))
+
+
 def plain_run_on_a_timed_session():
     # TensorFlow's own run on a graphmode session (what MonitoredSession and helpers do).
     with gm.Session(orphan_server.target, graph=lonely, config=lonely_config, timeout=1) as session:
@@ -117,6 +122,7 @@ def plain_run_on_a_timed_session():
 
 bounded("per_session", per_session)
 bounded("per_run", per_run)
+bounded("run_options", run_options)
 bounded("plain_run", plain_run_on_a_timed_session)
 bounded("wait_for_variables", lambda: gm.wait_for_variables(orphan_server.target, lonely, config=lonely_config,
                                                             timeout=1))
