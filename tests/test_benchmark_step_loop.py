@@ -37,7 +37,14 @@ def test_every_mode_has_a_positive_figure(report):
         "eager",
         "tf_function",
     }
-    assert set(report["mlp_samples_per_second"]) == {"graph", "graph_xla", "eager", "tf_function"}
+    assert set(report["mlp_samples_per_second"]) == {
+        "session_run",
+        "graphmode_session_run",
+        "graph",
+        "graph_xla",
+        "eager",
+        "tf_function",
+    }
     figures = [*report["regression_us_per_step"].values(), *report["mlp_samples_per_second"].values()]
     assert all(value > 0 for value in figures), figures
 
@@ -49,8 +56,14 @@ def test_ratios_come_from_the_reported_figures(report):
     assert ratios["k_steps_over_hand_while_loop"] == pytest.approx(
         regression["graphmode_k_steps"] / regression["hand_while_loop"], rel=0.02
     )
+    assert ratios["session_run_over_graphmode_session_run"] == pytest.approx(
+        regression["session_run"] / regression["graphmode_session_run"], rel=0.02
+    )
     mlp = report["mlp_samples_per_second"]
     assert report["mlp_ratios_over_eager"]["graph"] == pytest.approx(mlp["graph"] / mlp["eager"], rel=0.02)
+    assert report["mlp_graphmode_session_run_over_session_run"] == pytest.approx(
+        mlp["graphmode_session_run"] / mlp["session_run"], rel=0.02
+    )
 
 
 def test_xla_auto_jit_really_clusters_and_plain_graph_does_not(report):
