@@ -127,4 +127,5 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stderr", terminal)
     problem.check()
     shown = terminal.getvalue()
-    assert "parity lockstep" in shown and "parity free run" in shown and "5/5" in shown
+    # tqdm redraws at most every 0.1 s, so the last count it drew depends on speed; the total does not.
+    assert "parity lockstep:" in shown and "parity free run:" in shown and "/5 [" in shown

@@ -179,6 +179,7 @@ def eager_model_from_tf1(
                 objective = tf.reduce_sum(loss) + tf.add_n(layer.losses)
         gradients = tape.gradient(objective, trainable)
         optimizer.apply_gradients([(g, v) for g, v in zip(gradients, trainable) if g is not None])
-        return tf.reduce_sum(loss)
+        # What was differentiated, as the graph's loss includes the regularization it adds.
+        return tf.reduce_sum(objective)
 
     return EagerModel(variables, train_step, optimizer)
