@@ -53,8 +53,8 @@ def wait_until_reachable(target: str, config: v1.ConfigProto, seconds: float, so
 
     Raises:
         ConfigError: ``seconds`` is not a positive number.
-        RunTimeoutError: no session within ``seconds``, naming the tasks that do not answer
-            (also as ``error.unreachable``).
+        RunTimeoutError: no session within ``seconds``, naming the target or the tasks that
+            do not answer (also as ``error.unreachable``).
     """
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (seconds > 0 and math.isfinite(seconds)):
         raise ConfigError(f"timeout must be a positive, finite number of seconds; got {seconds!r}")
@@ -89,6 +89,9 @@ def wait_until_reachable(target: str, config: v1.ConfigProto, seconds: float, so
 
 def describe_unreachable(target: str, config: v1.ConfigProto) -> str:
     """Says which tasks a session on ``target`` waits for and which of them do not accept a connection."""
+    itself = _connect_problem(target[len(GRPC_PREFIX):], _CONNECT_SECONDS)
+    if itself:
+        return f"the remote target '{target}' does not answer ({itself}): is its server running and reachable?"
     if config.device_filters:
         asked = f"every task its device filters cover ({', '.join(config.device_filters)})"
     else:
@@ -133,5 +136,5 @@ def _connect_problem(address: str, seconds: float) -> str | None:
         return "connection refused: nothing listens there"
     except TimeoutError:
         return f"no answer to a connection within {seconds:.1f} s"
-    except OSError as error:
-        return error.strerror or type(error).__name__
+    except (OSError, ValueError) as error:  # ValueError: not host:port
+        return getattr(error, "strerror", None) or str(error) or type(error).__name__
