@@ -48,7 +48,9 @@ def _imported_graphmode_modules(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module == "graphmode":
-                found.update(f"graphmode.{alias.name}" for alias in node.names)
+                # `from graphmode import X` imports a module only when X is one (not `__version__`).
+                found.update(f"graphmode.{alias.name}" for alias in node.names
+                             if (PACKAGE / alias.name).is_dir() or (PACKAGE / f"{alias.name}.py").is_file())
             elif node.module.startswith("graphmode."):
                 found.add(node.module)
         elif isinstance(node, ast.Import):
