@@ -181,8 +181,9 @@ CHILD = textwrap.dedent("""
         gm.save_tf1_checkpoint(prefix, values(2.0))
         print("operations", count, flush=True)
     else:
+        gm.save_tf1_checkpoint(prefix, values(3.0))  # the first save warms TensorFlow up; kills land after it
         print("ready", flush=True)
-        for step in range(3, 100000):
+        for step in range(4, 100000):
             gm.save_tf1_checkpoint(prefix, values(float(step)))
 """) % {"operations": {module.__name__: names for module, names in OPERATIONS.items()}}
 
@@ -222,7 +223,8 @@ def test_sigkill_between_the_data_and_index_renames_keeps_the_previous_checkpoin
     _assert_next_save_recovers(directory)
 
 
-def _random_kills(tmp_path, rounds: int) -> list[float]:
+def _random_kills(tmp_path, rounds: int) -> list[tuple[float, int]]:
+    """SIGKILLs a child re-saving one prefix in a loop; returns (latest value, leftovers found) per round."""
     directory = _fresh(tmp_path, "loop")
     seen = []
     rng = random.Random(12)
@@ -233,8 +235,10 @@ def _random_kills(tmp_path, rounds: int) -> list[float]:
         child.send_signal(signal.SIGKILL)
         child.communicate(timeout=60)
         assert child.returncode == -signal.SIGKILL
-        seen.append(_assert_latest_reads_whole(directory, {1.0, 99.0, *map(float, range(3, 100000))}))
+        value = _assert_latest_reads_whole(directory, {1.0, 99.0, *map(float, range(3, 100000))})
+        seen.append((value, len(leftovers.find_leftovers(directory))))
     _assert_next_save_recovers(directory)
+    print(f"{rounds} random SIGKILLs: (latest value, leftovers) per round {seen}")
     return seen
 
 
@@ -244,8 +248,9 @@ def test_random_sigkills_during_same_prefix_saves_short(tmp_path):
 
 @pytest.mark.slow
 def test_random_sigkills_during_same_prefix_saves(tmp_path):
-    seen = _random_kills(tmp_path, rounds=25)
-    assert len(set(seen)) > 5, f"the kills did not land across many saves: {seen}"
+    seen = _random_kills(tmp_path, rounds=20)
+    # Leftovers after a kill show it landed inside a save (saves run back to back).
+    assert sum(found > 0 for _, found in seen) >= 5, f"too few kills landed inside a save: {seen}"
 
 
 @pytest.mark.slow
@@ -254,6 +259,7 @@ def test_sigkill_before_every_file_operation_of_a_save(tmp_path):
     returncode, output = _killed_at(tmp_path, counted, 0)
     assert returncode == 0, output
     total = int(output.split("operations")[1].split()[0])
+    print(f"SIGKILL before each of {total} file operations of a re-save")
     for operation in range(1, total + 1):
         directory = _fresh(tmp_path, f"kill-{operation}")
         returncode, output = _killed_at(tmp_path, directory, operation)
