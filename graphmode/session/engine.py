@@ -297,20 +297,20 @@ class _SessionFeatures:
         if not isinstance(fetch, str):
             return fetch
         known = self._fetch_names.get(fetch)
-        if known is not None:
+        if known is not None and not isinstance(known, int):
             return known
+        if known == self.graph.version:  # no variable had this name at this graph version
+            return fetch
         handles = {
             variable.handle.name: variable
             for variable in diagnosis.all_variables(self.graph)
             if hasattr(variable, "handle")
         }
         variable = handles.get(fetch)
-        # Only hits are remembered: a name that is no variable's handle now may become one
-        # when the graph grows (session.run("v:0") before v is created).
-        if variable is not None:
-            self._fetch_names[fetch] = variable
-            return variable
-        return fetch
+        # A miss is remembered only for this graph version: the name may become a variable's
+        # handle when the graph grows (session.run("v:0") before v is created).
+        self._fetch_names[fetch] = variable if variable is not None else self.graph.version
+        return variable if variable is not None else fetch
 
     def _numerics_check(self, fetches) -> tf.Operation:
         elements = diagnosis.fetch_elements(self.graph, fetches)
