@@ -180,3 +180,65 @@ def test_the_matrix_is_big_enough_and_the_lists_are_real():
     assert len(CASES) >= 150
     assert set(REFUSED) <= set(itertools.product(VALUES, DTYPES))
     assert CLASS_DIFFERS <= set(itertools.product(VALUES, DTYPES))
+
+
+def _error_cases(graph, placeholders, outputs):
+    stranger_graph = gm.new_graph()
+    with stranger_graph.as_default():
+        stranger = v1.placeholder(tf.float32, [], name="stranger")
+    with graph.as_default():
+        unset = tf.Variable([1.0], name="never_initialized")
+        doubled = unset * 2
+    x, y = placeholders["float32"], outputs["float32"]
+    return {
+        "feed key is an int": lambda s: s.run(y, {3: [1.0]}),
+        "feed key names nothing": lambda s: s.run(y, {"nowhere:0": [1.0]}),
+        "feed key from another graph": lambda s: s.run(y, {stranger: 1.0, x: [1.0]}),
+        "fetch from another graph": lambda s: s.run(stranger),
+        "feed value is a tf.Tensor": lambda s: s.run(y, {x: outputs["float64"]}),
+        "Python int too big for int8 (scalar)": lambda s: s.run(outputs["int8"], {placeholders["int8"]: 300}),
+        "placeholder not fed": lambda s: s.run(y),
+        "variable not initialized": lambda s: s.run(doubled),
+        "fetch is None": lambda s: s.run(None),
+        "partial_run_setup with a bad feed key": lambda s: s.partial_run_setup(y, [3]),
+    }
+
+
+ERROR_CASES = [  # noqa: E501
+    "feed key is an int", "feed key names nothing", "feed key from another graph", "fetch from another graph",
+    "feed value is a tf.Tensor", "Python int too big for int8 (scalar)", "placeholder not fed",
+    "variable not initialized", "fetch is None", "partial_run_setup with a bad feed key",
+]
+
+
+# Error cases where TensorFlow's class is an accident of its own code, and graphmode's is the intended one.
+ERROR_CLASS_DIFFERS = {
+    # TensorFlow tries to build its TypeError from `e.message` and fails with AttributeError instead.
+    "partial_run_setup with a bad feed key": gm.FeedTypeError,
+}
+
+
+@pytest.mark.parametrize("name", ERROR_CASES)
+def test_errors_are_instances_of_tensorflows_classes(sessions, name):
+    graph, placeholders, outputs, constant, reference, candidate = sessions
+    action = _error_cases(graph, placeholders, outputs)[name]
+    _, tf_error = _outcome(lambda: action(reference))
+    _, gm_error = _outcome(lambda: action(candidate))
+    assert tf_error is not None and gm_error is not None, (tf_error, gm_error)
+    if name in ERROR_CLASS_DIFFERS:
+        assert isinstance(tf_error, AttributeError) and "has no attribute 'message'" in str(tf_error)
+        assert isinstance(gm_error, ERROR_CLASS_DIFFERS[name]), repr(gm_error)
+        return
+    assert isinstance(gm_error, type(tf_error)), f"{name}: {gm_error!r} is no {type(tf_error).__name__}"
+    assert isinstance(gm_error, gm.GraphmodeError) or type(gm_error) is type(tf_error), repr(gm_error)
+    if isinstance(tf_error, tf.errors.OpError):
+        assert (gm_error.op.name, gm_error.error_code) == (tf_error.op.name, tf_error.error_code)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # TensorFlow's half-made session
+def test_config_that_is_not_a_config_proto():
+    with pytest.raises(TypeError) as reference:
+        v1.Session(config="threads=1")
+    with pytest.raises(gm.ConfigTypeError) as candidate:
+        gm.Session(config="threads=1")
+    assert isinstance(candidate.value, type(reference.value))
