@@ -255,7 +255,7 @@ def test_report_shows_the_floor_in_table_dict_json_and_divergence():
         (lambda: gm.compare_trajectories(_trajectory("graph", [1.0], v=[[0.0], [0.0]]),
                                          _trajectory("eager", [1.0], v=[[0.0], [0.0]]), atol=0, rtol=0,
                                          noise_floor=_trajectory("shadow", [1.0, 1.0], v=[[0.0], [0.0], [0.0]])),
-         r"noise floor for 'loss': the reference has shape \(1,\) over its steps but the perturbed rerun \(2,\)"),
+         r"noise floor for 'v': the reference has shape \(2, 1\) over its steps but the perturbed rerun \(3, 1\)"),
     ],
 )
 def test_bad_floor_input_is_named(call, message):
