@@ -262,6 +262,7 @@ class _SessionFeatures:
         specs = [feeds.spec_for(graph, tensor, self._feed_specs) for tensor in tensors]
         run = build_callable(self, leaves, tensors)
         names = ", ".join(f"'{spec.name}'" for spec in specs) or "none"
+        pack = _packer(fetches)
 
         def call(*values):
             if len(values) != len(specs):
@@ -272,7 +273,7 @@ class _SessionFeatures:
                 results = run(arrays)
             except tf.errors.OpError as error:
                 raise self._translate(error, fetches, dict(zip(tensors, arrays)), None, None) from error
-            return tf.nest.pack_sequence_as(fetches, results)
+            return pack(results)
 
         return call
 
@@ -353,6 +354,15 @@ class _SessionFeatures:
             if translated is not None:
                 return translated
         return error
+
+
+def _packer(fetches) -> Callable[[list], object]:
+    # tf.nest.pack_sequence_as costs more than a small step itself; flat fetches skip it.
+    if not tf.nest.is_nested(fetches):
+        return lambda results: results[0]
+    if type(fetches) in (list, tuple) and not any(tf.nest.is_nested(fetch) for fetch in fetches):
+        return list if type(fetches) is list else tuple
+    return lambda results: tf.nest.pack_sequence_as(fetches, results)
 
 
 def _names_in(fetches) -> bool:
