@@ -135,6 +135,7 @@ def test_regress_a_matches_a_hand_computed_first_step(regress_a):
 
 # --- sigmoid_classifier -------------------------------------------------------------------------
 
+@pytest.mark.slow  # 1000 steps; the step-1 loss and 200-step parity tests below stay fast
 def test_sigmoid_classifier_learns_the_base_rate_in_parity(sigmoid_classifier, capsys):
     status, result = run_json(sigmoid_classifier, capsys)
     run = result["runs"]["cross_entropy"]
@@ -175,6 +176,7 @@ def test_sigmoid_classifier_faithful_bug_runs_in_parity(sigmoid_classifier, caps
 
 # --- mlp_digits ---------------------------------------------------------------------------------
 
+@pytest.mark.slow  # 300 steps x 2 variants + noise floor; 3-step variant runs stay fast
 def test_mlp_digits_both_variants_beat_chance_in_parity(mlp_digits, capsys, tmp_path):
     status, result = run_json(mlp_digits, capsys, "--plot", str(tmp_path / "m.png"))
     assert status == 0 and result["steps"] == 300
