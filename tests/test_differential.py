@@ -48,6 +48,7 @@ VALUES = {
     "np bytes": lambda: np.array([b"ab", b"c"]),
     "numeric strings": lambda: ["1.5"],
     "ragged": lambda: [[1], [2, 3]],
+    "with None": lambda: [1, None],
     "rank 2": lambda: [[1, 2]],
     "tf.Tensor": lambda: "TENSOR",  # replaced by a constant of the graph
 }
@@ -67,6 +68,7 @@ REFUSED = {
     **{(kind, dtype): "truncates" for kind in ("np float64 fraction", "np float32", "py floats") for dtype in _INTS | {"bool"}},
     **{("numeric strings", dtype): "parses '1.5'" for dtype in ("float32", "float64")},
     **{(kind, "bool"): "a string becomes True" for kind in ("bytes with NUL", "unicode", "np bytes", "numeric strings")},
+    **{("with None", dtype): "None becomes NaN / False" for dtype in ("float32", "float64", "bool")},
 }
 # (value, dtype) pairs both refuse, with graphmode's FeedTypeError before TensorFlow's runtime InternalError.
 CLASS_DIFFERS = {
@@ -74,7 +76,7 @@ CLASS_DIFFERS = {
     for kind in (
         "py small ints", "py 0/1", "py negative ints", "py 3e9", "py 2**64", "np int64", "np int64 2**40+5",
         "np uint64 2**63+1", "np float64 whole", "np float64 fraction", "np float32", "np bool", "py floats",
-        "ragged",
+        "ragged", "with None",
     )
 }
 
@@ -142,7 +144,7 @@ def _fed_values_changed(kind, reference_result) -> bool:
     fed = VALUES[kind]()
     produced = reference_result[0] if isinstance(reference_result, list) else reference_result
     produced = produced["out"] if isinstance(produced, dict) else produced
-    return [type(item)(item) for item in np.asarray(fed).ravel().tolist()] != produced.ravel().tolist()
+    return np.asarray(fed, dtype=object).ravel().tolist() != produced.ravel().tolist()
 
 
 CASES = list(itertools.product(VALUES, DTYPES, ENTRY_POINTS))

@@ -184,7 +184,9 @@ def _from_objects(spec: FeedSpec, given: np.ndarray) -> np.ndarray:
     except OverflowError:
         raise FeedRangeError(_first_changed(spec, given, None)) from None
     except (TypeError, ValueError) as error:
-        raise FeedError(f"feed for placeholder '{spec.name}' cannot become {spec.dtype.name}: {error}") from None
+        # The class TensorFlow's own conversion raises here (TypeError for None, ValueError for "a").
+        error_class = FeedTypeError if isinstance(error, TypeError) else FeedError
+        raise error_class(f"feed for placeholder '{spec.name}' cannot become {spec.dtype.name}: {error}") from None
     if any(a != b for a, b in zip(converted.ravel().tolist(), given.ravel().tolist())):
         raise FeedRangeError(_first_changed(spec, given, converted))
     return converted
