@@ -202,6 +202,23 @@ def test_run_steps_input_errors_name_the_culprit(kwargs, error, message):
             gm.run_steps(session, step, **kwargs)
 
 
+def test_run_steps_refuses_a_value_that_would_change_in_any_batch_not_only_the_first():
+    graph = gm.new_graph()
+    with graph.as_default():
+        counts = v1.placeholder(tf.int32, [2], name="counts")
+        total = tf.Variable(0.0, name="total")
+        loss = tf.reduce_sum(tf.cast(counts, tf.float32)) * total
+        step = gm.train_step(total.assign_add(1.0).op, loss, feeds=[counts])
+        init = v1.global_variables_initializer()
+    rows = np.arange(8, dtype=np.int64)
+    rows[6] = 2**40 + 5  # the fourth batch of two; int32 would wrap it to 5
+    with gm.Session(graph=graph) as session:
+        session.run(init)
+        with pytest.raises(gm.FeedRangeError, match=r"'counts:0'.*1099511627781"):
+            gm.run_steps(session, step, 4, inputs=(rows,), batch_size=2)
+        assert session.run(total) == 0.0  # refused before any update
+
+
 def test_closed_session_is_refused():
     graph, step, _, init = build()
     session = gm.Session(graph=graph)
