@@ -35,9 +35,10 @@ _NO_TENSORFLOW = (
     "import sys\n"
     "from graphmode.cli import main\n"
     "try:\n"
-    "    main(sys.argv[1:])\n"
+    "    code = main(sys.argv[1:])\n"
     "except SystemExit as done:\n"
-    "    print('exit', done.code)\n"
+    "    code = done.code\n"
+    "print('exit', code)\n"
     "print('tensorflow imported:', 'tensorflow' in sys.modules)\n"
 )
 
@@ -50,6 +51,10 @@ _NO_TENSORFLOW = (
         (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
         ([], 2, "the following arguments are required: COMMAND"),
         (["scan", "--no-such-option"], 2, "graphmode scan: error:"),
+        (["parity", "--no-such-option"], 2, "graphmode parity: error:"),
+        (["parity", "regress_a", "--steps", "0"], 2, "must be at least 1"),
+        (["checkpoint", "--no-such-option"], 2, "graphmode checkpoint: error:"),
+        (["run", "--no-such-option", "x.py"], 2, "graphmode run: error:"),
     ],
 )
 def test_help_version_and_argument_errors_do_not_import_tensorflow(argv, exit_code, shown):

@@ -16,8 +16,6 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from graphmode._errors import ExampleError, GraphmodeError
-
 EXIT_OK, EXIT_DIVERGED, EXIT_UNUSABLE = 0, 1, 2
 PROBLEM_FUNCTION = "parity_problem"
 
@@ -28,6 +26,7 @@ def load_bundled_example(name: str) -> ModuleType:
     Raises:
         ExampleError: there is no bundled example of that name.
     """
+    from graphmode._errors import ExampleError
     from graphmode.parity import gallery
 
     if name not in gallery.NAMES:
@@ -53,6 +52,8 @@ def load_example(name: str, examples_dir: Path) -> ModuleType:
     Raises:
         ExampleError: the folder or file is missing, or it defines no ``parity_problem``.
     """
+    from graphmode._errors import ExampleError
+
     if not examples_dir.is_dir():
         raise ExampleError(f"no examples folder at {examples_dir}; pass --examples-dir DIR")
     path = examples_dir / f"{name}.py"
@@ -79,6 +80,7 @@ def build_problem(module: ModuleType, **options: int | str | None):
         ExampleError: it does not accept an option, does not have the variant asked
             for, or returns something else than a ParityProblem.
     """
+    from graphmode._errors import ExampleError
     from graphmode.parity.check import ParityProblem
 
     function = getattr(module, PROBLEM_FUNCTION)
@@ -116,6 +118,9 @@ def _tolerance(text: str) -> float:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: parsing `graphmode parity --bad-option` must not load TensorFlow.
+    from graphmode._errors import ExampleError, GraphmodeError
+
     try:
         module = load_example(args.name, Path(args.examples_dir)) if args.examples_dir else load_bundled_example(args.name)
         problem = build_problem(module, steps=args.steps, seed=args.seed, variant=args.variant)
