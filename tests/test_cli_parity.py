@@ -56,6 +56,17 @@ def test_options_reach_the_example_and_the_tolerances(capsys):
     assert json.loads(capsys.readouterr().out)["rtol"] == 4.0
 
 
+def test_verdict_option_chooses_the_comparison_that_decides(capsys):
+    base = ["parity", "tiny_sgd_sum", "--examples-dir", str(EXAMPLES), "--steps", "2", "--json"]
+    exits = {verdict: cli.main([*base, "--verdict", verdict]) for verdict in ("lockstep", "free")}
+    reports = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [report["verdict"] for report in reports] == ["lockstep", "free"]
+    assert exits == {"lockstep": 1, "free": 1}  # a summed loss is wrong either way
+    with pytest.raises(SystemExit) as usage:
+        cli.main([*base, "--verdict", "neither"])
+    assert usage.value.code == 2 and "invalid choice: 'neither'" in capsys.readouterr().err
+
+
 def test_noise_floor_options_reach_the_check(capsys):
     base = ["parity", "tiny_sgd", "--examples-dir", str(EXAMPLES), "--steps", "2", "--json"]
     assert cli.main([*base, "--noise-floor", "--noise-factor", "5"]) == 0

@@ -128,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"graphmode parity: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
     options = (("atol", args.atol), ("rtol", args.rtol), ("noise_floor", args.noise_floor),
-               ("noise_factor", args.noise_factor))
+               ("noise_factor", args.noise_factor), ("verdict", args.verdict))
     overrides = {key: value for key, value in options if value is not None}
     try:
         report = problem._replace(**overrides).check()
@@ -166,6 +166,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "(default: the example's choice)")
     parser.add_argument("--noise-factor", type=_tolerance,
                         help="multiplier of the noise floor (default: the example's, else 100)")
+    parser.add_argument("--verdict", choices=("lockstep", "free"),
+                        help="which comparison decides the exit code: lockstep (default: each step from the graph's "
+                             "state) or free (the free-running drift, otherwise shown as information)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("--per-step", action="store_true", help="also print both losses at every step")
     parser.add_argument("--examples-dir", help="run DIR/NAME.py instead of a bundled example")
