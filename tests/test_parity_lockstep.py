@@ -37,7 +37,9 @@ def test_adam_epsilon_at_the_keras_default_shows_in_the_first_update():
     report = parity_models.adam_mlp_problem(STEPS, 0, epsilon=1e-7).check()
     first = report.first_divergence
     assert (first.kind, first.step, first.phase, first.quantity) == ("value", 1, "update", "variable")
-    assert first.over_tolerance > 10
+    # How far over depends on the smallest gradients of the start, which tf-keras' layer initializers
+    # draw afresh in every process (2.5x to over 10x seen); the faithful port stays under 0.1x (above).
+    assert first.over_tolerance > 1
     assert "first divergence, in the update (the step's loss agreed, the state after it did not): step 1" in str(report)
 
 
