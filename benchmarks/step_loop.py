@@ -270,16 +270,23 @@ def _xla_ops(session, step, images, labels) -> int:
     return sum(node.op == "_XlaRun" for graph in metadata.partition_graphs for node in graph.node)
 
 
-def _bench_mlp_graph(data, steps, repeats, xla: bool):
-    images, labels, initial = data
+def _mlp_graph(initial):
+    """The MLP as a TF1 graph: (graph, images placeholder, labels placeholder, loss, train op, init op)."""
     graph = gm.new_graph()
     with graph.as_default():
         x = v1.placeholder(tf.float32, [MLP_BATCH, MLP_LAYERS[0]], name="images")
         y = v1.placeholder(tf.int64, [MLP_BATCH], name="labels")
         weights = [tf.Variable(value) for value in initial]
         loss = _mlp_loss(x, y, weights)
-        step = gm.train_step(v1.train.GradientDescentOptimizer(MLP_RATE).minimize(loss), loss, [x, y])
+        train_op = v1.train.GradientDescentOptimizer(MLP_RATE).minimize(loss)
         init = v1.global_variables_initializer()
+    return graph, x, y, loss, train_op, init
+
+
+def _bench_mlp_graph(data, steps, repeats, xla: bool):
+    images, labels, initial = data
+    graph, x, y, loss, train_op, init = _mlp_graph(initial)
+    step = gm.train_step(train_op, loss, [x, y])
     with gm.Session(graph=graph, config=gm.session_config(xla_auto_jit=xla)) as session:
         session.run(init)
         clusters = _xla_ops(session, step, images, labels)
@@ -292,14 +299,7 @@ def _bench_mlp_graph(data, steps, repeats, xla: bool):
 def _bench_mlp_session(data, steps, repeats, session_class):
     """The unmodified TF1 loop: one ``session.run([train_op, loss], feed_dict)`` per batch."""
     images, labels, initial = data
-    graph = gm.new_graph()
-    with graph.as_default():
-        x = v1.placeholder(tf.float32, [MLP_BATCH, MLP_LAYERS[0]], name="images")
-        y = v1.placeholder(tf.int64, [MLP_BATCH], name="labels")
-        weights = [tf.Variable(value) for value in initial]
-        loss = _mlp_loss(x, y, weights)
-        train_op = v1.train.GradientDescentOptimizer(MLP_RATE).minimize(loss)
-        init = v1.global_variables_initializer()
+    graph, x, y, loss, train_op, init = _mlp_graph(initial)
     batches = [
         (images[index * MLP_BATCH : (index + 1) * MLP_BATCH], labels[index * MLP_BATCH : (index + 1) * MLP_BATCH])
         for index in range(len(images) // MLP_BATCH)
