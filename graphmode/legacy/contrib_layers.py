@@ -89,6 +89,20 @@ def _check_scale(scale: float, name: str) -> None:
         raise ValueError(f"{name}: setting a scale less than 0 on a regularizer: {scale!r}")
 
 
+def _scaled_regularizer(scale: float, scope: str | None, function: str, penalty: Callable) -> Callable:
+    """``w -> scale * penalty(w)`` in a ``function`` name scope; None (no loss) for a 0.0 scale, as TF 1.15."""
+    _check_scale(scale, function)
+    if isinstance(scale, numbers.Real) and scale == 0.0:
+        return lambda _weights: None
+
+    def regularizer(weights):
+        with v1.name_scope(scope, function, [weights]) as name:
+            factor = v1.convert_to_tensor(scale, dtype=weights.dtype.base_dtype, name="scale")
+            return v1.multiply(factor, penalty(weights), name=name)
+
+    return regularizer
+
+
 def l2_regularizer(scale: float, scope: str | None = None) -> Callable:
     """``tf.contrib.layers.l2_regularizer``: ``w -> scale * tf.nn.l2_loss(w)`` = ``scale * sum(w**2) / 2``.
 
@@ -97,16 +111,7 @@ def l2_regularizer(scale: float, scope: str | None = None) -> Callable:
     Raises:
         ValueError: ``scale`` is an integer or negative.
     """
-    _check_scale(scale, "l2_regularizer")
-    if isinstance(scale, numbers.Real) and scale == 0.0:
-        return lambda _weights: None
-
-    def l2(weights):
-        with v1.name_scope(scope, "l2_regularizer", [weights]) as name:
-            factor = v1.convert_to_tensor(scale, dtype=weights.dtype.base_dtype, name="scale")
-            return v1.multiply(factor, v1.nn.l2_loss(weights), name=name)
-
-    return l2
+    return _scaled_regularizer(scale, scope, "l2_regularizer", v1.nn.l2_loss)
 
 
 def l1_regularizer(scale: float, scope: str | None = None) -> Callable:
@@ -115,16 +120,7 @@ def l1_regularizer(scale: float, scope: str | None = None) -> Callable:
     Raises:
         ValueError: ``scale`` is an integer or negative.
     """
-    _check_scale(scale, "l1_regularizer")
-    if isinstance(scale, numbers.Real) and scale == 0.0:
-        return lambda _weights: None
-
-    def l1(weights):
-        with v1.name_scope(scope, "l1_regularizer", [weights]) as name:
-            factor = v1.convert_to_tensor(scale, dtype=weights.dtype.base_dtype, name="scale")
-            return v1.multiply(factor, v1.reduce_sum(v1.abs(weights)), name=name)
-
-    return l1
+    return _scaled_regularizer(scale, scope, "l1_regularizer", lambda weights: v1.reduce_sum(v1.abs(weights)))
 
 
 def collect_named_outputs(collections: Sequence[str] | str | None, alias: str, outputs):
