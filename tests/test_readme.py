@@ -8,8 +8,14 @@ Conventions (also for whoever edits the README):
   stops the rest of its section.
 - **Shown output**: a plain ``` block (no language) directly after a code block, with only blank
   lines between, is that block's expected stdout; so is any block marked ``output`` (it belongs to
-  the nearest code block above it). Only trailing whitespace is normalized. Other ```text blocks
-  are illustrations and are not compared.
+  the nearest code block above it). Other ```text blocks are illustrations and are not compared.
+- **Numbers in a shown output** are compared as numbers, because the last digits of float results
+  differ between CPUs: a number written with a point or an exponent (``0.0048``, ``1.36e-07``)
+  matches when ``|printed - shown| <= atol + rtol * |shown|``, by default ``rtol=1e-6``, ``atol=0``;
+  the code block's markers ``rtol=X`` / ``atol=X`` state a wider tolerance where its output needs
+  one. Integers (counts, shapes, steps, indices) and all other text must match exactly, except that
+  runs of spaces count as one (columns move when a number's width does) and trailing whitespace is
+  ignored.
 - **Shell blocks** (```bash, ```sh, ```console) run with bash, each command checked in turn, in a
   scratch folder holding copies of ``examples/``, ``benchmarks/`` and ``tests/readme_files/`` (files
   the README's commands name, such as a ``train.py``). In ```console blocks ``$ `` lines are the
@@ -106,7 +112,7 @@ def parse_markers(text: str) -> dict[str, str]:
     for word in shlex.split(text):  # serves="a regex with spaces"
         key, _, value = word.partition("=")
         markers[key] = value
-    unknown = set(markers) - {"slow", "skip", "reason", "output", "pytest", "setup", "timeout", "serves"}
+    unknown = set(markers) - {"slow", "skip", "reason", "output", "pytest", "setup", "timeout", "serves", "rtol", "atol"}
     if unknown:
         raise ValueError(f"unknown readme-test marker(s) {sorted(unknown)} in '<!-- readme-test: {text} -->'")
     return markers
@@ -168,12 +174,40 @@ def _normalized(text: str) -> list[str]:
     return lines
 
 
+# A number: not the tail of a name (``w1``, ``Adam_1``); a unit may follow (``370x``, ``5s``).
+NUMBER = re.compile(r"(?<![\w.])([-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)(?![.\d])")
+SPACES = re.compile(r"\s+")
+
+
+def _is_float(token: str) -> bool:
+    return any(mark in token for mark in ".eE")
+
+
+def lines_match(expected: str, actual: str, rtol: float, atol: float) -> bool:
+    """One shown line against one printed line: text exact (runs of spaces as one), numbers with tolerance."""
+    shown, printed = NUMBER.split(expected), NUMBER.split(actual)
+    if len(shown) != len(printed):
+        return False
+    for index, (a, b) in enumerate(zip(shown, printed)):
+        if index % 2 == 0:  # text between numbers
+            if SPACES.sub(" ", a) != SPACES.sub(" ", b):
+                return False
+        elif _is_float(a) or _is_float(b):
+            if not abs(float(b) - float(a)) <= atol + rtol * abs(float(a)):
+                return False
+        elif int(a) != int(b):
+            return False
+    return True
+
+
 def assert_output_matches(block: Block, printed: str) -> None:
     expected, actual = _normalized(block.expected_output or ""), _normalized(printed)
-    if expected != actual:
+    rtol, atol = float(block.markers.get("rtol", 1e-6)), float(block.markers.get("atol", 0.0))
+    if len(expected) != len(actual) or not all(lines_match(a, b, rtol, atol) for a, b in zip(expected, actual)):
         diff = "\n".join(difflib.unified_diff(
             expected, actual, f"README.md line {block.output_line} (shown)", f"printed by {block.where}", lineterm=""))
-        pytest.fail(f"{block.where}: the output the README shows differs from what the code prints\n{diff}", pytrace=False)
+        pytest.fail(f"{block.where}: the output the README shows differs from what the code prints "
+                    f"(numbers within rtol={rtol:g}, atol={atol:g})\n{diff}", pytrace=False)
 
 
 def _blocks() -> list[Block]:
@@ -560,3 +594,20 @@ def test_harness_stops_a_server_once_it_is_ready_and_fails_one_that_never_is(tmp
     silent = parse_readme('<!-- readme-test: serves="listening" timeout=2 -->\n```bash\nsleep 600\n```\n')[0]
     with pytest.raises(pytest.fail.Exception, match="never printed /listening/ \\(still running\\)"):
         run_server_block(silent, "sleep 600\n", tmp_path, HEADLESS_ENV, re.compile("listening"))
+
+
+def test_harness_compares_numbers_with_the_stated_tolerance():
+    shown = "```python\nprint()\n```\n\n```\nloss (3, 1)  1.36e-07  at step 1: 370x\n```\n"
+    block = parse_readme(shown)[0]
+    assert_output_matches(block, "loss (3, 1)      1.36e-07  at step 1: 370x\n")  # columns may move
+    for printed in ("loss (3, 1)  1.52e-07  at step 1: 370x", "loss (3, 1)  1.36e-07  at step 2: 370x",
+                    "loss (3, 2)  1.36e-07  at step 1: 370x", "lass (3, 1)  1.36e-07  at step 1: 370x",
+                    "loss (3, 1)  1.36e-07  at step 1: 370"):
+        with pytest.raises(pytest.fail.Exception, match="numbers within rtol=1e-06, atol=0"):
+            assert_output_matches(block, printed)
+    wider = parse_readme("<!-- readme-test: rtol=0.2 -->\n" + shown)[0]
+    assert_output_matches(wider, "loss (3, 1)  1.52e-07  at step 1: 370.0x\n")
+    with pytest.raises(pytest.fail.Exception, match="rtol=0.2"):
+        assert_output_matches(wider, "loss (3, 1)  1.7e-07  at step 1: 370x\n")
+    noise = parse_readme("<!-- readme-test: atol=1e-6 -->\n" + shown)[0]
+    assert_output_matches(noise, "loss (3, 1)  9.1e-07  at step 1: 370x\n")
