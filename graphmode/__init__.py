@@ -12,37 +12,37 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "CheckpointCorruptError": "graphmode._errors",
-    "CheckpointMatchError": "graphmode._errors",
-    "CheckpointNotFoundError": "graphmode._errors",
-    "ClusterError": "graphmode._errors",
-    "ClusterTimeoutError": "graphmode._errors",
-    "ConfigError": "graphmode._errors",
-    "ConfigTypeError": "graphmode._errors",
-    "ContribArgumentError": "graphmode._errors",
-    "DataFilesNotFoundError": "graphmode._errors",
-    "DatasetError": "graphmode._errors",
-    "DevicePlacementError": "graphmode._errors",
-    "ExampleError": "graphmode._errors",
-    "FeedError": "graphmode._errors",
-    "FeedRangeError": "graphmode._errors",
-    "FeedTypeError": "graphmode._errors",
-    "ForeignGraphError": "graphmode._errors",
-    "GraphmodeError": "graphmode._errors",
-    "InputExhaustedError": "graphmode._errors",
-    "MissingFeedError": "graphmode._errors",
-    "NoGradientError": "graphmode._errors",
-    "NoKerasEquivalentError": "graphmode._errors",
-    "NumericsError": "graphmode._errors",
-    "ParityError": "graphmode._errors",
-    "RemovedModuleError": "graphmode._errors",
-    "RemovedSymbolError": "graphmode._errors",
-    "RunTimeoutError": "graphmode._errors",
-    "ScriptError": "graphmode._errors",
-    "ServerStartError": "graphmode._errors",
-    "SessionClosedError": "graphmode._errors",
-    "TaskFailedError": "graphmode._errors",
-    "UninitializedVariableError": "graphmode._errors",
+    "CheckpointCorruptError": "graphmode.errors",
+    "CheckpointMatchError": "graphmode.errors",
+    "CheckpointNotFoundError": "graphmode.errors",
+    "ClusterError": "graphmode.errors",
+    "ClusterTimeoutError": "graphmode.errors",
+    "ConfigError": "graphmode.errors",
+    "ConfigTypeError": "graphmode.errors",
+    "ContribArgumentError": "graphmode.errors",
+    "DataFilesNotFoundError": "graphmode.errors",
+    "DatasetError": "graphmode.errors",
+    "DevicePlacementError": "graphmode.errors",
+    "ExampleError": "graphmode.errors",
+    "FeedError": "graphmode.errors",
+    "FeedRangeError": "graphmode.errors",
+    "FeedTypeError": "graphmode.errors",
+    "ForeignGraphError": "graphmode.errors",
+    "GraphmodeError": "graphmode.errors",
+    "InputExhaustedError": "graphmode.errors",
+    "MissingFeedError": "graphmode.errors",
+    "NoGradientError": "graphmode.errors",
+    "NoKerasEquivalentError": "graphmode.errors",
+    "NumericsError": "graphmode.errors",
+    "ParityError": "graphmode.errors",
+    "RemovedModuleError": "graphmode.errors",
+    "RemovedSymbolError": "graphmode.errors",
+    "RunTimeoutError": "graphmode.errors",
+    "ScriptError": "graphmode.errors",
+    "ServerStartError": "graphmode.errors",
+    "SessionClosedError": "graphmode.errors",
+    "TaskFailedError": "graphmode.errors",
+    "UninitializedVariableError": "graphmode.errors",
     "match_variable_names": "graphmode._pairing",
     "gpu_devices": "graphmode._runtime",
     "has_gpu": "graphmode._runtime",
@@ -81,11 +81,11 @@ _EXPORTS: dict[str, str] = {
     "wait_for_variables": "graphmode.cluster.servers",
     "enable_tf1": "graphmode.legacy.api",
     "run_script": "graphmode.legacy.runner",
-    "ScanFinding": "graphmode.legacy.scan",
-    "ScanReport": "graphmode.legacy.scan",
-    "ScriptVerdict": "graphmode.legacy.scan_verdict",
-    "scan_files": "graphmode.legacy.scan",
-    "scan_source": "graphmode.legacy.scan",
+    "ScanFinding": "graphmode.scan.scanner",
+    "ScanReport": "graphmode.scan.scanner",
+    "ScriptVerdict": "graphmode.scan.verdict",
+    "scan_files": "graphmode.scan.scanner",
+    "scan_source": "graphmode.scan.scanner",
     "ParityProblem": "graphmode.parity.check",
     "assert_parity": "graphmode.parity.check",
     "check_parity": "graphmode.parity.check",
@@ -134,37 +134,6 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on demand
-    from graphmode._errors import CheckpointCorruptError as CheckpointCorruptError
-    from graphmode._errors import CheckpointMatchError as CheckpointMatchError
-    from graphmode._errors import CheckpointNotFoundError as CheckpointNotFoundError
-    from graphmode._errors import ClusterError as ClusterError
-    from graphmode._errors import ClusterTimeoutError as ClusterTimeoutError
-    from graphmode._errors import ConfigError as ConfigError
-    from graphmode._errors import ConfigTypeError as ConfigTypeError
-    from graphmode._errors import ContribArgumentError as ContribArgumentError
-    from graphmode._errors import DataFilesNotFoundError as DataFilesNotFoundError
-    from graphmode._errors import DatasetError as DatasetError
-    from graphmode._errors import DevicePlacementError as DevicePlacementError
-    from graphmode._errors import ExampleError as ExampleError
-    from graphmode._errors import FeedError as FeedError
-    from graphmode._errors import FeedRangeError as FeedRangeError
-    from graphmode._errors import FeedTypeError as FeedTypeError
-    from graphmode._errors import ForeignGraphError as ForeignGraphError
-    from graphmode._errors import GraphmodeError as GraphmodeError
-    from graphmode._errors import InputExhaustedError as InputExhaustedError
-    from graphmode._errors import MissingFeedError as MissingFeedError
-    from graphmode._errors import NoGradientError as NoGradientError
-    from graphmode._errors import NoKerasEquivalentError as NoKerasEquivalentError
-    from graphmode._errors import NumericsError as NumericsError
-    from graphmode._errors import ParityError as ParityError
-    from graphmode._errors import RemovedModuleError as RemovedModuleError
-    from graphmode._errors import RemovedSymbolError as RemovedSymbolError
-    from graphmode._errors import RunTimeoutError as RunTimeoutError
-    from graphmode._errors import ScriptError as ScriptError
-    from graphmode._errors import ServerStartError as ServerStartError
-    from graphmode._errors import SessionClosedError as SessionClosedError
-    from graphmode._errors import TaskFailedError as TaskFailedError
-    from graphmode._errors import UninitializedVariableError as UninitializedVariableError
     from graphmode._pairing import match_variable_names as match_variable_names
     from graphmode._runtime import gpu_devices as gpu_devices
     from graphmode._runtime import has_gpu as has_gpu
@@ -201,13 +170,39 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from graphmode.cluster.servers import task_of_device as task_of_device
     from graphmode.cluster.servers import variable_placement as variable_placement
     from graphmode.cluster.servers import wait_for_variables as wait_for_variables
+    from graphmode.errors import CheckpointCorruptError as CheckpointCorruptError
+    from graphmode.errors import CheckpointMatchError as CheckpointMatchError
+    from graphmode.errors import CheckpointNotFoundError as CheckpointNotFoundError
+    from graphmode.errors import ClusterError as ClusterError
+    from graphmode.errors import ClusterTimeoutError as ClusterTimeoutError
+    from graphmode.errors import ConfigError as ConfigError
+    from graphmode.errors import ConfigTypeError as ConfigTypeError
+    from graphmode.errors import ContribArgumentError as ContribArgumentError
+    from graphmode.errors import DataFilesNotFoundError as DataFilesNotFoundError
+    from graphmode.errors import DatasetError as DatasetError
+    from graphmode.errors import DevicePlacementError as DevicePlacementError
+    from graphmode.errors import ExampleError as ExampleError
+    from graphmode.errors import FeedError as FeedError
+    from graphmode.errors import FeedRangeError as FeedRangeError
+    from graphmode.errors import FeedTypeError as FeedTypeError
+    from graphmode.errors import ForeignGraphError as ForeignGraphError
+    from graphmode.errors import GraphmodeError as GraphmodeError
+    from graphmode.errors import InputExhaustedError as InputExhaustedError
+    from graphmode.errors import MissingFeedError as MissingFeedError
+    from graphmode.errors import NoGradientError as NoGradientError
+    from graphmode.errors import NoKerasEquivalentError as NoKerasEquivalentError
+    from graphmode.errors import NumericsError as NumericsError
+    from graphmode.errors import ParityError as ParityError
+    from graphmode.errors import RemovedModuleError as RemovedModuleError
+    from graphmode.errors import RemovedSymbolError as RemovedSymbolError
+    from graphmode.errors import RunTimeoutError as RunTimeoutError
+    from graphmode.errors import ScriptError as ScriptError
+    from graphmode.errors import ServerStartError as ServerStartError
+    from graphmode.errors import SessionClosedError as SessionClosedError
+    from graphmode.errors import TaskFailedError as TaskFailedError
+    from graphmode.errors import UninitializedVariableError as UninitializedVariableError
     from graphmode.legacy.api import enable_tf1 as enable_tf1
     from graphmode.legacy.runner import run_script as run_script
-    from graphmode.legacy.scan import ScanFinding as ScanFinding
-    from graphmode.legacy.scan import ScanReport as ScanReport
-    from graphmode.legacy.scan import scan_files as scan_files
-    from graphmode.legacy.scan import scan_source as scan_source
-    from graphmode.legacy.scan_verdict import ScriptVerdict as ScriptVerdict
     from graphmode.parity.check import ParityProblem as ParityProblem
     from graphmode.parity.check import assert_parity as assert_parity
     from graphmode.parity.check import check_parity as check_parity
@@ -223,6 +218,11 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from graphmode.parity.run import GraphModel as GraphModel
     from graphmode.parity.run import run_eager as run_eager
     from graphmode.parity.run import run_graph as run_graph
+    from graphmode.scan.scanner import ScanFinding as ScanFinding
+    from graphmode.scan.scanner import ScanReport as ScanReport
+    from graphmode.scan.scanner import scan_files as scan_files
+    from graphmode.scan.scanner import scan_source as scan_source
+    from graphmode.scan.verdict import ScriptVerdict as ScriptVerdict
     from graphmode.session.engine import InteractiveSession as InteractiveSession
     from graphmode.session.engine import Session as Session
     from graphmode.session.engine import session_config as session_config

@@ -42,7 +42,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from graphmode._errors import ConfigError
+from graphmode.errors import ConfigError
 
 Shape = tuple[int | None, ...] | None
 _KERAS_LEAF = {"weights": "kernel", "biases": "bias"}

@@ -123,8 +123,8 @@ def _tf2_disabled_message() -> str:
 
 @contextlib.contextmanager
 def _eager_mode() -> Iterator[ExecutionMode]:
-    from graphmode._errors import ConfigError
     from graphmode._runtime import tf, v2_behavior_enabled
+    from graphmode.errors import ConfigError
 
     if not v2_behavior_enabled():
         raise ConfigError(_tf2_disabled_message())

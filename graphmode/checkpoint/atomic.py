@@ -41,10 +41,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from graphmode._errors import CheckpointCorruptError, CheckpointMatchError
 from graphmode._runtime import tf
 from graphmode.checkpoint import leftovers
 from graphmode.checkpoint.reader import open_checkpoint, read_state_file, read_tensors
+from graphmode.errors import CheckpointCorruptError, CheckpointMatchError
 
 # TensorFlow's rule for op names, which TF1 variables (and so checkpoint keys) follow.
 _VALID_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\-/>]*$")

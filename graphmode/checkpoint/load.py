@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphmode._errors import CheckpointMatchError, ConfigError
 from graphmode._pairing import base_name, nearest
 from graphmode._runtime import tf
+from graphmode._slots import ensure_built, keras_slot, optimizer_map_for, tf1_slot_suffixes
 from graphmode.checkpoint.names import NameMap, NamePair, pair_names
 from graphmode.checkpoint.reader import (
     OBJECT_GRAPH_KEY,
@@ -27,7 +27,7 @@ from graphmode.checkpoint.reader import (
     summarize_tf1,
 )
 from graphmode.checkpoint.recurrent import UNSUPPORTED_TF1_LSTM_PARTS, bind_recurrent
-from graphmode.train.slots import ensure_built, keras_slot, optimizer_map_for, tf1_slot_suffixes
+from graphmode.errors import CheckpointMatchError, ConfigError
 
 Arrays = tuple[np.ndarray, ...]
 _TF1_STATE_NAMES = ("beta1_power", "beta2_power", "global_step")

@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from graphmode._errors import CheckpointCorruptError, CheckpointNotFoundError
 from graphmode._runtime import tf
 from graphmode.checkpoint.leftovers import Leftover, find_leftovers
+from graphmode.errors import CheckpointCorruptError, CheckpointNotFoundError
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 _VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"

@@ -21,8 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from graphmode._errors import CheckpointMatchError, ConfigError
 from graphmode._runtime import tf
+from graphmode.errors import CheckpointMatchError, ConfigError
 
 Arrays = tuple[np.ndarray, ...]
 

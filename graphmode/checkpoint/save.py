@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphmode._errors import CheckpointMatchError, ConfigError
 from graphmode._pairing import base_name, nearest
 from graphmode._runtime import tf, v1
+from graphmode._slots import keras_slot, optimizer_map_for, tf1_slot_suffixes
 from graphmode.checkpoint.atomic import name_problem, write_checkpoint_atomically
 from graphmode.checkpoint.load import (
     Transfer,
@@ -21,7 +21,7 @@ from graphmode.checkpoint.load import (
 )
 from graphmode.checkpoint.names import NameMap, explicit_targets, pair_names
 from graphmode.checkpoint.reader import entry_shapes, open_checkpoint, summarize_tf1
-from graphmode.train.slots import keras_slot, optimizer_map_for, tf1_slot_suffixes
+from graphmode.errors import CheckpointMatchError, ConfigError
 
 Reference = str | os.PathLike | tf.Graph | Iterable[str]
 

@@ -8,8 +8,8 @@ import sys
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from graphmode._errors import CheckpointCorruptError, CheckpointNotFoundError
     from graphmode.checkpoint.reader import inspect_checkpoint
+    from graphmode.errors import CheckpointCorruptError, CheckpointNotFoundError
 
     try:
         summary = inspect_checkpoint(args.path, verify=not args.no_verify)

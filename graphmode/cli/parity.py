@@ -26,7 +26,7 @@ def load_bundled_example(name: str) -> ModuleType:
     Raises:
         ExampleError: there is no bundled example of that name.
     """
-    from graphmode._errors import ExampleError
+    from graphmode.errors import ExampleError
     from graphmode.parity import gallery
 
     if name not in gallery.NAMES:
@@ -52,7 +52,7 @@ def load_example(name: str, examples_dir: Path) -> ModuleType:
     Raises:
         ExampleError: the folder or file is missing, or it defines no ``parity_problem``.
     """
-    from graphmode._errors import ExampleError
+    from graphmode.errors import ExampleError
 
     if not examples_dir.is_dir():
         raise ExampleError(f"no examples folder at {examples_dir}; pass --examples-dir DIR")
@@ -80,7 +80,7 @@ def build_problem(module: ModuleType, **options: int | str | None):
         ExampleError: it does not accept an option, does not have the variant asked
             for, or returns something else than a ParityProblem.
     """
-    from graphmode._errors import ExampleError
+    from graphmode.errors import ExampleError
     from graphmode.parity.check import ParityProblem
 
     function = getattr(module, PROBLEM_FUNCTION)
@@ -119,7 +119,7 @@ def _tolerance(text: str) -> float:
 
 def _run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: parsing `graphmode parity --bad-option` must not load TensorFlow.
-    from graphmode._errors import ExampleError, GraphmodeError
+    from graphmode.errors import ExampleError, GraphmodeError
 
     try:
         module = load_example(args.name, Path(args.examples_dir)) if args.examples_dir else load_bundled_example(args.name)

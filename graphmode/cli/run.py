@@ -54,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"usage: {_USAGE}\ngraphmode run: error: {problem}", file=sys.stderr)
         return 2
 
-    from graphmode._errors import ScriptError
+    from graphmode.errors import ScriptError
     from graphmode.legacy.runner import run_script
 
     try:

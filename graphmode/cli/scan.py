@@ -6,7 +6,7 @@ import argparse
 
 
 def _run(args: argparse.Namespace) -> int:
-    from graphmode.legacy.scan import scan_files
+    from graphmode.scan.scanner import scan_files
 
     report = scan_files(args.scripts)
     print(report.to_json() if args.json else report.format_text())

@@ -25,8 +25,8 @@ import socket
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from graphmode._errors import ClusterError
 from graphmode._runtime import tf, v1
+from graphmode.errors import ClusterError
 from graphmode.session.engine import session_config as _session_config
 
 PS_JOB = "ps"

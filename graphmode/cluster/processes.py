@@ -24,8 +24,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from graphmode._errors import ClusterTimeoutError, TaskFailedError
 from graphmode.cluster.description import TF_CONFIG_ENV, ClusterDescription, TaskId
+from graphmode.errors import ClusterTimeoutError, TaskFailedError
 
 
 @dataclasses.dataclass(eq=False)

@@ -12,9 +12,9 @@ import time
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from graphmode._errors import ConfigError, RunTimeoutError, ServerStartError
 from graphmode._runtime import tf, v1
 from graphmode.cluster.description import ClusterDescription, TaskId
+from graphmode.errors import ConfigError, RunTimeoutError, ServerStartError
 from graphmode.session.diagnosis import uninitialized_variables
 from graphmode.session.engine import Session
 from graphmode.session.engine import session_config as _session_config

@@ -12,10 +12,10 @@
   ``from tensorflow.python.framework import ops`` and other submodule imports
   get the real modules.
 * ``tf.contrib`` is graphmode's namespace of its moved pieces
-  (:mod:`graphmode.legacy.contrib`: exact renames, adapters, tf-slim).
+  (:mod:`graphmode.contrib.namespace`: exact renames, adapters, tf-slim).
 * ``tensorflow.examples.tutorials.mnist.input_data`` and
   ``tf.contrib.learn.datasets`` are TF 1.15's MNIST loader
-  (:mod:`graphmode.legacy.mnist`), listed in ``_PROVIDED``.
+  (:mod:`graphmode.mnist.input_data`), listed in ``_PROVIDED``.
 * Names TensorFlow 2 dropped without a ``tf.compat.v1`` equivalent (the rest
   of ``tf.contrib`` and ``tensorflow.examples``, ``tf.estimator``) raise
   :class:`RemovedSymbolError` / :class:`RemovedModuleError` naming the symbol,
@@ -35,10 +35,12 @@ import sysconfig
 import types
 from collections.abc import Callable, Sequence
 
-from graphmode._errors import RemovedModuleError, RemovedSymbolError
 from graphmode._runtime import tf, v1
-from graphmode.legacy import contrib, mnist, removed
+from graphmode.contrib import namespace as contrib
+from graphmode.errors import RemovedModuleError, RemovedSymbolError
+from graphmode.legacy import removed
 from graphmode.legacy.sessions import TF1InteractiveSession, TF1Session
+from graphmode.mnist import input_data as mnist
 
 _MISSING = object()
 # Modules TensorFlow 2 dropped that graphmode provides itself (path without `tf.` -> factory).

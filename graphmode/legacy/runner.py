@@ -28,8 +28,9 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from graphmode._errors import ScriptError
-from graphmode.legacy import api, contrib
+from graphmode.contrib import namespace as contrib
+from graphmode.errors import ScriptError
+from graphmode.legacy import api
 from graphmode.legacy.api import enable_tf1
 from graphmode.legacy.children import give_children_the_tf1_api
 from graphmode.legacy.sessions import track_sessions

@@ -25,9 +25,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphmode._errors import ConfigError
 from graphmode._pairing import pair_variables
 from graphmode._runtime import v1
+from graphmode.errors import ConfigError
 from graphmode.parity.compare import compare_trajectories
 from graphmode.parity.initializers import check_initializers
 from graphmode.parity.lockstep import run_lockstep

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from graphmode._errors import ConfigError
 from graphmode._pairing import match_variable_names
+from graphmode.errors import ConfigError
 from graphmode.parity.noise_floor import DEFAULT_NOISE_FACTOR, matched_floor, noise_floor
 from graphmode.parity.report import (
     LOSS,

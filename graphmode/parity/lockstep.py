@@ -24,8 +24,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphmode._errors import ConfigError
 from graphmode._runtime import tf, v1
+from graphmode.errors import ConfigError
 from graphmode.parity.lockstep_report import LOCKSTEP_RULE, LockstepQuantity, LockstepReport, step_difference
 from graphmode.parity.report import LOSS, Divergence, Trajectory
 from graphmode.parity.run import (

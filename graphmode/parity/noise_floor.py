@@ -84,7 +84,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from graphmode._errors import ConfigError
+from graphmode.errors import ConfigError
 
 # One sample of the rounding chaos against another: while differences grow, the
 # two can be a decade or more apart (29x measured, see the module docstring);

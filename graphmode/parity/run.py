@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphmode._errors import ConfigError, ParityError
 from graphmode._pairing import base_name
 from graphmode._runtime import tf, v1
+from graphmode.errors import ConfigError, ParityError
 from graphmode.parity.report import Trajectory
 from graphmode.session.engine import Session
 

@@ -10,7 +10,7 @@ moving averages), which is compared too and reported as unlisted.
 
 Eager side: the variables the :class:`~graphmode.parity.run.EagerModel` lists,
 plus its Keras optimizer's slots and ``iterations``. Slots are paired with the
-graph's through :mod:`graphmode.train.slots`, the map the checkpoint bridge
+graph's through :mod:`graphmode._slots`, the map the checkpoint bridge
 uses (Keras SGD keeps ``-lr`` times TF1's momentum accumulator, Adam's ``m``/``v``
 are TF1's ``Adam``/``Adam_1``, Keras ``iterations`` is TF1's step count).
 """
@@ -23,10 +23,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphmode._errors import CheckpointMatchError, ConfigError
 from graphmode._pairing import base_name, pair_variables
 from graphmode._runtime import tf
-from graphmode.train.slots import TF1_DEFAULT_NAMES, keras_slot, optimizer_map_for, tf1_slot_suffixes
+from graphmode._slots import TF1_DEFAULT_NAMES, keras_slot, optimizer_map_for, tf1_slot_suffixes
+from graphmode.errors import CheckpointMatchError, ConfigError
 
 __all__ = ["COUNTERS", "GraphState", "StateEntry", "StatePlan", "find_optimizer", "graph_state", "plan_state"]
 
@@ -252,7 +252,7 @@ def plan_state(
     block is reported, not guessed), ``name_map`` first, whose keys may also
     name graph slots and counters to pair them with listed eager variables as
     they are; slots and counters through the
-    optimizer's :func:`~graphmode.train.slots.optimizer_map_for`. ``model_only``:
+    optimizer's :func:`~graphmode._slots.optimizer_map_for`. ``model_only``:
     the model variables and their issues only (before the optimizer is built).
     """
     entries, issues, direct = _model_entries(state, eager, name_map)

@@ -29,9 +29,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from graphmode._errors import ConfigError
 from graphmode._pairing import base_name
 from graphmode._runtime import tf, v1
+from graphmode.errors import ConfigError
 from graphmode.parity.run import EagerModel
 
 __all__ = ["TF1ModelLayer", "eager_model_from_tf1"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from graphmode._errors import ConfigError, ConfigTypeError
 from graphmode._runtime import v1
+from graphmode.errors import ConfigError, ConfigTypeError
 
 
 def session_config(

@@ -12,7 +12,8 @@ import re
 import weakref
 from collections.abc import Iterable, Sequence
 
-from graphmode._errors import (
+from graphmode._runtime import tf, v1
+from graphmode.errors import (
     DevicePlacementError,
     ForeignGraphError,
     MissingFeedError,
@@ -20,7 +21,6 @@ from graphmode._errors import (
     RunTimeoutError,
     UninitializedVariableError,
 )
-from graphmode._runtime import tf, v1
 
 # The feed checks live in `feeds`; these names stay importable from here.
 from graphmode.session.feeds import FeedSpec as FeedSpec

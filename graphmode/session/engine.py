@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from graphmode._errors import ConfigError, FeedError, ForeignGraphError, SessionClosedError
 from graphmode._runtime import default_session_config, tf, v1
+from graphmode.errors import ConfigError, FeedError, ForeignGraphError, SessionClosedError
 from graphmode.session import diagnosis, feeds, remote
 from graphmode.session.callables import RunCache, build_callable
 from graphmode.session.callables import callable_options as callable_options

@@ -19,8 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from graphmode._errors import FeedError, FeedRangeError, FeedTypeError, ForeignGraphError
 from graphmode._runtime import tf
+from graphmode.errors import FeedError, FeedRangeError, FeedTypeError, ForeignGraphError
 
 _INTEGER_KINDS = "iub"
 _NUMERIC_KINDS = "iubfc"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from graphmode._errors import ConfigError
 from graphmode._runtime import tf, v1
 from graphmode._text import align_columns
+from graphmode.errors import ConfigError
 
 # The standard collections TF1 code reads and writes, by their GraphKeys name.
 STANDARD_COLLECTIONS: dict[str, str] = {

@@ -22,8 +22,8 @@ import math
 import socket
 import time
 
-from graphmode._errors import ConfigError, RunTimeoutError
 from graphmode._runtime import tf, v1
+from graphmode.errors import ConfigError, RunTimeoutError
 
 GRPC_PREFIX = "grpc://"
 # target -> {job: [address, ...]} for servers started in this process.

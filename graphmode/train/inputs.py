@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from graphmode._errors import ConfigError, FeedError
+from graphmode.errors import ConfigError, FeedError
 from graphmode.session.diagnosis import FeedSpec, check_feed, feed_spec
 
 

@@ -3,7 +3,7 @@
 ``tf.keras`` here is tf-keras 2.21 (graphmode sets ``TF_USE_LEGACY_KERAS=1``).
 Each entry was worked out from the TF1 kernels (``training_ops.cc``) and the
 tf-keras ``update_step`` code, then checked by training the same problem both
-ways (``tests/test_optimizers.py``). For dense gradients:
+ways (``tests/train/test_optimizers.py``). For dense gradients:
 
 =================  ===========================================  ======================================
 TF1                Keras                                        why the arguments differ
@@ -48,8 +48,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from graphmode._errors import NoKerasEquivalentError
 from graphmode._runtime import tf
+from graphmode.errors import NoKerasEquivalentError
 from graphmode.train.optimizers import CLIPPING_KINDS, OptimizerSpec
 
 

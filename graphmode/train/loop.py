@@ -32,8 +32,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from graphmode._errors import ConfigError, InputExhaustedError, NumericsError, SessionClosedError
 from graphmode._runtime import tf, v1
+from graphmode.errors import ConfigError, InputExhaustedError, NumericsError, SessionClosedError
 from graphmode.session.engine import callable_options
 from graphmode.train.inputs import batch_feeder, check_inputs
 from graphmode.train.optimizers import GradientClipping, OptimizerSpec, make_tf1_optimizer, minimize

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from graphmode._errors import ConfigError, NoGradientError
 from graphmode._runtime import tf, v1
+from graphmode.errors import ConfigError, NoGradientError
 
 _REQUIRED = object()
 

@@ -1,6 +1,6 @@
 """A whole ps/worker cluster in this one process: placement through graphmode sessions, errors.
 
-Run by tests/test_cluster.py in a subprocess of its own, because TensorFlow
+Run by tests/cluster/test_cluster.py in a subprocess of its own, because TensorFlow
 cannot stop a server: the servers live until this process exits. Prints one
 JSON object.
 """

@@ -23,11 +23,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from graphmode._errors import DatasetError
 from graphmode._runtime import tf, v1
-from graphmode.parity import examples as plumbing
+from graphmode.errors import DatasetError
 from graphmode.parity.check import ParityProblem
-from graphmode.parity.figures import difference_curves
+from graphmode.parity.gallery import examples as plumbing
+from graphmode.parity.gallery.figures import difference_curves
 from graphmode.parity.run import EagerModel, GraphModel
 from graphmode.session.graph import new_graph
 

@@ -22,8 +22,8 @@ import sys
 import numpy as np
 
 from graphmode._runtime import tf, v1
-from graphmode.parity import examples as plumbing
 from graphmode.parity.check import ParityProblem
+from graphmode.parity.gallery import examples as plumbing
 from graphmode.parity.run import EagerModel, GraphModel
 from graphmode.session.graph import new_graph
 
