@@ -37,13 +37,14 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from graphmode._runtime import tf
 from graphmode.checkpoint import leftovers
-from graphmode.checkpoint.reader import open_checkpoint, read_state_file, read_tensors
+from graphmode.checkpoint.reader import is_bundle_file, open_checkpoint, read_state_file, read_tensors
 from graphmode.errors import CheckpointCorruptError, CheckpointMatchError
 
 # TensorFlow's rule for op names, which TF1 variables (and so checkpoint keys) follow.
@@ -70,29 +71,60 @@ def _fsync(path: str) -> None:
             os.close(descriptor)
 
 
-def _stage(staged_prefix: str, tensors: Mapping[str, np.ndarray]) -> None:
-    names = sorted(tensors)
-    tf.raw_ops.SaveV2(
-        prefix=staged_prefix,
-        tensor_names=names,
-        shape_and_slices=[""] * len(names),
-        tensors=[tf.constant(tensors[name]) for name in names],
-    )
+class Slices(NamedTuple):
+    """A tensor written in slices under one key, as TF1's ``Saver`` writes a partitioned variable.
+
+    Attributes:
+        full_shape: the whole tensor's shape, which the key reads back as.
+        parts: ``(spec, value)`` per slice; ``spec`` is TensorFlow's slice string
+            (``"4 3 0,2:-"``: the full shape, then ``start,length`` or ``-`` per dimension).
+    """
+
+    full_shape: tuple[int, ...]
+    parts: Sequence[tuple[str, np.ndarray]]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.parts[0][1].dtype
 
 
-def _verify(staged_prefix: str, tensors: Mapping[str, np.ndarray]) -> None:
+Tensor = np.ndarray | Slices
+
+
+def _as_tensor(value) -> Tensor:
+    return value if isinstance(value, Slices) else np.asarray(value)
+
+
+def _tf_dtype(value: Tensor):
+    # Bytes, str and object arrays are TensorFlow strings (NumPy keeps them as |S, <U or object).
+    return tf.string if value.dtype.kind in "SUO" else tf.as_dtype(value.dtype)
+
+
+def _stage(staged_prefix: str, tensors: Mapping[str, Tensor]) -> None:
+    names, specs, values = [], [], []
+    for name in sorted(tensors):
+        value = tensors[name]
+        for spec, part in value.parts if isinstance(value, Slices) else (("", value),):
+            names.append(name)
+            specs.append(spec)
+            values.append(tf.constant(part, dtype=_tf_dtype(value)))
+    tf.raw_ops.SaveV2(prefix=staged_prefix, tensor_names=names, shape_and_slices=specs, tensors=values)
+
+
+def _verify(staged_prefix: str, tensors: Mapping[str, Tensor]) -> None:
     _, reader = open_checkpoint(staged_prefix)
     shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
     for name, value in tensors.items():
-        if name not in shapes or tuple(shapes[name]) != value.shape or dtypes[name].as_numpy_dtype != value.dtype:
+        shape = value.full_shape if isinstance(value, Slices) else value.shape
+        if name not in shapes or tuple(shapes[name]) != tuple(shape) or dtypes[name].base_dtype != _tf_dtype(value):
             raise CheckpointCorruptError(
                 f"staged checkpoint {staged_prefix!r} does not read back {name!r} as written "
-                f"({value.shape} {value.dtype}); the target was left untouched"
+                f"({tuple(shape)} {_tf_dtype(value).name}); the target was left untouched"
             )
 
 
 def _bundle_names(directory: str, base: str) -> list[str]:
-    return sorted(n for n in os.listdir(directory) if n == base + ".index" or n.startswith(base + ".data-"))
+    return sorted(n for n in os.listdir(directory) if is_bundle_file(n, base))
 
 
 def _reads_whole(prefix: str) -> bool:
@@ -212,13 +244,13 @@ def _keep_previous(directory: str, base: str, state: _State) -> str | None:
 
 
 def write_checkpoint_atomically(
-    prefix: str | os.PathLike, tensors: Mapping[str, np.ndarray], *, update_state_file: bool = True
+    prefix: str | os.PathLike, tensors: Mapping[str, np.ndarray | Slices], *, update_state_file: bool = True
 ) -> str:
     """Writes ``tensors`` as a TF1 ``Saver`` (TensorBundle V2) checkpoint at ``prefix``, crash-safe.
 
     Args:
         prefix: the checkpoint prefix, e.g. ``train_dir/model.ckpt-100``.
-        tensors: checkpoint name -> value.
+        tensors: checkpoint name -> value (an array, or :class:`Slices` for a partitioned variable).
         update_state_file: also make it the latest checkpoint in the directory's
             ``checkpoint`` state file (updated last).
 
@@ -226,19 +258,27 @@ def write_checkpoint_atomically(
         The absolute prefix written.
 
     Raises:
-        CheckpointMatchError: a name is empty or not a TF1 variable name; nothing written.
+        CheckpointMatchError: nothing to save, a name is empty or not a TF1 variable name, or
+            the prefix names a directory; nothing written.
         CheckpointCorruptError: the state file is unreadable, or the staged
             bundle does not read back as written; nothing published.
     """
-    prefix = os.path.abspath(os.fspath(prefix))
+    given = os.fspath(prefix)
+    prefix = os.path.abspath(given)
     directory, base = os.path.split(prefix)
     bad = [f"{name!r} {why}" for name in tensors if (why := name_problem(name)) is not None]
-    if not base:
+    if not tensors:
+        bad.append("there are no variables to save (the variables given are empty)")
+    if given.endswith((os.sep, "/")) or os.path.isdir(prefix):
+        # abspath would drop the slash and write the files beside the folder, not in it.
+        bad.append(f"the prefix {given!r} names a directory; give a file name inside it, "
+                   f"e.g. {os.path.join(prefix, 'model.ckpt')!r}")
+    elif not base:
         bad.append(f"the prefix {prefix!r} has no file name")
     if bad:
         listed = "\n".join(f"  - {problem}" for problem in bad)
-        raise CheckpointMatchError(f"cannot save {prefix!r}; nothing was written:\n{listed}")
-    arrays = {name: np.asarray(value) for name, value in tensors.items()}
+        raise CheckpointMatchError(f"cannot save {given!r}; nothing was written:\n{listed}")
+    arrays = {name: _as_tensor(value) for name, value in tensors.items()}
     os.makedirs(directory, exist_ok=True)
     state = _State(directory)
     _clean(directory, state)

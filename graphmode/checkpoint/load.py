@@ -22,6 +22,7 @@ from graphmode.checkpoint.names import NameMap, NamePair, pair_names
 from graphmode.checkpoint.reader import (
     OBJECT_GRAPH_KEY,
     entry_shapes,
+    numpy_dtype,
     open_checkpoint,
     read_tensors,
     summarize_tf1,
@@ -108,7 +109,7 @@ def _shape_of(item: Any) -> tuple[int | None, ...] | None:
 def _dry_outputs(transfer: Transfer, shapes: Mapping[str, tuple], dtypes: Mapping[str, str], forget_bias: float):
     # Convert zero views of the right shapes: the output shapes come out of the
     # same code that converts the values, without reading anything.
-    zeros = tuple(np.broadcast_to(np.zeros((), dtypes[n]), shapes[n]) for n in transfer.tf1_names)
+    zeros = tuple(np.broadcast_to(np.zeros((), numpy_dtype(dtypes[n])), shapes[n]) for n in transfer.tf1_names)
     return transfer.convert(zeros, forget_bias)
 
 

@@ -42,6 +42,9 @@ TF1_SLOT_MEANINGS: dict[str, str] = {
 # Non-slot optimizer state TF1 keeps as plain variables.
 _TF1_STATE = re.compile(r"^(.*/)?(global_step|beta1_power(_\d+)?|beta2_power(_\d+)?)$")
 
+# TensorBundle data shards: NAME.data-00000-of-00001.
+_DATA_SUFFIX = re.compile(r"\.data-\d{5}-of-\d{5}")
+
 
 class CheckpointEntry(NamedTuple):
     """One tensor in a checkpoint.
@@ -147,6 +150,21 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
+def is_bundle_file(name: str, base: str) -> bool:
+    """Whether the file ``name`` is one of checkpoint ``base``'s files (``base.index``, ``base.data-NNNNN-of-NNNNN``).
+
+    Exact: ``base.data-00000-of-00001.bak`` or ``base.index.tmp`` are someone else's files.
+    """
+    if name == base + ".index":
+        return True
+    return name.startswith(base) and _DATA_SUFFIX.fullmatch(name, len(base)) is not None
+
+
+def numpy_dtype(tf_dtype_name: str) -> np.dtype:
+    """The NumPy dtype TensorFlow reads a checkpoint tensor of ``tf_dtype_name`` as (``string`` -> object)."""
+    return np.dtype(tf.as_dtype(tf_dtype_name).as_numpy_dtype)
+
+
 def _bundle_files(prefix: str) -> list[str]:
     directory = os.path.dirname(prefix) or "."
     base = os.path.basename(prefix)
@@ -154,9 +172,7 @@ def _bundle_files(prefix: str) -> list[str]:
         names = os.listdir(directory)
     except OSError:
         return []
-    return sorted(
-        os.path.join(directory, name) for name in names if name == base + ".index" or name.startswith(base + ".data-")
-    )
+    return sorted(os.path.join(directory, name) for name in names if is_bundle_file(name, base))
 
 
 def resolve_checkpoint_path(path: str | os.PathLike) -> str:

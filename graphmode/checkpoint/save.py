@@ -11,7 +11,7 @@ import numpy as np
 from graphmode._pairing import base_name, nearest
 from graphmode._runtime import tf, v1
 from graphmode._slots import keras_slot, optimizer_map_for, tf1_slot_suffixes
-from graphmode.checkpoint.atomic import name_problem, write_checkpoint_atomically
+from graphmode.checkpoint.atomic import Slices, name_problem, write_checkpoint_atomically
 from graphmode.checkpoint.load import (
     Transfer,
     identity,
@@ -20,10 +20,18 @@ from graphmode.checkpoint.load import (
     recurrent_transfers,
 )
 from graphmode.checkpoint.names import NameMap, explicit_targets, pair_names
-from graphmode.checkpoint.reader import entry_shapes, open_checkpoint, summarize_tf1
+from graphmode.checkpoint.reader import entry_shapes, numpy_dtype, open_checkpoint, summarize_tf1
 from graphmode.errors import CheckpointMatchError, ConfigError
 
 Reference = str | os.PathLike | tf.Graph | Iterable[str]
+
+
+class _Partition(NamedTuple):
+    # One part of a partitioned variable: its own name in the graph ("w/part_1") and where it sits in the whole.
+    name: str
+    offset: tuple[int, ...]
+    shape: tuple[int, ...]
+    spec: str
 
 
 class _ReferenceNames(NamedTuple):
@@ -34,16 +42,69 @@ class _ReferenceNames(NamedTuple):
     model_names: list[str]
     required: set[str]
     described: str
+    # Partitioned variables: Saver's key (the whole variable's name) -> its parts, which Saver writes
+    # as slices of that one key.
+    partitions: dict[str, list[_Partition]] = {}
+
+
+def _graph_entries(graph: tf.Graph):
+    entries: dict[str, tuple[tuple[int, ...], str]] = {}
+    partitions: dict[str, list[_Partition]] = {}
+    for variable in graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES):
+        dtype = variable.dtype.base_dtype.name
+        info = getattr(variable, "_save_slice_info", None)
+        if info is None:
+            entries[variable.op.name] = (tuple(variable.shape.as_list()), dtype)
+            continue
+        entries[info.full_name] = (tuple(info.full_shape), dtype)
+        partitions.setdefault(info.full_name, []).append(
+            _Partition(variable.op.name, tuple(info.var_offset), tuple(info.var_shape), info.spec))
+    return entries, partitions
+
+
+def _join_partitions(named: list, reference: _ReferenceNames | None, problems: list[str]) -> list:
+    """Replaces the parts of a partitioned variable, given by their own names, with the whole variable."""
+    if reference is None or not reference.partitions:
+        return named
+    owner = {part.name: (full, part) for full, parts in reference.partitions.items() for part in parts}
+    given: dict[str, dict[str, Any]] = {}
+    rest = []
+    for name, item in named:
+        if base_name(name) in owner:
+            given.setdefault(owner[base_name(name)][0], {})[base_name(name)] = item
+        else:
+            rest.append((name, item))
+    for full, items in given.items():
+        parts = reference.partitions[full]
+        missing = [part.name for part in parts if part.name not in items]
+        if missing:
+            problems.append(f"partitioned variable {full!r}: parts {missing} are not given (all of "
+                            f"{[part.name for part in parts]} are needed, or {full!r} whole)")
+            continue
+        whole = np.zeros(reference.shapes[full], numpy_dtype(reference.dtypes[full]))
+        for part in parts:
+            whole[tuple(slice(o, o + n) for o, n in zip(part.offset, part.shape))] = _value(items[part.name])
+        rest.append((full, whole))
+    return rest
+
+
+def _as_saved(name: str, value: np.ndarray, reference: _ReferenceNames | None) -> np.ndarray | Slices:
+    """What TF1's ``Saver`` writes for ``name``: the value, or its slices where the variable is partitioned."""
+    parts = reference.partitions.get(name) if reference is not None else None
+    if not parts or tuple(np.shape(value)) != reference.shapes[name]:
+        return value  # a wrong shape is reported by the shape check
+    return Slices(tuple(np.shape(value)), [
+        (part.spec, np.asarray(value)[tuple(slice(o, o + n) for o, n in zip(part.offset, part.shape))])
+        for part in parts])
 
 
 def _reference_names(reference: Reference) -> _ReferenceNames:
     if isinstance(reference, tf.Graph):
-        variables = reference.get_collection(v1.GraphKeys.GLOBAL_VARIABLES)
-        entries = {v.op.name: (tuple(v.shape.as_list()), v.dtype.base_dtype.name) for v in variables}
+        entries, partitions = _graph_entries(reference)
         model = [v.entry.name for v in summarize_tf1("graph", entries).variables]
         # Saver() restores every global variable, slots and global_step included.
         return _ReferenceNames({n: s for n, (s, _) in entries.items()}, {n: d for n, (_, d) in entries.items()},
-                               model, set(entries), "the reference graph")
+                               model, set(entries), "the reference graph", partitions)
     if isinstance(reference, (str, os.PathLike)):
         prefix, reader = open_checkpoint(reference)
         entries = entry_shapes(reader)
@@ -116,7 +177,7 @@ def _slot_tensors(optimizer, tf1_optimizer_name, transfers, problems) -> dict[st
 
 def _to_reference_dtype(name: str, value: np.ndarray, dtype: str, cast: bool, reference: _ReferenceNames,
                         problems: list[str]) -> np.ndarray:
-    wanted = np.dtype(dtype)
+    wanted = numpy_dtype(dtype)
     mismatch = f"dtype mismatch: {name!r} is {wanted.name} in {reference.described}; the value is {value.dtype.name}"
     if not cast:
         problems.append(f"{mismatch} (pass cast=True to write it as {wanted.name})")
@@ -188,7 +249,8 @@ def save_tf1_checkpoint(
     """
     problems: list[str] = []
     reference_names = None if reference is None else _reference_names(reference)
-    transfers = _plan(named_variables(variables), recurrent, name_map, reference_names, problems)
+    named = _join_partitions(named_variables(variables), reference_names, problems)
+    transfers = _plan(named, recurrent, name_map, reference_names, problems)
     tensors: dict[str, np.ndarray] = {}
     for transfer in transfers:
         try:
@@ -204,12 +266,17 @@ def save_tf1_checkpoint(
             if name in tensors:
                 problems.append(f"two values for TF1 name {name!r}; give name_map")
             tensors[name] = value
+    if global_step is not None and (isinstance(global_step, bool) or not isinstance(global_step, (int, np.integer))):
+        raise ConfigError(f"global_step must be an int; got {global_step!r}")
+    in_variables = tensors.get("global_step")
     if optimizer is not None:
         tensors.update(_slot_tensors(optimizer, tf1_optimizer_name, transfers, problems))
         global_step = int(optimizer.iterations.numpy()) if global_step is None else global_step
     if global_step is not None:
-        if isinstance(global_step, bool) or not isinstance(global_step, (int, np.integer)):
-            raise ConfigError(f"global_step must be an int; got {global_step!r}")
+        if in_variables is not None and np.asarray(in_variables) != global_step:
+            source = "global_step=" if optimizer is None else "global_step= / the optimizer's iterations"
+            problems.append(f"two values for 'global_step': {np.asarray(in_variables).item()!r} in the variables "
+                            f"and {int(global_step)} from {source}; give one")
         tensors["global_step"] = np.int64(global_step)
     if reference_names is not None:
         for name, value in list(tensors.items()):
@@ -218,11 +285,17 @@ def save_tf1_checkpoint(
                 problems.append(f"shape mismatch: {name!r} is {shape} in {reference_names.described}; "
                                 f"the value is {tuple(value.shape)}")
             dtype = reference_names.dtypes.get(name)
-            if dtype is not None and np.asarray(value).dtype != np.dtype(dtype):
+            if dtype is not None and np.asarray(value).dtype != numpy_dtype(dtype) and not _both_strings(value, dtype):
                 tensors[name] = _to_reference_dtype(name, np.asarray(value), dtype, cast, reference_names, problems)
         missing = sorted(reference_names.required - set(tensors) - set(reference_names.model_names))
         if missing:
             problems.append(f"{reference_names.described} also restores {missing}, which would be missing "
                             "(pass optimizer= / global_step= to write them)")
     raise_problems("save", os.fspath(path), problems)
-    return write_checkpoint_atomically(path, tensors, update_state_file=update_state_file)
+    saved = {name: _as_saved(name, value, reference_names) for name, value in tensors.items()}
+    return write_checkpoint_atomically(path, saved, update_state_file=update_state_file)
+
+
+def _both_strings(value: Any, dtype: str) -> bool:
+    # NumPy holds TensorFlow strings as bytes (|S), str (<U) or object arrays: all are one TF dtype.
+    return dtype == "string" and np.asarray(value).dtype.kind in "SUO"

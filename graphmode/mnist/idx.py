@@ -13,6 +13,7 @@ never turns into a confusing reshape error further on.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
@@ -25,6 +26,7 @@ LABELS_MAGIC = 2049
 _UNSIGNED_BYTE = 0x08
 _GZIP_START = b"\x1f\x8b"
 _KIND = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
+_CHUNK = 1 << 24
 
 
 def _open(path: str):
@@ -34,8 +36,14 @@ def _open(path: str):
 
 
 def _read_exactly(stream, count: int, path: str, what: str) -> bytes:
+    # In chunks: a damaged header can claim terabytes, and read(count) would allocate them up front.
+    data = bytearray()
     try:
-        data = stream.read(count)
+        while len(data) < count:
+            chunk = stream.read(min(count - len(data), _CHUNK))
+            if not chunk:
+                break
+            data += chunk
     except (EOFError, OSError, zlib.error) as error:
         # gzip reports a cut-off or damaged stream only when it is read.
         raise DatasetError(f"{path}: the gzip stream is truncated or corrupt while reading {what} ({error})") from error
@@ -74,8 +82,11 @@ def read_idx(path: str, magic: int) -> np.ndarray:
         dimensions = magic & 0xFF
         header = _read_exactly(stream, 4 * dimensions, path, "the header")
         shape = tuple(int.from_bytes(header[4 * i : 4 * i + 4], "big") for i in range(dimensions))
-        size = int(np.prod(shape, dtype=np.int64))
         described = " x ".join(str(n) for n in shape)
+        if 0 in shape:
+            raise DatasetError(f"{path}: the header gives {kind} of shape {described}, which holds nothing; "
+                               "the header is damaged or the file is not MNIST")
+        size = math.prod(shape)  # Python ints: a damaged header must not wrap around in int64
         data = _read_exactly(stream, size, path, f"{shape[0]} {kind} ({described} bytes)")
     array = np.frombuffer(data, dtype=np.uint8).reshape(shape)
     return array[..., np.newaxis] if magic == IMAGES_MAGIC else array

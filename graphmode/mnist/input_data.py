@@ -173,6 +173,9 @@ class DataSet:
             image = [1] * _PIXELS
             label = [1] + [0] * (_CLASSES - 1) if self.one_hot else 0
             return [image for _ in range(batch_size)], [label for _ in range(batch_size)]
+        if self._images is None:
+            raise DatasetError(f"next_batch({batch_size}) on a DataSet made with fake_data=True: it holds no examples; "
+                               f"call next_batch({batch_size}, fake_data=True) for its fake batches")
         start = self._index_in_epoch
         if shuffle and self._epochs_completed == 0 and start == 0:
             self._permute()
