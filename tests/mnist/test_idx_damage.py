@@ -8,8 +8,8 @@ import re
 import pytest
 
 import graphmode as gm
-from graphmode.legacy import idx
-from graphmode.legacy.mnist import DataSet
+from graphmode.mnist import idx
+from graphmode.mnist.input_data import DataSet
 
 MAGIC_IMAGES = bytes([0, 0, 8, 3])
 
