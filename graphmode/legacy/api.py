@@ -11,6 +11,9 @@
   graphmode's. ``import tensorflow.compat.v1 as tf`` gives the same module;
   ``from tensorflow.python.framework import ops`` and other submodule imports
   get the real modules.
+* ``tf.flags`` / ``tf.app.flags`` are absl's with TF1's leniency
+  (:mod:`graphmode.legacy.flags`: NumPy scalar defaults, redefining a flag absl's
+  logging defines).
 * ``tf.contrib`` is graphmode's namespace of its moved pieces
   (:mod:`graphmode.contrib.namespace`: exact renames, adapters, tf-slim).
 * ``tensorflow.examples.tutorials.mnist.input_data`` and
@@ -38,7 +41,7 @@ from collections.abc import Callable, Sequence
 from graphmode._runtime import tf, v1
 from graphmode.contrib import namespace as contrib
 from graphmode.errors import RemovedModuleError, RemovedSymbolError
-from graphmode.legacy import removed
+from graphmode.legacy import flags, removed
 from graphmode.legacy.sessions import TF1InteractiveSession, TF1Session
 from graphmode.mnist import input_data as mnist
 
@@ -125,6 +128,10 @@ def _build_module() -> _TF1Namespace:
     module = _TF1Namespace("", v1, {"Session": TF1Session, "InteractiveSession": TF1InteractiveSession})
     # tf.compat.v1 inside a TF1 script is this same module; tf.compat.v2 stays TensorFlow 2's.
     module.__dict__["compat"] = _TF1Namespace("compat", tf.compat, {"v1": module, "v2": tf.compat.v2})
+    # tf.flags and tf.app.flags: absl's, with the NumPy defaults and redefinitions TF1 accepted.
+    tf1_flags = _TF1Namespace("flags", v1.flags, flags.tf1_flag_functions())
+    module.__dict__["flags"] = tf1_flags
+    module.__dict__["app"] = _TF1Namespace("app", v1.app, {"flags": tf1_flags})
     # tf.contrib: its moved pieces resolve (one stderr line each), the rest keeps the removed-name advice.
     module.__dict__["contrib"] = contrib.ContribNamespace(
         "contrib", _MISSING, lambda name, parent: _removed_symbol_error(name, parent), _PROVIDED)
