@@ -6,7 +6,9 @@
    Fashion-MNIST), the same four files;
 3. Keras' cache: ``~/.keras/datasets/mnist.npz`` (``$KERAS_HOME`` moves it),
    for Fashion-MNIST the IDX folder ``~/.keras/datasets/fashion-mnist/``;
-4. a download of the missing files into the script's folder, as TF1 did.
+4. a download of the missing files into the script's folder, as TF1 did
+   (``keras.utils.get_file``, which checks the SHA-256 of MNIST's and
+   Fashion-MNIST's published files).
 
 A script reads Fashion-MNIST when its folder or ``source_url`` says
 "fashion": the files share their names with MNIST's, and falling back to the
@@ -15,14 +17,17 @@ digits for a Fashion-MNIST script would train on the wrong data without a word.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
 import os
 import sys
-import urllib.error
-import urllib.request
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
 
+from graphmode._runtime import tf
 from graphmode.errors import DataFilesNotFoundError, DatasetError
 from graphmode.mnist.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 
@@ -33,8 +38,44 @@ FILE_NAMES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-_DOWNLOAD_TIMEOUT_S = 30.0
+# The published SHA-256 of each gzipped file, by download source (the same files on each).
+_MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+_FASHION_MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    "train-labels-idx1-ubyte": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    "t10k-images-idx3-ubyte": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    "t10k-labels-idx1-ubyte": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+}
+KNOWN_SOURCES: dict[str, dict[str, str]] = {
+    DEFAULT_SOURCE_URL: _MNIST_SHA256,
+    "http://yann.lecun.com/exdb/mnist/": _MNIST_SHA256,
+    "https://yann.lecun.com/exdb/mnist/": _MNIST_SHA256,
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/": _FASHION_MNIST_SHA256,
+}
 _announced: set[str] = set()
+# Set while graphmode's loader downloads: a failure there is reported by the loader itself
+# (graphmode.mnist.copies serves failed downloads of scripts' own loaders only).
+_own_download: contextvars.ContextVar[bool] = contextvars.ContextVar("graphmode_own_download", default=False)
+
+
+@contextlib.contextmanager
+def graphmodes_own_download() -> Iterator[None]:
+    """Marks the downloads of graphmode's MNIST loader."""
+    token = _own_download.set(True)
+    try:
+        yield
+    finally:
+        _own_download.reset(token)
+
+
+def in_graphmodes_own_download() -> bool:
+    """True inside :func:`graphmodes_own_download`."""
+    return _own_download.get()
 
 
 class Arrays(NamedTuple):
@@ -95,7 +136,7 @@ def _read_idx_folder(files: dict[str, str], announce) -> Arrays:
     return Arrays(images["train_images"], labels["train_labels"], images["test_images"], labels["test_labels"])
 
 
-def _read_keras_npz(path: str) -> Arrays:
+def read_keras_npz(path: str) -> Arrays:
     try:
         with np.load(path) as archive:
             missing = sorted({"x_train", "y_train", "x_test", "y_test"} - set(archive.files))
@@ -119,33 +160,62 @@ def _read_keras_npz(path: str) -> Arrays:
 def download(train_dir: str, source_url: str, missing: list[str]) -> dict[str, str]:
     """Downloads ``source_url + name.gz`` into ``train_dir`` for each missing file name, as TF1 did.
 
-    Each file is written under a temporary name and renamed when complete, so
-    an interrupted download never leaves a half file that looks finished.
+    Through ``keras.utils.get_file``: it downloads, keeps the file, and checks its
+    SHA-256 when the source is one whose files are known (:data:`KNOWN_SOURCES`:
+    MNIST's and Fashion-MNIST's published files); other sources (a mirror, a data
+    set of the user's in MNIST's format) are taken as they come, as TF1 did. A
+    failed download leaves no file, and no folder it had to create.
 
     Returns:
         The downloaded paths by file name.
 
     Raises:
         OSError: a download failed (offline, the URL is wrong, the folder is not writable).
+        DatasetError: a downloaded file's SHA-256 is not the published one (the file is deleted).
     """
+    hashes = KNOWN_SOURCES.get(source_url, {})
+    folder = os.path.abspath(train_dir)
+    created = not os.path.isdir(folder)
     paths = {}
-    for name in missing:
-        target = os.path.join(train_dir, f"{name}.gz")
-        partial = f"{target}.graphmode-download"
-        with urllib.request.urlopen(source_url + f"{name}.gz", timeout=_DOWNLOAD_TIMEOUT_S) as response:
-            os.makedirs(train_dir, exist_ok=True)  # only once the source answers: no empty folder offline
+    try:
+        # get_file falls back to /tmp/.keras when the folder is not writable, as one not made yet is not.
+        os.makedirs(folder, exist_ok=True)
+        for name in missing:
+            target = os.path.join(folder, f"{name}.gz")
+            expected = hashes.get(name)
             try:
-                with open(partial, "wb") as handle:
-                    while chunk := response.read(1 << 20):
-                        handle.write(chunk)
-            except BaseException:
-                if os.path.exists(partial):
-                    os.remove(partial)
-                raise
-        os.replace(partial, target)
-        print(f"Successfully downloaded {name}.gz {os.path.getsize(target)} bytes.")
-        paths[name] = target
+                fetched = tf.keras.utils.get_file(f"{name}.gz", origin=source_url + f"{name}.gz", file_hash=expected,
+                                        hash_algorithm="sha256", cache_dir=folder, cache_subdir="")
+            except ValueError as error:
+                if expected is None or not os.path.exists(target):
+                    raise
+                found = _sha256(target)
+                os.remove(target)
+                raise DatasetError(
+                    f"{target}: downloaded from {source_url}, its SHA-256 is {found}, not the published "
+                    f"{expected}; the file was deleted. Run again, or copy the files in from elsewhere."
+                ) from error
+            except Exception as error:  # get_file raises a bare Exception for URL failures
+                if isinstance(error, OSError):
+                    raise
+                raise OSError(str(error)) from error
+            if os.path.abspath(fetched) != target:
+                raise OSError(f"{folder} is not writable (the download went to {fetched})")
+            print(f"Successfully downloaded {name}.gz {os.path.getsize(target)} bytes.")
+            paths[name] = target
+    except BaseException:
+        if created and os.path.isdir(folder) and not os.listdir(folder):
+            os.rmdir(folder)  # no empty folder left behind offline
+        raise
     return paths
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _say_once(message: str) -> None:
@@ -158,18 +228,43 @@ def _extracting(path: str) -> None:
     print("Extracting", path)  # TF1's loader printed this line for every file it read
 
 
-def local_source(train_dir: str, source_url: str | None = None) -> str | None:
-    """Where :func:`load_arrays` would read the files from without downloading, or None (nowhere here)."""
-    flavour = flavour_of(train_dir, source_url)
-    if len(idx_files_in(train_dir)) == len(FILE_NAMES):
-        return train_dir
+class Standin(NamedTuple):
+    """Where graphmode has a data set's files besides the script's folder."""
+
+    description: str  # as messages say it: "$GRAPHMODE_MNIST_DIR=/data" or Keras' cache path
+    path: str  # a folder of the four IDX files, or Keras' mnist.npz
+
+    def arrays(self, announce=None) -> Arrays:
+        """The four arrays it holds."""
+        if self.path.endswith(".npz"):
+            return read_keras_npz(self.path)
+        return _read_idx_folder(idx_files_in(self.path), announce or (lambda path: None))
+
+
+def standin_source(flavour: Flavour) -> tuple[Standin | None, list[str]]:
+    """The first of ``$<flavour's variable>`` and Keras' cache that holds the files, and the places looked in."""
+    looked: list[str] = []
     environment_folder = os.environ.get(flavour.environment_variable)
-    if environment_folder and len(idx_files_in(environment_folder)) == len(FILE_NAMES):
-        return f"${flavour.environment_variable}={environment_folder}"
+    if environment_folder:
+        env_files = idx_files_in(environment_folder)
+        if len(env_files) == len(FILE_NAMES):
+            return Standin(f"${flavour.environment_variable}={environment_folder}", environment_folder), looked
+        looked.append(_describe_folder(environment_folder, env_files, f"${flavour.environment_variable}"))
+    else:
+        looked.append(f"${flavour.environment_variable} (not set)")
     cache = os.path.join(keras_datasets_folder(), flavour.keras_cache)
     if (os.path.isfile(cache) if flavour is MNIST else len(idx_files_in(cache)) == len(FILE_NAMES)):
-        return cache
-    return None
+        return Standin(f"Keras' cache {cache}", cache), looked
+    looked.append(f"{cache} (Keras' cache; absent)")
+    return None, looked
+
+
+def local_source(train_dir: str, source_url: str | None = None) -> str | None:
+    """Where :func:`load_arrays` would read the files from without downloading, or None (nowhere here)."""
+    if len(idx_files_in(train_dir)) == len(FILE_NAMES):
+        return train_dir
+    standin, _ = standin_source(flavour_of(train_dir, source_url))
+    return None if standin is None else standin.description
 
 
 def load_arrays(train_dir: str, source_url: str | None) -> Arrays:
@@ -181,37 +276,22 @@ def load_arrays(train_dir: str, source_url: str | None) -> Arrays:
         DatasetError: a file that was found is corrupt or truncated (named).
     """
     flavour = flavour_of(train_dir, source_url)
-    looked: list[str] = []
     files = idx_files_in(train_dir)
     if len(files) == len(FILE_NAMES):
         _say_once(f"{flavour.title} from {train_dir} (the folder the script names)")
         return _read_idx_folder(files, _extracting)
-    looked.append(_describe_folder(train_dir, files, "the folder the script names"))
-
-    environment_folder = os.environ.get(flavour.environment_variable)
-    if environment_folder:
-        env_files = idx_files_in(environment_folder)
-        if len(env_files) == len(FILE_NAMES):
-            _say_once(f"{flavour.title} from ${flavour.environment_variable}={environment_folder} "
-                      f"({train_dir} has no complete set of IDX files)")
-            return _read_idx_folder(env_files, _extracting)
-        looked.append(_describe_folder(environment_folder, env_files, f"${flavour.environment_variable}"))
-    else:
-        looked.append(f"${flavour.environment_variable} (not set)")
-
-    cache = os.path.join(keras_datasets_folder(), flavour.keras_cache)
-    if flavour is MNIST and os.path.isfile(cache):
-        _say_once(f"MNIST from Keras' cache {cache} ({train_dir} has no complete set of IDX files)")
-        return _read_keras_npz(cache)
-    if flavour is FASHION_MNIST and len(cache_files := idx_files_in(cache)) == len(FILE_NAMES):
-        _say_once(f"Fashion-MNIST from Keras' cache {cache} ({train_dir} has no complete set of IDX files)")
-        return _read_idx_folder(cache_files, _extracting)
-    looked.append(f"{cache} (Keras' cache; absent)")
+    looked = [_describe_folder(train_dir, files, "the folder the script names")]
+    standin, looked_too = standin_source(flavour)
+    looked.extend(looked_too)
+    if standin is not None:
+        _say_once(f"{flavour.title} from {standin.description} ({train_dir} has no complete set of IDX files)")
+        return standin.arrays(_extracting)
 
     url = source_url or DEFAULT_SOURCE_URL
     missing = [name for role, name in FILE_NAMES.items() if role not in files]
     try:
-        download(train_dir, url, missing)
+        with graphmodes_own_download():
+            download(train_dir, url, missing)
     except (OSError, ValueError) as error:  # urllib: URLError/HTTPError are OSErrors, a bad URL a ValueError
         reason = getattr(error, "reason", None) or error
         raise DataFilesNotFoundError(_not_found_message(flavour, train_dir, url, looked, reason)) from error

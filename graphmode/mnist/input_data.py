@@ -35,6 +35,7 @@ DEFAULT_SOURCE_URL = mnist_files.DEFAULT_SOURCE_URL
 _FAKE_EXAMPLES = 10000
 _PIXELS = 784
 _CLASSES = 10
+_MAXINT32 = 2**31 - 1  # random_seed._MAXINT32 in TF 1.15
 
 Datasets = collections.namedtuple("Datasets", ["train", "validation", "test"])
 
@@ -89,12 +90,17 @@ def extract_labels(f, one_hot: bool = False, num_classes: int = _CLASSES) -> np.
     return dense_to_one_hot(labels, num_classes) if one_hot else labels
 
 
-def _numpy_seed(seed: int | None) -> int | None:
-    # TF1 seeded NumPy with random_seed.get_seed(seed): the op seed when one is
-    # given, else the graph-level seed (tf.set_random_seed), else None (fresh entropy).
-    if seed is not None:
-        return seed
-    return v1.get_default_graph().seed
+def numpy_seed(seed: float | None, graph_seed: float | None) -> int | None:
+    """The seed TF1 gave NumPy: through ``random_seed.get_seed``, which reduces modulo 2**31 - 1.
+
+    The op seed when one is given, else the graph-level seed (``tf.set_random_seed``),
+    else None (fresh entropy). A float seed (``tf.set_random_seed(0.0)``) is
+    truncated to an integer: NumPy of today refuses floats.
+    """
+    chosen = seed if seed is not None else graph_seed
+    if chosen is None:
+        return None
+    return int(chosen % _MAXINT32)
 
 
 class DataSet:
@@ -112,7 +118,7 @@ class DataSet:
 
     def __init__(self, images, labels, fake_data: bool = False, one_hot: bool = False, dtype=v1.float32,
                  reshape: bool = True, seed: int | None = None) -> None:
-        np.random.seed(_numpy_seed(seed))
+        np.random.seed(numpy_seed(seed, v1.get_default_graph().seed))
         dtype_name = _image_dtype(dtype)
         self.one_hot = one_hot
         self._epochs_completed = 0
