@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-_USAGE = "graphmode run [-h] [--placement[=FILE.json]] SCRIPT [ARGS...]"
+_USAGE = "graphmode run [-h] [--placement[=FILE.json]] [--animations={save,run,off}] SCRIPT [ARGS...]"
 _DESCRIPTION = """\
 Run SCRIPT as __main__ with ARGS as its arguments, with `import tensorflow as tf`
 giving the TF1 API (tf.compat.v1, v2 behaviour disabled, graphmode's sessions).
@@ -16,12 +16,19 @@ options:
   -h, --help                show this help and exit
   --placement               print each session's placement table to stderr when the script ends
   --placement=FILE.json     write each session's placement to FILE.json instead
+  --animations=MODE         without a display, what plt.show() does with matplotlib animations:
+                            save (default): run their frames to the end and write each to
+                            SCRIPT-animation-N.gif in the working directory; run: run the frames
+                            only; off: nothing (as plain Agg). Also GRAPHMODE_ANIMATIONS=MODE.
 """
 
 
-def _split_command_line(tokens: list[str]) -> tuple[str | None, str, list[str]]:
-    """Returns (placement, script, script args); raises ValueError naming a bad option."""
-    placement = None
+_ANIMATION_MODES = ("save", "run", "off")
+
+
+def _split_command_line(tokens: list[str]) -> tuple[str | None, str | None, str, list[str]]:
+    """Returns (placement, animations, script, script args); raises ValueError naming a bad option."""
+    placement = animations = None
     index = 0
     while index < len(tokens) and tokens[index].startswith("-"):
         token = tokens[index]
@@ -34,13 +41,17 @@ def _split_command_line(tokens: list[str]) -> tuple[str | None, str, list[str]]:
             placement = token.partition("=")[2]
             if not placement:
                 raise ValueError("--placement= needs a file name (or write --placement to print the tables)")
+        elif token.startswith("--animations="):
+            animations = token.partition("=")[2]
+            if animations not in _ANIMATION_MODES:
+                raise ValueError(f"--animations={animations}: choose one of {', '.join(_ANIMATION_MODES)}")
         else:
             raise ValueError(
                 f"unknown option {token!r} before SCRIPT (options for the script go after SCRIPT)"
             )
     if index >= len(tokens):
         raise ValueError("SCRIPT is missing")
-    return placement, tokens[index], tokens[index + 1 :]
+    return placement, animations, tokens[index], tokens[index + 1 :]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -49,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"usage: {_USAGE}\n\n{_DESCRIPTION}", end="")
         return 0
     try:
-        placement, script, script_args = _split_command_line(tokens)
+        placement, animations, script, script_args = _split_command_line(tokens)
     except ValueError as problem:
         print(f"usage: {_USAGE}\ngraphmode run: error: {problem}", file=sys.stderr)
         return 2
@@ -58,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
     from graphmode.legacy.runner import run_script
 
     try:
-        return run_script(script, script_args, placement=placement)
+        return run_script(script, script_args, placement=placement, animations=animations)
     except ScriptError as problem:
         print(f"graphmode run: error: {problem}", file=sys.stderr)
         return 2

@@ -7,16 +7,21 @@ TF1 API. Its exit code, stdout, stderr and tracebacks are its own: a script
 that raises exits 1 with a traceback that starts at its own lines (the
 runner's frames are cut off), ``sys.exit(n)`` exits ``n``.
 
-Two more things make headless runs of old scripts work:
+These make headless runs of old scripts work:
 
 * matplotlib: without a display (no ``DISPLAY`` / ``WAYLAND_DISPLAY``) and no
   ``MPLBACKEND`` of the user's, :mod:`graphmode.legacy.headless_plots` (Agg
   whose event loop never waits) is selected, so ``plt.show()``,
   ``plt.waitforbuttonpress()`` and ``plt.ginput()`` return at once instead of
   blocking or failing. Figures are not displayed; ``plt.savefig`` works as usual.
+  ``plt.show()`` runs animations to the end and writes them to a file
+  (:mod:`graphmode.legacy.animations`; ``animations="off"`` leaves them alone).
 * multiprocessing: ``spawn`` and ``forkserver`` children get the TF1 API too
   (:mod:`graphmode.legacy.children`); ``fork`` children inherit it.
 * GPUs: see :mod:`graphmode.legacy.sessions` (soft placement when there is none).
+* a script's own copy of TensorFlow's ``input_data.py``: when its MNIST download
+  fails, graphmode writes the files it asked for from its own sources
+  (:mod:`graphmode.mnist.copies`).
 """
 
 from __future__ import annotations
@@ -34,12 +39,16 @@ from graphmode.legacy import api
 from graphmode.legacy.api import enable_tf1
 from graphmode.legacy.children import give_children_the_tf1_api
 from graphmode.legacy.sessions import track_sessions
+from graphmode.mnist.copies import serve_failed_mnist_downloads
 
 PRINT_PLACEMENT = "-"
 # The TF1 module and its tf.contrib namespace: their frames end a traceback of a removed name.
 _TF1_API_FILES = (api.__file__, contrib.__file__)
 _EXIT_INTERRUPTED = 130
 HEADLESS_BACKEND = "module://graphmode.legacy.headless_plots"
+# Read by graphmode.legacy.animations, which imports matplotlib: named here so the runner does not.
+ANIMATIONS_VARIABLE = "GRAPHMODE_ANIMATIONS"
+ANIMATION_MODES = ("save", "run", "off")
 
 
 def _use_headless_matplotlib() -> None:
@@ -54,6 +63,14 @@ def _use_headless_matplotlib() -> None:
         r"Matplotlib is currently using agg, which is a non-GUI backend",
     ):
         warnings.filterwarnings("ignore", message=message, category=UserWarning)
+
+
+def _choose_animation_mode(mode: str | None) -> None:
+    if mode is not None:
+        os.environ[ANIMATIONS_VARIABLE] = mode
+    value = os.environ.get(ANIMATIONS_VARIABLE)
+    if value is not None and value.strip().lower() not in ANIMATION_MODES:
+        raise ScriptError(f"{ANIMATIONS_VARIABLE}={value!r}: choose one of {', '.join(ANIMATION_MODES)}")
 
 
 def _check_paths(script: str, placement: str | None) -> str:
@@ -134,7 +151,8 @@ def _report_placement(sessions: list, destination: str) -> None:
     print(f"graphmode: wrote the placement of {len(sessions)} session(s) to {destination}", file=sys.stderr)
 
 
-def run_script(script: str, args: Sequence[str] = (), *, placement: str | None = None) -> int:
+def run_script(script: str, args: Sequence[str] = (), *, placement: str | None = None,
+               animations: str | None = None) -> int:
     """Runs a TF1 script as ``__main__`` under graphmode's TF1 API and returns its exit code.
 
     This switches the whole process to the TF1 API (see :func:`graphmode.enable_tf1`);
@@ -145,19 +163,25 @@ def run_script(script: str, args: Sequence[str] = (), *, placement: str | None =
         args: the script's command-line arguments (its ``sys.argv[1:]``).
         placement: None; ``"-"`` to print each session's placement table to
             stderr when the script ends; or a path to write them as JSON.
+        animations: without a display, what ``plt.show()`` does with animations:
+            ``"save"``, ``"run"`` or ``"off"`` (see :mod:`graphmode.legacy.animations`);
+            None keeps ``$GRAPHMODE_ANIMATIONS`` (else ``"save"``).
 
     Returns:
         The script's exit code: 0, its ``sys.exit`` code, 1 after an uncaught
         exception (traceback printed from the script's frames), 130 after Ctrl-C.
 
     Raises:
-        ScriptError: the script does not exist or is a directory, or the
-            placement file's folder does not exist (checked before running).
+        ScriptError: the script does not exist or is a directory, the
+            placement file's folder does not exist, or the animation mode is
+            unknown (checked before running).
     """
     path = _check_paths(script, placement)
+    _choose_animation_mode(animations)
     _use_headless_matplotlib()
     enable_tf1()
     give_children_the_tf1_api()
+    serve_failed_mnist_downloads()
     sessions = track_sessions(record_placement=placement is not None)
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [path, *args]

@@ -271,12 +271,14 @@ def _run_in_process(arguments: list[str], capsys) -> Run:
         (["--placement"], "SCRIPT is missing"),
         (["--verbose", "x.py"], "unknown option '--verbose' before SCRIPT (options for the script go after SCRIPT)"),
         (["--placement=", "x.py"], "--placement= needs a file name"),
+        (["--animations=show", "x.py"], "--animations=show: choose one of save, run, off"),
     ],
 )
 def test_run_usage_errors(arguments, message, capsys):
     run = _run_in_process(arguments, capsys)
     assert run.returncode == 2
-    assert run.stderr.startswith("usage: graphmode run [-h] [--placement[=FILE.json]] SCRIPT [ARGS...]\n")
+    assert run.stderr.startswith(
+        "usage: graphmode run [-h] [--placement[=FILE.json]] [--animations={save,run,off}] SCRIPT [ARGS...]\n")
     assert message in run.stderr
 
 
