@@ -8,18 +8,29 @@ made with ``Session._make_callable_from_options`` does that once. Two users:
   signature (the same fetch objects, the same feed keys in the same order, no
   run options) for the second time, so unmodified ``sess.run(train_op, feed)``
   loops get the callable's speed and one-off runs pay nothing but a dictionary
-  look-up. An entry is dropped when the graph has grown since it was built.
+  look-up.
+
+What a callable decided once is re-checked on every call, cheaply (identity
+and length comparisons, well under a microsecond): the graph's version, each
+fed placeholder's shape object (``set_shape`` replaces it), and how many
+tensors the graph prevents feeding and fetching (``prevent_feeding`` and
+``prevent_fetching`` only ever add). When one changed, the call takes
+``Session.run``'s full path, which raises what TensorFlow raises.
+
+Every array a callable returns is the caller's own (:mod:`graphmode.session.copies`).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from graphmode._runtime import tf, v1
-from graphmode.session.feeds import FeedSpec, convert_feed
+from graphmode.session.copies import owned
+from graphmode.session.feeds import FeedSpec, convert_feed, unfeedable_count
 
 # Signatures a session remembers (first sightings and built callables); past
 # this a loop that keeps changing what it fetches just takes Session.run's path.
@@ -35,22 +46,27 @@ def callable_options():
     return sys.modules[type(v1.ConfigProto()).__module__].CallableOptions()
 
 
-def build_callable(session, leaves: Sequence, feeds: Sequence[tf.Tensor]) -> Callable[[list], list]:
+def build_callable(
+    session, leaves: Sequence, feeds: Sequence[tf.Tensor], targets: Sequence[tf.Operation] = ()
+) -> Callable[[list], list]:
     """Returns ``call(arrays) -> results``: one result per leaf, in order.
 
     Args:
         session: the session (its graph holds ``leaves`` and ``feeds``).
         leaves: resolved fetches, each a ``tf.Tensor`` or ``tf.Operation``.
         feeds: the fed tensors; ``call`` takes one array per feed, in this order.
+        targets: operations run with the leaves that give no result.
 
     Operations give None. A leaf that is also fed gives the fed array back,
-    as ``Session.run`` does (the graph is not consulted for it).
+    as ``Session.run`` does (the graph is not consulted for it). Every array
+    returned is the caller's own (a callable's outputs view TensorFlow's buffers).
     """
     fed_position = {tensor.name: index for index, tensor in enumerate(feeds)}
     options = callable_options()
     options.feed.extend(tensor.name for tensor in feeds)
+    options.target.extend(op.name for op in targets)
     plan = []  # per leaf: ("fetch", None) | ("fed", feed index) | ("op", None)
-    fetched: set[str] = set()
+    fetched = {op.name for op in targets}
     for leaf in leaves:
         if isinstance(leaf, tf.Operation):
             plan.append(("op", None))
@@ -64,11 +80,11 @@ def build_callable(session, leaves: Sequence, feeds: Sequence[tf.Tensor]) -> Cal
             options.fetch.append(leaf.name)
     handle = session._make_callable_from_options(options)
     if all(kind == "fetch" for kind, _ in plan):
-        return lambda arrays: handle(*arrays)
+        return lambda arrays: owned(handle(*arrays))
 
     def call(arrays: list) -> list:
-        values = iter(handle(*arrays))
-        # A fed leaf comes back as a copy of what was fed, as Session.run's conversion copies it.
+        values = iter(owned(handle(*arrays)))
+        # A fed leaf comes back as the caller's own copy of what was fed.
         return [
             next(values) if kind == "fetch" else np.array(arrays[where]) if kind == "fed" else None
             for kind, where in plan
@@ -77,15 +93,59 @@ def build_callable(session, leaves: Sequence, feeds: Sequence[tf.Tensor]) -> Cal
     return call
 
 
+def unfetchable_count(graph: tf.Graph) -> int:
+    """How many ops the graph prevents fetching (``prevent_fetching`` only ever adds one)."""
+    return len(graph._unfetchable_ops)
+
+
+class Guard(NamedTuple):
+    """What a callable's feed and fetch checks were decided on, compared again before each call.
+
+    Attributes:
+        version: the graph's version (None: growth does not matter).
+        feeds: the fed tensors.
+        shapes: each fed tensor's ``TensorShape`` object when its spec was made;
+            ``set_shape`` replaces the object.
+        unfeedable: how many tensors the graph prevented feeding.
+        unfetchable: how many ops it prevented fetching (None: not re-checked,
+            as TensorFlow's ``make_callable`` without a ``feed_list`` does not).
+    """
+
+    version: int | None
+    feeds: tuple[tf.Tensor, ...]
+    shapes: tuple
+    unfeedable: int
+    unfetchable: int | None
+
+    @classmethod
+    def of(cls, graph: tf.Graph, feeds: Sequence[tf.Tensor], *, version: bool, fetches: bool) -> Guard:
+        return cls(
+            graph.version if version else None,
+            tuple(feeds),
+            tuple(tensor.shape for tensor in feeds),
+            unfeedable_count(graph),
+            unfetchable_count(graph) if fetches else None,
+        )
+
+    def holds(self, graph: tf.Graph) -> bool:
+        """True while nothing the checks depend on has changed."""
+        return (
+            (self.version is None or self.version == graph.version)
+            and self.unfeedable == unfeedable_count(graph)
+            and (self.unfetchable is None or self.unfetchable == unfetchable_count(graph))
+            and all(tensor.shape is shape for tensor, shape in zip(self.feeds, self.shapes))
+        )
+
+
 class _Entry:
     """A built callable for one signature of ``Session.run``."""
 
-    __slots__ = ("call", "feeds", "keep", "single", "specs", "version")
+    __slots__ = ("call", "guard", "keep", "single", "specs")
 
-    def __init__(self, call, specs: list[FeedSpec], version: int, single: bool, keep: tuple) -> None:
+    def __init__(self, call, specs: list[FeedSpec], guard: Guard, single: bool, keep: tuple) -> None:
         self.call = call
         self.specs = specs
-        self.version = version
+        self.guard = guard
         self.single = single
         self.keep = keep  # the fetch and feed-key objects: their ids are the signature
 
@@ -142,8 +202,9 @@ class RunCache:
             return False, None
         entry = self._entries.get(signature)
         graph = session.graph
-        if entry is not None and entry.version != graph.version:
-            del self._entries[signature]  # the graph grew: count again from this run
+        if entry is not None and not entry.guard.holds(graph):
+            # The graph grew, a shape was set, a feed or fetch was prevented: count again from this run.
+            del self._entries[signature]
             self._seen[signature] = 1
             return False, None
         if entry is None:
@@ -172,7 +233,8 @@ class RunCache:
         feeds = [key if isinstance(key, tf.Tensor) else graph.as_graph_element(key) for key in keys]
         if len({tensor.name for tensor in feeds}) != len(feeds):
             return None  # the same tensor fed twice (by object and by name): TensorFlow decides
-        entry = _Entry(build_callable(session, leaves, feeds), specs, graph.version, single, (fetches, *keys))
+        guard = Guard.of(graph, feeds, version=True, fetches=True)
+        entry = _Entry(build_callable(session, leaves, feeds), specs, guard, single, (fetches, *keys))
         if len(self._entries) < SIGNATURE_LIMIT:
             self._entries[signature] = entry
         return entry

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from graphmode._runtime import default_session_config, tf, v1
 from graphmode.errors import ConfigError, FeedError, ForeignGraphError, SessionClosedError
 from graphmode.session import diagnosis, feeds, remote
-from graphmode.session.callables import RunCache, build_callable
-from graphmode.session.callables import callable_options as callable_options
+from graphmode.session.callables import Guard, RunCache, build_callable
 from graphmode.session.config import run_options
 from graphmode.session.config import session_config as session_config
+from graphmode.session.copies import distinct
 from graphmode.session.placement import PlacementReport, merge_records, records_from_run_metadata
 
 
@@ -140,7 +140,7 @@ class _SessionFeatures:
             raise
         if record:
             merge_records(self._placement, records_from_run_metadata(graph, run_metadata))
-        return result[0] if check else result
+        return distinct(result[0] if check else result)
 
     def partial_run_setup(self, fetches, feeds=None):
         """``tf.compat.v1.Session.partial_run_setup``, with the feed keys checked as ``run`` checks them.
@@ -167,7 +167,7 @@ class _SessionFeatures:
         if _names_in(fetches):
             fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
         try:
-            return super().partial_run(handle, fetches, feed_dict)
+            return distinct(super().partial_run(handle, fetches, feed_dict))
         except tf.errors.OpError as error:
             raise self._translate(error, fetches, feed_dict, None, None) from error
 
@@ -191,6 +191,10 @@ class _SessionFeatures:
         ``Session.run`` each time. This one prunes the graph once into a C++
         callable; a call then costs that callable plus a dtype/shape check per
         feed. ``fetches`` may be nested (lists, tuples, dicts) as for ``run``.
+        A call after a change the checks depend on (``set_shape`` on a fed
+        placeholder, ``prevent_feeding``, and with a ``feed_list`` also
+        ``prevent_fetching``) runs through ``run``, which raises what
+        TensorFlow's callable raises.
 
         Raises:
             FeedError: at call time, a feed that does not fit (or the wrong count).
@@ -206,6 +210,9 @@ class _SessionFeatures:
         if any(leaf is None for leaf in leaves):  # fetches only TensorFlow's conversion registry understands
             return super().make_callable(fetches, feed_list, accept_options)
         specs = [feeds.spec_for(graph, tensor, self._feed_specs) for tensor in tensors]
+        # TensorFlow's callable with a feed_list is Session.run (fetchability checked per call);
+        # without one, fetches are checked once, here.
+        checked = [Guard.of(graph, tensors, version=False, fetches=feed_list is not None), specs]
         run = build_callable(self, leaves, tensors)
         names = ", ".join(f"'{spec.name}'" for spec in specs) or "none"
         pack = _packer(fetches)
@@ -214,7 +221,12 @@ class _SessionFeatures:
             if len(values) != len(specs):
                 raise FeedError(f"this callable takes {len(specs)} feed(s) ({names}); got {len(values)}")
             self._ensure_open()
-            arrays = [feeds.convert_feed(spec, value) for spec, value in zip(specs, values)]
+            if not checked[0].holds(graph):
+                result = self.run(fetches, dict(zip(tensors, values)))  # raises what TensorFlow raises
+                checked[:] = [Guard.of(graph, tensors, version=False, fetches=feed_list is not None),
+                              [feeds.spec_for(graph, tensor, self._feed_specs) for tensor in tensors]]
+                return result
+            arrays = [feeds.convert_feed(spec, value) for spec, value in zip(checked[1], values)]
             try:
                 results = run(arrays)
             except tf.errors.OpError as error:

@@ -156,7 +156,8 @@ def _as_numbers(spec: FeedSpec, value: object) -> np.ndarray:
         return given
     kind, want = given.dtype.kind, spec.dtype.kind
     if kind == "O":
-        return _from_objects(spec, given)
+        natural = _as_plain_numbers(given)
+        return _from_objects(spec, given) if natural is None else _as_numbers(spec, natural)
     if kind not in _NUMERIC_KINDS:
         raise FeedError(f"feed for placeholder '{spec.name}' has dtype {given.dtype}; it expects {spec.dtype.name}")
     if want in _INTEGER_KINDS:
@@ -177,8 +178,21 @@ def _fits(given: np.dtype, expected: np.dtype) -> bool:
     return expected.kind != "b" and np.can_cast(given, expected, casting="safe")
 
 
+def _as_plain_numbers(given: np.ndarray) -> np.ndarray | None:
+    """An object array of numbers as the array its items make as a list (``[0.1, 0.2]`` -> float64), else None.
+
+    So ``np.array([0.1, 0.2], dtype=object)`` is checked as ``[0.1, 0.2]`` is:
+    rounded into float32, refused where an integer dtype would truncate.
+    """
+    try:
+        natural = np.array(given.tolist())
+    except (ValueError, OverflowError, TypeError):
+        return None
+    return natural if natural.dtype.kind in _NUMERIC_KINDS and natural.shape == given.shape else None
+
+
 def _from_objects(spec: FeedSpec, given: np.ndarray) -> np.ndarray:
-    # Object arrays come from Python ints too large for int64, or mixed lists.
+    # What is left: Python ints too large for any NumPy integer, None, strings mixed with numbers.
     try:
         converted = given.astype(spec.dtype)
     except OverflowError:
@@ -272,22 +286,46 @@ def _is_composite(key: object) -> bool:
     return isinstance(key, (tf.SparseTensor, tf.compat.v1.SparseTensorValue))
 
 
+def unfeedable_count(graph: tf.Graph) -> int:
+    """How many tensors the graph prevents feeding (``prevent_feeding`` only ever adds one)."""
+    return len(graph._unfeedable_tensors)
+
+
+class _Remembered(NamedTuple):
+    spec: FeedSpec
+    tensor: tf.Tensor
+    shape: object  # the tensor's TensorShape object the spec was read from; set_shape replaces it
+    unfeedable: int
+
+
 def spec_for(graph: tf.Graph, key: object, cache: dict) -> FeedSpec | None:
-    """Returns the cached :class:`FeedSpec` for a feed key (None for keys TensorFlow checks itself).
+    """Returns the :class:`FeedSpec` for a feed key (None for keys TensorFlow checks itself).
+
+    A spec remembered in ``cache`` is used while the placeholder's shape object
+    and the graph's count of unfeedable tensors are those it was made with;
+    otherwise it is made again (a later ``set_shape`` or ``prevent_feeding``).
 
     Raises:
         FeedTypeError, ForeignGraphError, FeedError: the key cannot be fed.
     """
-    spec = cache.get(key) if isinstance(key, (str, tf.Tensor)) else None
-    if spec is not None:
-        return spec
+    remembered = cache.get(key) if isinstance(key, (str, tf.Tensor)) else None
+    if (
+        remembered is not None
+        and remembered.tensor.shape is remembered.shape
+        and remembered.unfeedable == unfeedable_count(graph)
+    ):
+        return remembered.spec
     tensor = resolve_feed_key(graph, key)
     if tensor is None:
         return None
+    shape = tensor.shape
     spec = feed_spec(tensor)
     if not graph.is_feedable(tensor):
-        raise FeedError(f"placeholder '{tensor.name}' may not be fed (the graph prevents feeding it)")
-    cache[key] = spec
+        raise FeedError(
+            f"placeholder '{tensor.name}' may not be fed (the graph prevents feeding it: graph.prevent_feeding); "
+            "feed a tensor the graph allows, or build the graph without that call"
+        )
+    cache[key] = _Remembered(spec, tensor, shape, unfeedable_count(graph))
     return spec
 
 

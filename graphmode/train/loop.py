@@ -9,7 +9,8 @@ thread), and ~12 µs per step inside an in-graph ``tf.while_loop``. (TF's own
 
 * :func:`train_step` wraps an existing TF1 train op + loss (+ the placeholders
   it feeds) for :func:`run_steps`, which runs it through one
-  ``Session._make_callable_from_options`` handle;
+  ``Session._make_callable_from_options`` handle (through
+  :func:`graphmode.session.callables.build_callable`, so the losses are the caller's own arrays);
 * :func:`build_train_step` builds the step from a ``step_fn`` and, with
   ``steps_per_call=K``, wraps K steps in one ``tf.while_loop`` that still returns
   the loss of every step and stops at the first NaN/Inf loss.
@@ -34,7 +35,7 @@ import numpy as np
 
 from graphmode._runtime import tf, v1
 from graphmode.errors import ConfigError, InputExhaustedError, NumericsError, SessionClosedError
-from graphmode.session.engine import callable_options
+from graphmode.session.callables import build_callable
 from graphmode.train.inputs import batch_feeder, check_inputs
 from graphmode.train.optimizers import GradientClipping, OptimizerSpec, make_tf1_optimizer, minimize
 
@@ -266,27 +267,21 @@ def _runner(session: v1.Session, step: TrainStep, check_loss: bool):
 
 
 def _make_runner(session: v1.Session, step: TrainStep, check_loss: bool):
-    """A function ``run(feeds, count) -> (losses, steps_done)`` over one C++ callable handle."""
-    options = callable_options()
+    """A function ``run(feeds, count) -> (losses, steps_done)`` over one C++ callable."""
     feeds = list(step.feeds)
     if step.step_count is not None:
         feeds.append(step.step_count)
         if not check_loss:
             feeds.append(step.stop_on_nonfinite)
-    options.feed.extend(tensor.name for tensor in feeds)
-    options.fetch.append(step.loss.name)
-    if step.steps_done is not None:
-        options.fetch.append(step.steps_done.name)
-    if step.train_op is not None:
-        options.target.append(step.train_op.name)
-    handle = session._make_callable_from_options(options)
+    leaves = [step.loss] if step.steps_done is None else [step.loss, step.steps_done]
+    call = build_callable(session, leaves, feeds, [step.train_op] if step.train_op is not None else [])
     translate = getattr(session, "_translate", None)  # graphmode.Session's error rewriting
     fetches = [step.loss] if step.train_op is None else [step.train_op, step.loss]
 
     def run(arrays: list, count: int):
         extra = [] if step.step_count is None else [np.int32(count)] + ([] if check_loss else [np.bool_(False)])
         try:
-            results = handle(*arrays, *extra)
+            results = call([*arrays, *extra])
         except tf.errors.OpError as error:
             if isinstance(error, tf.errors.OutOfRangeError) or translate is None:
                 raise
