@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -118,6 +119,7 @@ def check_parity(
     noise_floor: bool = False,
     noise_factor: float = DEFAULT_NOISE_FACTOR,
     verdict: str = "lockstep",
+    steps: int | None = None,
 ) -> ParityReport:
     """Compares the eager rewrite with the graph original, step by step, on the same batches.
 
@@ -169,6 +171,9 @@ def check_parity(
             after every step (:mod:`graphmode.parity.noise_floor`); one more graph run.
         noise_factor: the multiplier of the floor (default 100).
         verdict: ``"lockstep"`` (default) or ``"free"``: which comparison decides ``ok``.
+        steps: how many steps to run, one batch each, taken from the start of
+            ``batches`` (which may then be endless); fewer batches are an error.
+            None: one step per batch given.
 
     Returns:
         The :class:`ParityReport` (graph = reference, eager = candidate).
@@ -176,9 +181,10 @@ def check_parity(
     Raises:
         ConfigError: an option is out of range, a builder returned the wrong type,
             a side lists no variables, ``name_map`` / ``initial_values`` name unknown
-            variables, or ``build_eager`` returned the same variables twice.
+            variables, ``build_eager`` returned the same variables twice, or there
+            are no batches (or fewer than ``steps``).
     """
-    batches = list(batches)
+    batches = _take_batches(batches, steps)
     if isinstance(initial_values, str) and initial_values != "own":
         raise ConfigError(f"initial_values must be None, a name -> array mapping or 'own'; got {initial_values!r}")
     if verdict not in VERDICTS:
@@ -219,6 +225,25 @@ def check_parity(
         reference, candidate, atol=atol, rtol=rtol, name_map=pairs, noise_floor=shadow, noise_factor=noise_factor
     )
     return dataclasses.replace(free, lockstep=lockstep.report, initializers=initializers, verdict=verdict)
+
+
+def _take_batches(batches: Iterable[Any], steps: int | None) -> list:
+    """The batches to run: all of them, or the first ``steps``; none (or fewer than ``steps``) is an error."""
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ConfigError(f"steps must be an int >= 1 (or None: one step per batch); got {steps!r}")
+    taken = list(batches if steps is None else itertools.islice(batches, steps))
+    if steps is not None and len(taken) < steps:
+        raise ConfigError(
+            f"check_parity was asked for {steps} steps, but the batches gave {len(taken)} (the iterable ran out); "
+            "give one batch per step, or fewer steps"
+        )
+    if not taken:
+        exhausted = " (an iterator that was already exhausted?)" if iter(batches) is batches else ""
+        raise ConfigError(
+            f"check_parity got 0 batches{exhausted}, so there is no step to compare; give one batch (a tuple of "
+            "arrays, one per graph input) per step"
+        )
+    return taken
 
 
 def _built_eager(build_eager: Callable[[], EagerModel]) -> EagerModel:
