@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "ServerStartError": "graphmode.errors",
     "SessionClosedError": "graphmode.errors",
     "TaskFailedError": "graphmode.errors",
+    "TraceError": "graphmode.errors",
     "UninitializedVariableError": "graphmode.errors",
     "match_variable_names": "graphmode._pairing",
     "gpu_devices": "graphmode._runtime",
@@ -112,6 +113,9 @@ _EXPORTS: dict[str, str] = {
     "new_graph": "graphmode.session.graph",
     "PlacementRecord": "graphmode.session.placement",
     "PlacementReport": "graphmode.session.placement",
+    "Trace": "graphmode.trace.reader",
+    "TraceOptimizer": "graphmode.trace.reader",
+    "TraceVariable": "graphmode.trace.reader",
     "KerasCounterpart": "graphmode.train.keras_map",
     "TF1Momentum": "graphmode.train.keras_map",
     "TF1RMSprop": "graphmode.train.keras_map",
@@ -200,6 +204,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from graphmode.errors import ServerStartError as ServerStartError
     from graphmode.errors import SessionClosedError as SessionClosedError
     from graphmode.errors import TaskFailedError as TaskFailedError
+    from graphmode.errors import TraceError as TraceError
     from graphmode.errors import UninitializedVariableError as UninitializedVariableError
     from graphmode.legacy.api import enable_tf1 as enable_tf1
     from graphmode.legacy.runner import run_script as run_script
@@ -234,6 +239,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from graphmode.session.graph import new_graph as new_graph
     from graphmode.session.placement import PlacementRecord as PlacementRecord
     from graphmode.session.placement import PlacementReport as PlacementReport
+    from graphmode.trace.reader import Trace as Trace
+    from graphmode.trace.reader import TraceOptimizer as TraceOptimizer
+    from graphmode.trace.reader import TraceVariable as TraceVariable
     from graphmode.train.keras_map import KerasCounterpart as KerasCounterpart
     from graphmode.train.keras_map import TF1Momentum as TF1Momentum
     from graphmode.train.keras_map import TF1RMSprop as TF1RMSprop
@@ -339,6 +347,10 @@ __all__ = [
     "TaskId",
     "TaskProcess",
     "TaskProcesses",
+    "Trace",
+    "TraceError",
+    "TraceOptimizer",
+    "TraceVariable",
     "TrainOp",
     "TrainStep",
     "Trajectory",

@@ -161,3 +161,7 @@ class DatasetError(GraphmodeError, ValueError):
 
 class DataFilesNotFoundError(GraphmodeError, FileNotFoundError):
     """A data set's files are in none of the places graphmode looks, and could not be downloaded."""
+
+
+class TraceError(GraphmodeError, ValueError):
+    """A trace folder is missing, incomplete, from a newer format, or changed after it was recorded."""

@@ -12,13 +12,14 @@ import graphmode
 
 PACKAGE = Path(graphmode.__file__).resolve().parent
 GROUND_FLOOR = {"_runtime", "errors", "_text", "_pairing", "_slots"}
-CAPABILITIES = ("session", "train", "parity", "contrib", "mnist", "legacy", "scan", "checkpoint", "cluster", "cli")
+CAPABILITIES = ("session", "train", "parity", "contrib", "mnist", "legacy", "scan", "checkpoint", "cluster", "trace", "cli")
 # Folders whose names the top level does not re-export (internals of the TF1 module).
 UNEXPORTED = {"cli", "contrib", "mnist"}
 # Which capabilities each one may import (sideways); everything may use the ground floor.
 # `cli` sits on top of all of them; `legacy` runs scripts through sessions and hands them
 # `tf.contrib` and MNIST's input_data; `scan` checks scripts against the TF1 module; `train`,
-# `parity` and `cluster` drive sessions.
+# `parity` and `cluster` drive sessions; `trace` records a script's sessions (legacy installs
+# its recorder) and reads the state as train/ and checkpoint/ do.
 ALLOWED = {
     "session": set(),
     "train": {"session"},
@@ -26,9 +27,10 @@ ALLOWED = {
     "parity": {"session", "train", "checkpoint"},
     "contrib": set(),
     "mnist": set(),
-    "legacy": {"session", "train", "contrib", "mnist"},
+    "legacy": {"session", "train", "contrib", "mnist", "trace"},
     "scan": {"legacy", "contrib", "mnist"},
     "cluster": {"session"},
+    "trace": {"session", "train", "checkpoint"},
     "cli": set(CAPABILITIES),
 }
 

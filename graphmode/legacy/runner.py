@@ -22,6 +22,11 @@ These make headless runs of old scripts work:
 * a script's own copy of TensorFlow's ``input_data.py``: when its MNIST download
   fails, graphmode writes the files it asked for from its own sources
   (:mod:`graphmode.mnist.copies`).
+
+With ``record=DIR`` a :class:`graphmode.trace.Recorder` watches the script's
+runs and writes a trace of its first train steps to ``DIR`` (``docs/trace.md``);
+the script's output and exit code stay its own, and a one-line summary goes
+to stderr when it ends.
 """
 
 from __future__ import annotations
@@ -38,8 +43,10 @@ from graphmode.errors import ScriptError
 from graphmode.legacy import api
 from graphmode.legacy.api import enable_tf1
 from graphmode.legacy.children import give_children_the_tf1_api
-from graphmode.legacy.sessions import track_sessions
+from graphmode.legacy.sessions import observe_runs, track_sessions
 from graphmode.mnist.copies import serve_failed_mnist_downloads
+from graphmode.trace.recorder import Recorder
+from graphmode.trace.writer import DEFAULT_MAX_BYTES, prepare_folder
 
 PRINT_PLACEMENT = "-"
 # The TF1 module and its tf.contrib namespace: their frames end a traceback of a removed name.
@@ -151,8 +158,24 @@ def _report_placement(sessions: list, destination: str) -> None:
     print(f"graphmode: wrote the placement of {len(sessions)} session(s) to {destination}", file=sys.stderr)
 
 
-def run_script(script: str, args: Sequence[str] = (), *, placement: str | None = None,
-               animations: str | None = None) -> int:
+def _ending(code: int, failed: bool) -> str:
+    if code == _EXIT_INTERRUPTED and failed:
+        return "interrupted"
+    if failed:
+        return "error"
+    return "script-end" if code == 0 else "exit"
+
+
+def run_script(
+    script: str,
+    args: Sequence[str] = (),
+    *,
+    placement: str | None = None,
+    animations: str | None = None,
+    record: str | os.PathLike | None = None,
+    record_steps: int = 100,
+    record_max_bytes: int = DEFAULT_MAX_BYTES,
+) -> int:
     """Runs a TF1 script as ``__main__`` under graphmode's TF1 API and returns its exit code.
 
     This switches the whole process to the TF1 API (see :func:`graphmode.enable_tf1`);
@@ -166,6 +189,9 @@ def run_script(script: str, args: Sequence[str] = (), *, placement: str | None =
         animations: without a display, what ``plt.show()`` does with animations:
             ``"save"``, ``"run"`` or ``"off"`` (see :mod:`graphmode.legacy.animations`);
             None keeps ``$GRAPHMODE_ANIMATIONS`` (else ``"save"``).
+        record: a folder to write a trace of the script's training to (None: no trace).
+        record_steps: how many train steps the trace holds (the first ones).
+        record_max_bytes: the trace's size cap (fewer states are kept to stay under it).
 
     Returns:
         The script's exit code: 0, its ``sys.exit`` code, 1 after an uncaught
@@ -175,14 +201,23 @@ def run_script(script: str, args: Sequence[str] = (), *, placement: str | None =
         ScriptError: the script does not exist or is a directory, the
             placement file's folder does not exist, or the animation mode is
             unknown (checked before running).
+        TraceError: ``record`` is a file or a non-empty folder that holds no
+            trace, or ``record_steps`` is below 1 (checked before running).
     """
     path = _check_paths(script, placement)
     _choose_animation_mode(animations)
+    trace_folder = prepare_folder(os.fspath(record)) if record is not None else None
     _use_headless_matplotlib()
     enable_tf1()
     give_children_the_tf1_api()
     serve_failed_mnist_downloads()
     sessions = track_sessions(record_placement=placement is not None)
+    recorder = None
+    if trace_folder is not None:
+        recorder = Recorder(trace_folder, steps=record_steps, max_bytes=record_max_bytes, script=(path, list(args)),
+                            on_finish=lambda: observe_runs(None))
+        observe_runs(recorder)
+    failed = False
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [path, *args]
     sys.path.insert(0, os.path.dirname(path))
@@ -193,13 +228,17 @@ def run_script(script: str, args: Sequence[str] = (), *, placement: str | None =
         code = _exit_code(exit_request)
     except KeyboardInterrupt as interrupt:
         _report_uncaught(interrupt, path)
-        code = _EXIT_INTERRUPTED
+        code, failed = _EXIT_INTERRUPTED, True
     except BaseException as error:  # noqa: BLE001 - every script failure becomes its traceback + exit 1
         _report_uncaught(error, path)
-        code = 1
+        code, failed = 1, True
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+        if recorder is not None:
+            observe_runs(None)
     sys.stdout.flush()
+    if recorder is not None:
+        print(recorder.close(_ending(code, failed)), file=sys.stderr, flush=True)
     if placement is not None:
         _report_placement(sessions, placement)
     return code

@@ -13,12 +13,15 @@ running unmodified TF1 scripts here:
   so once on stderr. ``tf.test.is_gpu_available()`` answers truthfully (False).
 * **Placement recording on request.** ``graphmode run --placement`` records
   every session's placement and reports it when the script ends.
+* **Run observers.** ``graphmode run --record`` has a :class:`graphmode.trace.Recorder`
+  watch every run (:func:`observe_runs`) until it has the steps it records.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
+from typing import Any
 
 from graphmode._runtime import has_gpu, tf
 from graphmode.session.engine import InteractiveSession, Session
@@ -32,6 +35,8 @@ class _ScriptSessions:
     tracked: list = dataclasses.field(default_factory=list)
     tracking: bool = False
     fallback_noted: bool = False
+    # Told about every run (graphmode.trace.Recorder's before_run / after_run), or None.
+    observer: Any = None
 
 
 _STATE = _ScriptSessions()
@@ -49,6 +54,16 @@ def track_sessions(record_placement: bool) -> list:
     _STATE.record_placement = record_placement
     _STATE.tracking = True
     return _STATE.tracked
+
+
+def observe_runs(observer: Any) -> None:
+    """Tells ``observer`` about every run of a TF1-API session from now on (None: stop).
+
+    ``observer.before_run(session, fetches, feed_dict)`` is called before each
+    run and returns a token or None; ``observer.after_run(token, result)``
+    follows a run that returned, when the token was not None.
+    """
+    _STATE.observer = observer
 
 
 def _note_fallback(op: tf.Operation) -> None:
@@ -81,7 +96,14 @@ class _ScriptDefaults:
         """``graphmode.Session.run``; notes once if the graph asks for a GPU that is not here."""
         if self._gpu_watch is not None and not _STATE.fallback_noted:
             self._look_for_gpu_requests()
-        return super().run(fetches, feed_dict, options, run_metadata, **kwargs)
+        observer = _STATE.observer
+        if observer is None:
+            return super().run(fetches, feed_dict, options, run_metadata, **kwargs)
+        token = observer.before_run(self, fetches, feed_dict)
+        result = super().run(fetches, feed_dict, options, run_metadata, **kwargs)
+        if token is not None:
+            observer.after_run(token, result)
+        return result
 
     def _look_for_gpu_requests(self) -> None:
         # Only ops added since the last look are scanned, and only when the

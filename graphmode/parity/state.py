@@ -17,7 +17,6 @@ are TF1's ``Adam``/``Adam_1``, Keras ``iterations`` is TF1's step count).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -27,40 +26,10 @@ from graphmode._pairing import base_name, pair_variables
 from graphmode._runtime import tf
 from graphmode._slots import TF1_DEFAULT_NAMES, keras_slot, optimizer_map_for, tf1_slot_suffixes
 from graphmode.errors import CheckpointMatchError, ConfigError
+from graphmode.train.graph_state import COUNTERS, GraphState, graph_state
+from graphmode.train.graph_state import counter_leaf as _leaf
 
 __all__ = ["COUNTERS", "GraphState", "StateEntry", "StatePlan", "find_optimizer", "graph_state", "plan_state"]
-
-COUNTERS = ("beta1_power", "beta2_power", "global_step")
-
-# Op types that write their resource / ref inputs (assign, optimizer apply, scatter).
-_WRITE_OP_PREFIXES = ("Assign", "Apply", "ResourceApply", "SparseApply", "ResourceSparseApply", "Scatter",
-                      "ResourceScatter", "StridedSliceAssign", "ResourceStridedSliceAssign")
-
-# Which TF1 optimizer an apply op belongs to, to name a mismatch with the eager optimizer.
-_APPLY_OPTIMIZER = {
-    "Adam": "AdamOptimizer", "Momentum": "MomentumOptimizer", "KerasMomentum": "MomentumOptimizer",
-    "Adagrad": "AdagradOptimizer", "AdagradV2": "AdagradOptimizer", "RMSProp": "RMSPropOptimizer",
-    "CenteredRMSProp": "RMSPropOptimizer", "GradientDescent": "GradientDescentOptimizer",
-}
-
-
-class GraphState(NamedTuple):
-    """The graph side's state, by kind.
-
-    Attributes:
-        model: parity name -> variable: the listed variables, then unlisted model state.
-        unlisted: the names in ``model`` the description does not list (graph names).
-        slots: graph name -> (owner's graph name, suffix, variable).
-        counters: graph name -> variable (``beta1_power``, ``beta2_power``, ``global_step``).
-        optimizers: the TF1 optimizers whose apply ops the train op runs.
-    """
-
-    model: dict[str, Any]
-    unlisted: tuple[str, ...]
-    slots: dict[str, tuple[str, str, Any]]
-    counters: dict[str, Any]
-    optimizers: tuple[str, ...]
-
 
 class StateEntry(NamedTuple):
     """One compared piece of state: a graph variable and its eager counterpart.
@@ -85,66 +54,6 @@ class StatePlan(NamedTuple):
     entries: tuple[StateEntry, ...]
     issues: tuple[tuple[str, str, str], ...]
     steps_from_graph: Callable[[Mapping[str, np.ndarray]], int | None] | None = None
-
-
-def _variable_ops(graph: tf.Graph) -> dict[Any, Any]:
-    ops = {}
-    with graph.as_default():
-        for variable in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES):
-            handle = getattr(variable, "handle", None)
-            ops[handle.op if handle is not None and hasattr(handle, "op") else variable.op] = variable
-    return ops
-
-
-def _written_variables(graph: tf.Graph, train_op: Any) -> tuple[list[Any], set[str]]:
-    variables = _variable_ops(graph)
-    start = train_op if isinstance(train_op, tf.Operation) else getattr(train_op, "op", train_op)
-    seen, stack, written, apply_kinds = set(), [start], {}, set()
-    while stack:
-        op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        stack.extend(tensor.op for tensor in op.inputs)
-        stack.extend(op.control_inputs)
-        if not op.type.startswith(_WRITE_OP_PREFIXES):
-            continue
-        kind = re.sub(r"^(Resource)?(Sparse)?Apply", "", op.type)
-        if kind != op.type and kind in _APPLY_OPTIMIZER:
-            apply_kinds.add(_APPLY_OPTIMIZER[kind])
-        for tensor in op.inputs:
-            if tensor.dtype != tf.resource and not tensor.dtype._is_ref_dtype:
-                continue
-            source = tensor.op
-            while source.type == "Identity" and source not in variables:
-                source = source.inputs[0].op
-            if source in variables:
-                written[id(variables[source])] = variables[source]
-    return list(written.values()), apply_kinds
-
-
-def _leaf(name: str) -> str:
-    return re.sub(r"_\d+$", "", name.rsplit("/", 1)[-1])
-
-
-def graph_state(graph: tf.Graph, train_op: Any, listed: Mapping[str, Any]) -> GraphState:
-    """Sorts the listed variables and everything ``train_op`` writes into model state, slots and counters."""
-    written, optimizers = _written_variables(graph, train_op)
-    listed_ids = {id(v) for v in listed.values()}
-    rest = {base_name(v.name): v for v in written if id(v) not in listed_ids}
-    counters = {name: v for name, v in rest.items() if _leaf(name) in COUNTERS}
-    rest = {name: v for name, v in rest.items() if name not in counters}
-    # A slot is named after its variable ("w/Adam"); anything else written is model state.
-    owners = {base_name(v.name) for v in listed.values()} | set(rest)
-    model, slots, unlisted = dict(listed), {}, []
-    for name, variable in sorted(rest.items()):
-        owner = max((o for o in owners if name.startswith(o + "/")), key=len, default=None)
-        if owner is None:
-            unlisted.append(name)
-            model[name] = variable
-        else:
-            slots[name] = (owner, name[len(owner) + 1:], variable)
-    return GraphState(model, tuple(unlisted), slots, counters, tuple(sorted(optimizers)))
 
 
 def find_optimizer(train_step: Callable[..., Any], explicit: Any = None) -> Any:

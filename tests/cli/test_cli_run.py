@@ -278,7 +278,8 @@ def test_run_usage_errors(arguments, message, capsys):
     run = _run_in_process(arguments, capsys)
     assert run.returncode == 2
     assert run.stderr.startswith(
-        "usage: graphmode run [-h] [--placement[=FILE.json]] [--animations={save,run,off}] SCRIPT [ARGS...]\n")
+        "usage: graphmode run [-h] [--placement[=FILE.json]] [--animations={save,run,off}] "
+        "[--record DIR [--record-steps N] [--record-max-bytes B]] SCRIPT [ARGS...]\n")
     assert message in run.stderr
 
 

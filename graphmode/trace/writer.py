@@ -1,0 +1,172 @@
+"""Writing a trace folder: step files, state checkpoints, the graph, and the index after every step.
+
+Every file is written under a temporary name and renamed into place, and the
+index is rewritten the same way after each recorded step, so a recording
+killed at any instant leaves a trace whose index names only files that are
+whole: the steps recorded so far, ``complete: false``.
+
+The size cap: states (every global variable, optimizer slots included) are
+what grows a trace fastest. Once the first step's sizes are known, the writer
+picks the largest k such that the states of steps 0, 1, every k-th and the
+latest one fit in ``max_bytes`` beside the step files; an off-grid step's
+state replaces the previous off-grid one, so the last step always has one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from graphmode.errors import TraceError
+from graphmode.trace import format as fmt
+
+DEFAULT_MAX_BYTES = 1 << 30
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _replace(path: str, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a trace is shared like any output file
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+
+
+def prepare_folder(directory: str) -> str:
+    """Checks ``directory`` can take a trace (absent, empty, or an earlier trace, which is replaced).
+
+    Raises:
+        TraceError: it is a file, or a non-empty folder that holds no trace.
+    """
+    directory = os.path.abspath(directory)
+    if os.path.isfile(directory):
+        raise TraceError(f"cannot record to {directory!r}: it is a file; give a folder for the trace")
+    if os.path.isdir(directory) and os.listdir(directory):
+        if not os.path.isfile(os.path.join(directory, fmt.INDEX_FILE)):
+            raise TraceError(f"cannot record to {directory!r}: the folder is not empty and holds no "
+                             f"{fmt.INDEX_FILE} (not an earlier trace); choose a new or empty folder")
+        for name in (fmt.INDEX_FILE, fmt.GRAPH_FILE):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(directory, name))
+        for folder in (fmt.STEPS_FOLDER, fmt.STATE_FOLDER):
+            path = os.path.join(directory, folder)
+            if os.path.isdir(path):
+                for name in os.listdir(path):
+                    os.remove(os.path.join(path, name))
+    parent = os.path.dirname(directory)
+    if not os.path.isdir(parent):
+        raise TraceError(f"cannot record to {directory!r}: folder {parent!r} does not exist")
+    return directory
+
+
+class TraceWriter:
+    """Writes one trace folder; ``index`` is the dict written as ``trace.json``."""
+
+    def __init__(self, directory: str, index: dict[str, Any], max_bytes: int) -> None:
+        self.directory = directory
+        self.index = index
+        self.max_bytes = max_bytes
+        self.every: int | None = None  # states kept every k-th step; None until the first step is written
+        self._files: dict[str, dict[str, Any]] = {}
+        self._rolling: int | None = None
+        for folder in (fmt.STEPS_FOLDER, fmt.STATE_FOLDER):
+            os.makedirs(os.path.join(directory, folder), exist_ok=True)
+
+    @property
+    def bytes_written(self) -> int:
+        """Bytes of every file the index names."""
+        return sum(entry["bytes"] for entry in self._files.values())
+
+    def _add(self, relative: str) -> None:
+        path = os.path.join(self.directory, relative)
+        self._files[relative] = {"path": relative, "bytes": os.path.getsize(path), "sha256": _sha256(path)}
+
+    def _drop(self, relative: str) -> None:
+        self._files.pop(relative, None)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(self.directory, relative))
+
+    def write_graph(self, meta_graph_bytes: bytes) -> None:
+        """Writes ``graph.meta`` (a serialized MetaGraphDef)."""
+        _replace(os.path.join(self.directory, fmt.GRAPH_FILE), meta_graph_bytes)
+        self._add(fmt.GRAPH_FILE)
+
+    def write_step(self, step: int, feeds: Mapping[str, np.ndarray], fetched: Mapping[str, np.ndarray]) -> int:
+        """Writes the step file; returns its size in bytes."""
+        arrays = {fmt.FEED_PREFIX + name: value for name, value in feeds.items()}
+        arrays.update({fmt.FETCH_PREFIX + name: value for name, value in fetched.items()})
+        buffer = io.BytesIO()
+        np.savez(buffer, **fmt.encode_arrays(arrays))
+        relative = fmt.step_file(step)
+        _replace(os.path.join(self.directory, relative), buffer.getvalue())
+        self._add(relative)
+        return self._files[relative]["bytes"]
+
+    def plan_states(self, steps: int, state_bytes: int, step_bytes: int) -> str | None:
+        """Chooses how often to keep a state within ``max_bytes``; returns the note saying so, or None."""
+        room = self.max_bytes - steps * step_bytes - self.bytes_written
+        affordable = room // max(state_bytes, 1)
+        if affordable >= steps + 1:
+            self.every = 1
+            return None
+        # Steps 0 and 1 and the latest always have a state; the rest of the room goes to every k-th.
+        self.every = max(2, math.ceil(steps / max(affordable - 2, 1)))
+        return (f"state recorded every {self.every}th step (and steps 0, 1 and the last): the size cap "
+                f"{self.max_bytes} bytes holds about {max(affordable, 3)} of {steps + 1} states "
+                f"({state_bytes} bytes each)")
+
+    def keeps_state(self, step: int) -> bool:
+        """Whether ``step``'s state stays (0, 1, every k-th); any other step's state lasts until the next."""
+        return self.every is None or step <= 1 or step % self.every == 0
+
+    def write_state(self, step: int, tensors: Mapping[str, np.ndarray]) -> None:
+        """Writes the state checkpoint of ``step`` (crash-safe), replacing the previous off-grid one."""
+        from graphmode._runtime import tf
+        from graphmode.checkpoint.atomic import write_checkpoint_atomically
+
+        relative = fmt.state_prefix(step)
+        # The script's process runs with eager execution off; the save must not become ops in its graph.
+        with tf.__internal__.eager_context.eager_mode():
+            write_checkpoint_atomically(os.path.join(self.directory, relative), tensors, update_state_file=False)
+        folder = os.path.join(self.directory, fmt.STATE_FOLDER)
+        base = os.path.basename(relative)
+        for name in sorted(os.listdir(folder)):
+            if name.startswith(base + "."):
+                self._add(os.path.join(fmt.STATE_FOLDER, name))
+        steps = [s for s in self.index["state_steps"] if s != self._rolling]
+        if self._rolling is not None and self._rolling != step:
+            rolling = os.path.basename(fmt.state_prefix(self._rolling))
+            for name in os.listdir(folder):
+                if name.startswith(rolling + "."):
+                    self._drop(os.path.join(fmt.STATE_FOLDER, name))
+        self._rolling = None if self.keeps_state(step) else step
+        self.index["state_steps"] = sorted({*steps, step})
+
+    def flush(self) -> None:
+        """Rewrites ``trace.json`` atomically from ``index``."""
+        self.index["files"] = sorted(self._files.values(), key=lambda entry: entry["path"])
+        text = json.dumps(self.index, indent=1, sort_keys=False) + "\n"
+        _replace(os.path.join(self.directory, fmt.INDEX_FILE), text.encode())
