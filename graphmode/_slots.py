@@ -15,7 +15,11 @@ taken where it started:
   Keras keeps ``iterations = t``.
 * TF1 ``MomentumOptimizer`` <-> Keras ``SGD(momentum > 0)``: TF1 accumulates
   gradients (``a = mu * a + g; w -= lr * a``) where Keras accumulates steps
-  (``m = mu * m - lr * g; w += m``), so ``m = -lr * a`` (constant learning rate).
+  (``m = mu * m - lr * g; w += m``), so ``m = -lr * a``, with ``lr`` the
+  learning rate of the step the state feeds. Under a schedule that is the
+  schedule's value at that step's ``iterations`` (the two rules then agree
+  step by step from a converted state, not over a run: TF1 scales its whole
+  accumulator by today's rate, Keras each gradient by its own day's).
   graphmode's ``TF1Momentum`` keeps the TF1 accumulator itself.
 * TF1 ``AdagradOptimizer`` <-> Keras ``Adagrad``: the accumulators are identical.
 * TF1 ``RMSPropOptimizer`` <-> Keras ``RMSprop`` (and graphmode's ``TF1RMSprop``):
@@ -25,21 +29,24 @@ taken where it started:
   skipped on load and written as zeros (it then never affects an update).
 * TF1 ``GradientDescentOptimizer`` <-> Keras ``SGD(momentum=0)``: no slots.
 
-The Keras side is the tf-keras 2.x optimizer (``tf.keras.optimizers.Adam``
-etc., not ``.legacy``), which keeps its slots in per-class lists indexed by
-``_index_dict``; that layout is pinned by the tf-keras version graphmode
-requires, and the tests exercise it.
+The Keras side is either Keras: tf-keras 2.x (``tf.keras`` once graphmode
+set ``TF_USE_LEGACY_KERAS=1``; not the ``.legacy`` optimizers) or Keras 3
+(the ``keras`` package, which is also ``tf.keras`` in a process that imported
+TensorFlow without legacy Keras). Both keep a slot kind in a per-class list
+under the same attribute names; tf-keras indexes it by ``_index_dict``, Keras 3
+by ``_get_variable_index``. Those layouts are pinned by the tf-keras and Keras
+versions graphmode is tested with, and the tests exercise both.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import numpy as np
 
-from graphmode._runtime import tf
 from graphmode.errors import CheckpointMatchError, ConfigError
 
 
@@ -52,8 +59,10 @@ class SlotRule(NamedTuple):
 
     tf1_suffix: str
     keras_attribute: str | None
-    to_keras: Callable[[np.ndarray, object], np.ndarray]
-    to_tf1: Callable[[np.ndarray, object], np.ndarray]
+    # (value, optimizer, iteration=None) -> value; `iteration` is the Keras step
+    # count whose learning rate converts it (None: the optimizer's `iterations`).
+    to_keras: Callable[..., np.ndarray]
+    to_tf1: Callable[..., np.ndarray]
 
 
 class OptimizerMap(NamedTuple):
@@ -73,15 +82,64 @@ class OptimizerMap(NamedTuple):
     state_to_tf1: Callable[[int, object], dict[str, np.ndarray]]
 
 
+# Keras packages by their import name, as messages call them.
+KERAS_PACKAGES = {"tf_keras": "tf-keras (Keras 2)", "keras": "Keras 3"}
+
+
+def keras_package(value: object) -> str | None:
+    """``"tf_keras"`` or ``"keras"``: the Keras ``value``'s class (or a base class) comes from; None for neither."""
+    for cls in type(value).__mro__:
+        package = cls.__module__.partition(".")[0]
+        if package in KERAS_PACKAGES:
+            return package
+    return None
+
+
+def _keras_api(value: object, attribute: str):
+    # The package is imported already: `value` is one of its objects.
+    package = keras_package(value)
+    return None if package is None else getattr(importlib.import_module(f"{package}.optimizers"), attribute)
+
+
+def is_keras_optimizer(value: object) -> bool:
+    """True for a tf-keras or Keras 3 optimizer (not tf-keras' ``.legacy`` ones)."""
+    base = _keras_api(value, "Optimizer")
+    return base is not None and isinstance(value, base)
+
+
+def is_built(optimizer) -> bool:
+    """True once the optimizer created its slots (it applied gradients, or ``build`` ran)."""
+    return bool(getattr(optimizer, "built" if keras_package(optimizer) == "keras" else "_built", False))
+
+
+def _is_schedule(optimizer, value: object) -> bool:
+    schedules = _keras_api(optimizer, "schedules")
+    return schedules is not None and isinstance(value, schedules.LearningRateSchedule)
+
+
 def _hyper(optimizer, name: str) -> float:
-    schedule = tf.keras.optimizers.schedules.LearningRateSchedule
     # A scheduled learning rate lives in `_learning_rate`; `learning_rate` then
     # reads as the current value, which would silently freeze the schedule.
-    if isinstance(getattr(optimizer, "_" + name, None), schedule) or isinstance(getattr(optimizer, name), schedule):
+    if _is_schedule(optimizer, getattr(optimizer, "_" + name, None)) or _is_schedule(optimizer, getattr(optimizer, name)):
         raise ConfigError(f"{type(optimizer).__name__}.{name} is a schedule; converting its state needs a constant "
-                          f"{name} (the TF1 and Keras slots differ by a factor of it)")
+                          f"{name}")
     value = getattr(optimizer, name)
     return float(value.numpy() if hasattr(value, "numpy") else value)
+
+
+def learning_rate_at(optimizer, iteration: int | None = None) -> float:
+    """The learning rate of the step a Keras optimizer takes from ``iterations == iteration``.
+
+    A schedule is evaluated at ``iteration`` (Keras calls it with ``iterations``
+    before incrementing); a constant is itself. None: the optimizer's current
+    ``iterations``, i.e. its next step.
+    """
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if _is_schedule(optimizer, schedule):
+        count = int(optimizer.iterations.numpy()) if iteration is None else int(iteration)
+        value = schedule(count)
+        return float(value.numpy() if hasattr(value, "numpy") else value)
+    return _hyper(optimizer, "learning_rate")
 
 
 def _tf1_power(base: float, count: int) -> np.float32:
@@ -125,16 +183,18 @@ def _no_state(iterations: int, optimizer) -> dict[str, np.ndarray]:
     return {}
 
 
-def _same(value: np.ndarray, optimizer) -> np.ndarray:
+def _same(value: np.ndarray, optimizer, iteration: int | None = None) -> np.ndarray:
     return value
 
 
-def _momentum_to_keras(value: np.ndarray, optimizer) -> np.ndarray:
-    return (-np.asarray(_hyper(optimizer, "learning_rate"), value.dtype) * value).astype(value.dtype)
+def _momentum_to_keras(value: np.ndarray, optimizer, iteration: int | None = None) -> np.ndarray:
+    rate = np.asarray(learning_rate_at(optimizer, iteration), value.dtype)
+    return (-rate * value).astype(value.dtype)
 
 
-def _momentum_to_tf1(value: np.ndarray, optimizer) -> np.ndarray:
-    return (value / -np.asarray(_hyper(optimizer, "learning_rate"), value.dtype)).astype(value.dtype)
+def _momentum_to_tf1(value: np.ndarray, optimizer, iteration: int | None = None) -> np.ndarray:
+    rate = np.asarray(learning_rate_at(optimizer, iteration), value.dtype)
+    return (value / -rate).astype(value.dtype)
 
 
 def _rmsprop_slots(optimizer) -> tuple[SlotRule, ...]:
@@ -180,12 +240,16 @@ def optimizer_map_for(optimizer) -> OptimizerMap:
             (or is a ``tf.keras.optimizers.legacy`` one).
     """
     kind = type(optimizer).__name__
-    keras = tf.keras.optimizers
-    if not isinstance(optimizer, keras.Optimizer):
+    if not is_keras_optimizer(optimizer):
         raise ConfigError(
-            f"optimizer {kind} ({type(optimizer).__module__}) is not a tf.keras.optimizers.Optimizer; slot transfer "
-            "supports tf.keras.optimizers.Adam, SGD, Adagrad and RMSprop (not the .legacy ones)"
+            f"optimizer {kind} ({type(optimizer).__module__}) is not a tf.keras.optimizers.Optimizer (tf-keras) nor "
+            "a keras.optimizers.Optimizer (Keras 3); slot transfer supports their Adam, SGD, Adagrad and RMSprop "
+            "(not tf-keras' .legacy ones)"
         )
+    keras = importlib.import_module(f"{keras_package(optimizer)}.optimizers")
+    if getattr(optimizer, "gradient_accumulation_steps", None):
+        raise ConfigError(f"{kind}(gradient_accumulation_steps={optimizer.gradient_accumulation_steps}) updates every "
+                          "few calls, which no TF1 optimizer does; use gradient_accumulation_steps=None")
     if isinstance(optimizer, keras.Adam):
         if optimizer.amsgrad:
             raise ConfigError("Keras Adam(amsgrad=True) keeps a max of past v that TF1 AdamOptimizer has no slot for; "
@@ -213,15 +277,34 @@ def ensure_built(optimizer, variables: list) -> None:
     Raises:
         ConfigError: the optimizer was already built for other variables.
     """
-    if not getattr(optimizer, "_built", False):
+    if not is_built(optimizer):
         optimizer.build(variables)
         return
-    missing = [v.name for v in variables if optimizer._var_key(v) not in optimizer._index_dict]
+    missing = [v.name for v in variables if not has_slots_for(optimizer, v)]
     if missing:
         raise ConfigError(f"optimizer {type(optimizer).__name__} was already built for other variables and has no "
                           f"slots for {missing}; pass a fresh optimizer")
 
 
+def _slot_index(optimizer, variable) -> int:
+    if keras_package(optimizer) == "keras":
+        return optimizer._get_variable_index(variable)
+    return optimizer._index_dict[optimizer._var_key(variable)]
+
+
+def has_slots_for(optimizer, variable) -> bool:
+    """True when the built optimizer keeps slots for ``variable``."""
+    try:
+        _slot_index(optimizer, variable)
+    except (KeyError, AttributeError):
+        return False
+    return True
+
+
 def keras_slot(optimizer, rule: SlotRule, variable):
-    """Returns the Keras slot variable ``rule`` describes for ``variable`` (optimizer must be built)."""
-    return getattr(optimizer, rule.keras_attribute)[optimizer._index_dict[optimizer._var_key(variable)]]
+    """Returns the Keras slot variable ``rule`` describes for ``variable`` (optimizer must be built).
+
+    Raises:
+        KeyError: the optimizer keeps no slots for ``variable``.
+    """
+    return getattr(optimizer, rule.keras_attribute)[_slot_index(optimizer, variable)]

@@ -282,7 +282,8 @@ def load_tf1_checkpoint(
             outputs = transfer.convert(tuple(values[n] for n in names), 0.0)
             for i in trainable:
                 variable = transfer.targets[i][1]
-                assignments.append((keras_slot(optimizer, rule, variable), rule.to_keras(outputs[i], optimizer)))
+                assignments.append((keras_slot(optimizer, rule, variable),
+                                    rule.to_keras(outputs[i], optimizer, iterations)))
         if iterations is not None:
             assignments.append((optimizer.iterations, np.int64(iterations)))
     for variable, value in assignments:

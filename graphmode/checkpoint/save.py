@@ -10,7 +10,7 @@ import numpy as np
 
 from graphmode._pairing import base_name, nearest
 from graphmode._runtime import tf, v1
-from graphmode._slots import keras_slot, optimizer_map_for, tf1_slot_suffixes
+from graphmode._slots import has_slots_for, is_built, keras_slot, optimizer_map_for, tf1_slot_suffixes
 from graphmode.checkpoint.atomic import Slices, name_problem, write_checkpoint_atomically
 from graphmode.checkpoint.load import (
     Transfer,
@@ -154,12 +154,12 @@ def _plan(named, recurrent, name_map, reference: _ReferenceNames | None, problem
 def _slot_tensors(optimizer, tf1_optimizer_name, transfers, problems) -> dict[str, np.ndarray]:
     optimizer_map = optimizer_map_for(optimizer)
     tensors: dict[str, np.ndarray] = {}
-    index = getattr(optimizer, "_index_dict", {}) if getattr(optimizer, "_built", False) else {}
     for transfer in transfers:
         variables = [item for _, item in transfer.targets]
         if not all(isinstance(v, tf.Variable) and v.trainable for v in variables):
             continue
-        untracked = [label for label, v in transfer.targets if optimizer._var_key(v) not in index]
+        untracked = [label for label, v in transfer.targets
+                     if not (is_built(optimizer) and has_slots_for(optimizer, v))]
         if untracked and optimizer_map.slots(optimizer):
             problems.append(f"optimizer {type(optimizer).__name__} has no slots for {untracked} (not built for them "
                             "or no training step taken); pass the optimizer that trains them, or optimizer=None")

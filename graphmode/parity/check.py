@@ -35,7 +35,7 @@ from graphmode.parity.lockstep import run_lockstep
 from graphmode.parity.noise_floor import DEFAULT_NOISE_FACTOR, perturb_by_one_ulp
 from graphmode.parity.progress import progress
 from graphmode.parity.report import ParityReport, Trajectory
-from graphmode.parity.run import EagerModel, GraphModel, named_variables, run_eager, train_graph
+from graphmode.parity.run import EagerModel, GraphModel, named_variables, run_eager, train_graph, variable_shape
 
 __all__ = [
     "DEFAULT_ATOL",
@@ -209,7 +209,7 @@ def check_parity(
         eager_model = _built_eager(build_eager)
         eager_variables = named_variables(eager_model.variables, "eager")
         _refuse_shared(named_variables(lockstep_model.variables, "eager"), eager_variables)
-        shapes = {name: tuple(v.shape.as_list()) for name, v in eager_variables.items()}
+        shapes = {name: variable_shape(v) for name, v in eager_variables.items()}
         pairs = pair_variables({name: values.shape[1:] for name, values in reference.variables.items()}, shapes,
                                _model_names(name_map, reference)).as_dict()
         eager_initial = None
@@ -218,7 +218,7 @@ def check_parity(
             eager_initial = {
                 pairs[name]: values[0]
                 for name, values in reference.variables.items()
-                if name in pairs and tuple(eager_variables[pairs[name]].shape.as_list()) == values.shape[1:]
+                if name in pairs and variable_shape(eager_variables[pairs[name]]) == values.shape[1:]
             }
         candidate = run_eager(eager_model, progress(batches, "parity free run"), eager_initial)
     free = compare_trajectories(

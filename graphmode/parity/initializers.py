@@ -6,25 +6,32 @@ need not draw the same random numbers, and an initializer ported wrongly
 So the eager side's own initial values (read before the copy) are compared with
 the graph's, variable by variable, as two samples of one distribution.
 
-Rule, with ``n`` and ``m`` elements, means ``mu``, standard deviations ``s`` and
-:data:`SIGMAS` = 5 (a correct port fails a test with probability under 1e-6):
+Each variable is one decision with a stated false-alarm rate: a correct port
+(both sides drawing independently from one distribution) fails it with
+probability at most :data:`ALPHA` = 1e-6, split evenly over three tests.
+Every test uses the sample sizes it has, so a small tensor is judged as far
+as its values allow rather than waved through: a tenfold spread is caught from
+a 16x1 kernel. With ``n`` graph and ``m`` eager elements:
 
-* constant tensors (``s = 0`` on a side): both sides must hold the same
-  constant (``|a - b| <= 1e-6 * max(1, |a|)``), a constant against random
-  values fails;
-* fewer than :data:`MIN_ELEMENTS` (100) elements on a side: not compared
-  further (the sample's own standard deviation is too uncertain to set a bound);
-* means: ``|mu_e - mu_g| <= 5 * sqrt(s_g^2/n + s_e^2/m)`` (the standard error
-  of a difference of means);
-* spreads: ``|ln(s_e/s_g)| <= 5 * sqrt((k-1)/(4(n-1)) + (k-1)/(4(m-1)))`` with
-  ``k`` the pooled kurtosis (at least 1.8, a uniform's), the standard error of
-  a log standard deviation;
-* shape and range: the two-sample Kolmogorov-Smirnov distance
-  ``D <= sqrt(-ln(alpha/2)/2) * sqrt((n+m)/(n*m))`` with ``alpha = 1e-6``.
+* constant tensors (zero spread on a side): both sides must hold the same
+  constant (``|a - b| <= 1e-6 * max(1, |a|)``); a constant against random
+  values fails; one element alone is not a distribution and is not compared;
+* means: Welch's t test (Welch-Satterthwaite degrees of freedom);
+* spreads: the F test of the variance ratio ``s_e^2 / s_g^2``, its degrees of
+  freedom ``2(n-1)/(k-1)`` and ``2(m-1)/(k-1)`` with ``k`` the pooled kurtosis,
+  at least 3. At ``k = 3`` this is the exact test for normal values; the
+  lighter-tailed initializers (uniform ``k = 1.8``, truncated normal ``k ~ 2.4``)
+  vary less in their spread, so for them the rate is lower still, and a
+  heavier tail widens the bound. ``ln(s_e/s_g)`` has a standard error of about
+  ``sqrt(1/(2n) + 1/(2m))``: a tenfold ratio (``ln 10 = 2.3``) is 9 standard
+  errors between two 16-element samples;
+* shape and range: the two-sample Kolmogorov-Smirnov distance against its
+  asymptotic bound ``sqrt(-ln(a/2)/2) * sqrt((n+m)/(n*m))``, which holds
+  conservatively at small sizes.
 
-With 100 normal elements a standard deviation 1.7x off fails; at 16384 (a 64x256
-kernel), 4% off. The report gives both sides' mean, standard deviation and
-range for every failed check, so a reader sees what was compared.
+p-values come from TensorFlow's regularized incomplete beta function
+(``tf.math.betainc``). The report gives both sides' mean, standard deviation
+and range for every failed check, so a reader sees what was compared.
 """
 
 from __future__ import annotations
@@ -35,19 +42,17 @@ from typing import NamedTuple
 
 import numpy as np
 
+from graphmode._runtime import tf
 from graphmode.parity.report import Divergence
 
-__all__ = ["ALPHA", "SIGMAS", "InitializerCheck", "Summary", "check_initializers"]
+__all__ = ["ALPHA", "InitializerCheck", "Summary", "check_initializers"]
 
-SIGMAS = 5.0
+# The false-alarm rate per variable; each of the three tests gets a third.
 ALPHA = 1e-6
-# Below this many elements the standard errors are themselves too uncertain for
-# a 5-sigma bound (a t statistic with 2 degrees of freedom passes 5 in 4% of
-# draws); with 100, Student's t and the normal agree to about 10%.
-MIN_ELEMENTS = 100
-# A uniform's kurtosis, the smallest of the usual initializers; a smaller
-# estimate (a handful of elements) would make the spread bound too tight.
-MIN_KURTOSIS = 1.8
+# A normal's kurtosis: below it the spread test keeps normal-theory degrees of
+# freedom, because a kurtosis estimated from a few dozen values runs low and
+# would tighten the bound past its stated rate.
+MIN_KURTOSIS = 3.0
 
 
 class Summary(NamedTuple):
@@ -97,7 +102,52 @@ def _ks_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(np.searchsorted(a, points, "right") / a.size - np.searchsorted(b, points, "right") / b.size).max())
 
 
-def _compare(graph: np.ndarray, eager: np.ndarray) -> tuple[bool, str]:
+def _betainc(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    # One call for every variable of a check: eager op dispatch costs more than the arithmetic.
+    if not len(a):
+        return np.zeros(0)
+    with tf.init_scope():  # eager even under a graph's default
+        return tf.math.betainc(*(tf.constant(np.asarray(v, np.float64)) for v in (a, b, np.clip(x, 0.0, 1.0)))).numpy()
+
+
+class _Moments(NamedTuple):
+    """What the mean and spread tests need of one variable's two samples."""
+
+    n: int
+    m: int
+    graph_var: float
+    eager_var: float
+    mean_difference: float
+    kurtosis: float
+
+
+def _moments(graph: np.ndarray, eager: np.ndarray) -> _Moments:
+    pooled = np.concatenate([(graph - graph.mean()) / graph.std(), (eager - eager.mean()) / eager.std()])
+    return _Moments(graph.size, eager.size, float(graph.var(ddof=1)), float(eager.var(ddof=1)),
+                    float(eager.mean() - graph.mean()), max(float(np.mean(pooled**4)), MIN_KURTOSIS))
+
+
+def welch_p_values(moments: list[_Moments]) -> np.ndarray:
+    """Two-sided p-values of Welch's t test that each pair of samples shares a mean."""
+    a = np.array([mo.graph_var / mo.n for mo in moments])
+    b = np.array([mo.eager_var / mo.m for mo in moments])
+    t2 = np.array([mo.mean_difference**2 for mo in moments]) / (a + b)
+    df = (a + b) ** 2 / (a**2 / np.array([mo.n - 1 for mo in moments]) + b**2 / np.array([mo.m - 1 for mo in moments]))
+    return _betainc(df / 2, np.full(len(moments), 0.5), df / (df + t2))
+
+
+def spread_p_values(moments: list[_Moments]) -> np.ndarray:
+    """Two-sided p-values of the (kurtosis-corrected) variance-ratio F test for each pair of samples."""
+    excess = np.array([mo.kurtosis - 1 for mo in moments])
+    d_eager = 2 * np.array([mo.m - 1 for mo in moments]) / excess
+    d_graph = 2 * np.array([mo.n - 1 for mo in moments]) / excess
+    ratio = np.array([mo.eager_var / mo.graph_var for mo in moments])
+    upper = _betainc(d_graph / 2, d_eager / 2, d_graph / (d_graph + d_eager * ratio))  # P(F > ratio)
+    return np.minimum(1.0, 2 * np.minimum(upper, 1 - upper))
+
+
+def _screen(graph: np.ndarray, eager: np.ndarray) -> tuple[bool, str] | None:
+    """The verdicts that need no test (non-finite, constant, one element); None: test it."""
     n, m = graph.size, eager.size
     g, e = _summary(graph), _summary(eager)
     if not (np.isfinite(graph).all() and np.isfinite(eager).all()):
@@ -109,41 +159,46 @@ def _compare(graph: np.ndarray, eager: np.ndarray) -> tuple[bool, str]:
             same = abs(g.mean - e.mean) <= 1e-6 * max(1.0, abs(g.mean))
             return same, "same constant" if same else f"constant {e.mean:.6g} where the graph starts at {g.mean:.6g}"
         return False, "constant on one side only"
-    if min(n, m) < MIN_ELEMENTS:
-        return True, f"{min(n, m)} elements: too few to judge a distribution, not compared"
-    mean_bound = SIGMAS * math.sqrt(g.std**2 / n + e.std**2 / m)
-    if abs(e.mean - g.mean) > mean_bound:
-        return False, f"means differ by {abs(e.mean - g.mean):.3g} > {mean_bound:.3g} ({SIGMAS:g} standard errors)"
-    pooled = np.concatenate([(graph - g.mean) / g.std, (eager - e.mean) / e.std])
-    kurtosis = max(float(np.mean(pooled**4)), MIN_KURTOSIS)
-    log_bound = SIGMAS * math.sqrt((kurtosis - 1) / (4 * (n - 1)) + (kurtosis - 1) / (4 * (m - 1)))
-    ratio = e.std / g.std
-    if abs(math.log(ratio)) > log_bound:
-        return False, (f"standard deviations differ by a factor {ratio:.3g}, outside "
-                       f"[{math.exp(-log_bound):.3g}, {math.exp(log_bound):.3g}] ({SIGMAS:g} standard errors)")
+    return None
+
+
+def _decide(graph: np.ndarray, eager: np.ndarray, p_mean: float, p_spread: float, alpha: float) -> tuple[bool, str]:
+    n, m, each = graph.size, eager.size, alpha / 3
+    if p_mean < each:
+        return False, (f"means differ by {abs(eager.mean() - graph.mean()):.3g} (Welch's t test p = {p_mean:.2g} < "
+                       f"{each:.2g}, false-alarm rate {alpha:g})")
+    if p_spread < each:
+        return False, (f"standard deviations differ by a factor {eager.std(ddof=1) / graph.std(ddof=1):.3g} (F test "
+                       f"p = {p_spread:.2g} < {each:.2g} on {n} and {m} elements, false-alarm rate {alpha:g})")
     distance = _ks_distance(graph, eager)
-    ks_bound = math.sqrt(-math.log(ALPHA / 2) / 2) * math.sqrt((n + m) / (n * m))
+    ks_bound = math.sqrt(-math.log(each / 2) / 2) * math.sqrt((n + m) / (n * m))
     if distance > ks_bound:
         return False, (f"the distributions' shapes differ: Kolmogorov-Smirnov distance {distance:.3g} > "
-                       f"{ks_bound:.3g} (alpha {ALPHA:g})")
+                       f"{ks_bound:.3g} (false-alarm rate {alpha:g})")
     return True, "consistent"
 
 
-def check_initializers(initial: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> tuple[InitializerCheck, ...]:
+def check_initializers(
+    initial: Mapping[str, tuple[np.ndarray, np.ndarray]], alpha: float = ALPHA
+) -> tuple[InitializerCheck, ...]:
     """Compares each variable's graph initial values with the eager side's own, by the module's rule.
 
     Args:
         initial: name -> (graph initial values, eager own initial values), same shape.
+        alpha: the false-alarm rate per variable (a correct port fails with at most this probability).
 
     Returns:
         One :class:`InitializerCheck` per floating-point variable.
     """
-    checks = []
+    samples = {}
     for name, (graph, eager) in initial.items():
         graph, eager = np.asarray(graph), np.asarray(eager)
-        if not (np.issubdtype(graph.dtype, np.floating) and np.issubdtype(eager.dtype, np.floating)):
-            continue
-        graph64, eager64 = graph.astype(np.float64).reshape(-1), eager.astype(np.float64).reshape(-1)
-        ok, reason = _compare(graph64, eager64)
-        checks.append(InitializerCheck(name, tuple(graph.shape), _summary(graph64), _summary(eager64), ok, reason))
-    return tuple(checks)
+        if np.issubdtype(graph.dtype, np.floating) and np.issubdtype(eager.dtype, np.floating):
+            samples[name] = (tuple(graph.shape), graph.astype(np.float64).reshape(-1), eager.astype(np.float64).reshape(-1))
+    verdicts = {name: _screen(graph, eager) for name, (_, graph, eager) in samples.items()}
+    tested = [name for name, verdict in verdicts.items() if verdict is None]
+    moments = [_moments(*samples[name][1:]) for name in tested]
+    for name, p_mean, p_spread in zip(tested, welch_p_values(moments), spread_p_values(moments)):
+        verdicts[name] = _decide(*samples[name][1:], float(p_mean), float(p_spread), alpha)
+    return tuple(InitializerCheck(name, shape, _summary(graph), _summary(eager), *verdicts[name])
+                 for name, (shape, graph, eager) in samples.items())

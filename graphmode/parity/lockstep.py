@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphmode._runtime import tf, v1
+from graphmode._slots import is_built
 from graphmode.errors import ConfigError
 from graphmode.parity.lockstep_report import LOCKSTEP_RULE, LockstepQuantity, LockstepReport, step_difference
 from graphmode.parity.report import LOSS, Divergence, Trajectory
@@ -37,6 +38,8 @@ from graphmode.parity.run import (
     named_variables,
     scalar_loss,
     trajectory,
+    variable_dtype,
+    variable_shape,
 )
 from graphmode.parity.state import StateEntry, StatePlan, find_optimizer, graph_state, plan_state
 from graphmode.session.engine import Session
@@ -99,7 +102,7 @@ def _structure(entries: Sequence[StateEntry], context: tuple) -> tuple[list[Stat
             kept.append(entry)
             continue
         graph_shape = tuple(entry.graph_variable.shape.as_list())
-        eager_shape = tuple(entry.eager_variable.shape.as_list())
+        eager_shape = variable_shape(entry.eager_variable)
         label = entry.name if entry.name == entry.eager_name else f"{entry.name} -> {entry.eager_name}"
         if graph_shape != eager_shape:
             issues.append(Divergence("shape", 0, label, graph_shape, eager_shape, None, None, None, None, None, atol,
@@ -107,7 +110,7 @@ def _structure(entries: Sequence[StateEntry], context: tuple) -> tuple[list[Stat
                                      f"{eager_shape} in the candidate ({cand_mode}); values cannot be compared until "
                                      "the shapes agree", quantity=entry.kind))
             continue
-        graph_dtype, eager_dtype = entry.graph_variable.dtype.base_dtype, entry.eager_variable.dtype.base_dtype
+        graph_dtype, eager_dtype = entry.graph_variable.dtype.base_dtype, variable_dtype(entry.eager_variable)
         if graph_dtype != eager_dtype:
             issues.append(Divergence("dtype", 0, label, graph_shape, eager_shape, None, None, None, None, None, atol,
                                      rtol, ref_mode, cand_mode, f"dtype {graph_dtype.name} in the reference ({ref_mode}) "
@@ -131,7 +134,7 @@ class _EagerState:
         self.entries = [e for e in entries if e.to_eager is not None]
         self.read_entries = list(entries)
         variables = [e.eager_variable for e in self.entries]
-        self.dtypes = [v.dtype.base_dtype.as_numpy_dtype for v in variables]
+        self.dtypes = [variable_dtype(v).as_numpy_dtype for v in variables]
 
         @tf.function(autograph=False)
         def assign_all(values):
@@ -146,12 +149,12 @@ class _EagerState:
                              for e, d in zip(self.entries, self.dtypes)])
 
     def read(self) -> dict[str, np.ndarray]:
-        return {e.name: e.to_graph(e.eager_variable.numpy()) for e in self.read_entries}
+        return {e.name: e.to_graph(np.asarray(e.eager_variable.numpy())) for e in self.read_entries}
 
 
 def _optimizer_in_use(optimizer: Any) -> Any:
     # An optimizer the train step never applied (built) is not state of this port.
-    return optimizer if optimizer is not None and getattr(optimizer, "_built", False) else None
+    return optimizer if optimizer is not None and is_built(optimizer) else None
 
 
 def run_lockstep(
@@ -239,16 +242,19 @@ def run_lockstep(
             if full is None:
                 model.write(values)
             else:
-                full.write(values)
+                # The step count first: a slot converted with a scheduled learning rate reads it.
                 if steps_from_graph is not None:
                     count = steps_from_graph({n: values[n] for n in state.counters})
                     optimizer.iterations.assign(step - 1 if count is None else count)
+                full.write(values)
             try:
                 eager_loss = eager_model.train_step(*batch)
             except Exception as error:
                 add_step_note(error, step, "eager")
                 raise
             if full is None:
+                # A train_step that creates its optimizer on its first call holds it only now.
+                optimizer = optimizer if optimizer is not None else find_optimizer(eager_model.train_step)
                 in_use = _optimizer_in_use(optimizer)
                 plan = plan_state(state, eager_variables, in_use, name_map)
                 entries, more = _structure(plan.entries, context)

@@ -28,6 +28,8 @@ __all__ = [
     "Variables",
     "add_step_note",
     "as_batch",
+    "variable_dtype",
+    "variable_shape",
     "check_initial_values",
     "named_variables",
     "run_eager",
@@ -84,8 +86,23 @@ class EagerModel(NamedTuple):
         return eager_model_from_tf1(build_fn, optimizer, example_batch, regularization_losses=regularization_losses)
 
 
+def variable_shape(variable: Any) -> tuple[int | None, ...]:
+    """A variable's shape as a tuple: ``tf.Variable`` and tf-keras give a ``TensorShape``, Keras 3 a tuple."""
+    return tuple(tf.TensorShape(variable.shape).as_list())
+
+
+def variable_dtype(variable: Any) -> tf.DType:
+    """A variable's base dtype: Keras 3 variables give a string."""
+    return tf.as_dtype(variable.dtype).base_dtype
+
+
+def variable_name(variable: Any) -> str:
+    """A variable's name without ``:0``; a Keras 3 variable's path (its ``name`` is only ``kernel``)."""
+    return base_name(getattr(variable, "path", None) or getattr(variable, "name", "") or "")
+
+
 def named_variables(variables: Variables, side: str) -> dict[str, Any]:
-    """A model's variables as name -> variable; a sequence is named by each ``var.name``.
+    """A model's variables as name -> variable; a sequence is named by :func:`variable_name`.
 
     Raises:
         ConfigError: a variable of ``side`` has no name, or two share one.
@@ -94,7 +111,7 @@ def named_variables(variables: Variables, side: str) -> dict[str, Any]:
         return dict(variables)
     named: dict[str, Any] = {}
     for variable in variables:
-        name = base_name(getattr(variable, "name", ""))
+        name = variable_name(variable)
         if not name:
             raise ConfigError(f"{side} variable {variable!r} has no name; pass variables as a name -> variable dict")
         if name in named:
@@ -135,7 +152,7 @@ def check_initial_values(
             raise ConfigError(f"initial value for {name!r}, which is not a {side} variable; "
                               f"{side} variables: {sorted(variables)}")
         array = np.asarray(value)
-        expected = tuple(variables[name].shape.as_list())
+        expected = variable_shape(variables[name])
         if array.shape != expected:
             raise ConfigError(f"initial value for {side} variable {name!r} has shape {array.shape}; "
                               f"the variable has shape {expected}")

@@ -24,7 +24,14 @@ import numpy as np
 
 from graphmode._pairing import base_name, pair_variables
 from graphmode._runtime import tf
-from graphmode._slots import TF1_DEFAULT_NAMES, keras_slot, optimizer_map_for, tf1_slot_suffixes
+from graphmode._slots import (
+    TF1_DEFAULT_NAMES,
+    is_keras_optimizer,
+    keras_package,
+    keras_slot,
+    optimizer_map_for,
+    tf1_slot_suffixes,
+)
 from graphmode.errors import CheckpointMatchError, ConfigError
 from graphmode.train.graph_state import COUNTERS, GraphState, graph_state
 from graphmode.train.graph_state import counter_leaf as _leaf
@@ -76,13 +83,18 @@ def find_optimizer(train_step: Callable[..., Any], explicit: Any = None) -> Any:
     objects += [cell.cell_contents for cell in getattr(function, "__closure__", None) or () if _filled(cell)]
     code, names = getattr(function, "__code__", None), getattr(function, "__globals__", {})
     objects += [names[name] for name in (code.co_names if code else ()) if name in names]
-    objects += [getattr(o, "optimizer", None) for o in objects if isinstance(o, tf.keras.Model)]
-    found = list({id(o): o for o in objects if isinstance(o, tf.keras.optimizers.Optimizer)}.values())
+    objects += [getattr(o, "optimizer", None) for o in objects if _is_keras_model(o)]
+    found = list({id(o): o for o in objects if is_keras_optimizer(o)}.values())
     if len(found) > 1:
         raise ConfigError(f"the eager train_step refers to {len(found)} optimizers "
                           f"({', '.join(type(o).__name__ for o in found)}); pass EagerModel(..., optimizer=<the one "
                           f"it trains with>)")
     return found[0] if found else None
+
+
+def _is_keras_model(value: object) -> bool:
+    # Either Keras: tf-keras' and Keras 3's Model classes are unrelated.
+    return keras_package(value) is not None and any(cls.__name__ == "Model" for cls in type(value).__mro__)
 
 
 def _filled(cell) -> bool:
@@ -95,7 +107,7 @@ def _filled(cell) -> bool:
 
 def _shape(variable: Any) -> tuple[int | None, ...] | None:
     shape = getattr(variable, "shape", None)
-    return None if shape is None or shape.rank is None else tuple(shape.as_list())
+    return None if shape is None or tf.TensorShape(shape).rank is None else tuple(tf.TensorShape(shape).as_list())
 
 
 def _identity(value: np.ndarray) -> np.ndarray:
@@ -139,7 +151,7 @@ def _model_entries(state: GraphState, eager: Mapping[str, Any], name_map: Mappin
     graph_only = [n for n in state.model if n not in pairs]
     for name in eager_only:
         issues.append(("missing", name, f"{name!r} exists in the candidate (eager) with shape "
-                       f"{tuple(eager[name].shape.as_list())} but not in the reference (graph); reference-only "
+                       f"{_shape(eager[name])} but not in the reference (graph); reference-only "
                        f"variables: {graph_only or 'none'}; map it with name_map={{<graph name>: {name!r}}} or "
                        f"remove it"))
     return entries, issues, direct
@@ -173,9 +185,12 @@ def plan_state(
         if slots or counters:
             names = sorted(slots) + sorted(counters)
             issues.append(("missing", names[0], f"the graph's optimizer keeps state {names} but the eager side "
-                           "uses no Keras optimizer (none found in its train_step, or it never applied "
-                           "gradients); pass EagerModel(..., optimizer=...), or name_map the state to eager "
-                           "variables that hold it"))
+                           "uses no Keras optimizer: none was found after its first step (in train_step's closure, "
+                           "the globals it names, or the attributes of its object such as self.optimizer), or the "
+                           "one found applied no gradients; pass EagerModel(..., optimizer=...), or, if train_step "
+                           "creates its optimizer inside the call, keep it where the next call reuses it (an "
+                           "attribute or a closure variable: one new per call starts its slots afresh every step), "
+                           "or name_map the state to eager variables that hold it"))
         return StatePlan(tuple(entries), tuple(issues))
     try:
         optimizer_map = optimizer_map_for(optimizer)
@@ -245,7 +260,12 @@ def _tf1_optimizer_name(slots: Mapping[str, tuple[str, str, Any]], kind: str) ->
 
 
 def _conversions(rule, optimizer):
-    return (lambda value: rule.to_keras(value, optimizer)), (lambda value: rule.to_tf1(value, optimizer))
+    # Into the optimizer before a step (its `iterations` set already): that step's
+    # learning rate; out of it after the step: the rate of the step just taken.
+    def to_graph(value):
+        return rule.to_tf1(value, optimizer, int(optimizer.iterations.numpy()) - 1)
+
+    return (lambda value: rule.to_keras(value, optimizer)), to_graph
 
 
 def _counter_from_iterations(leaf: str, optimizer_map, optimizer) -> Callable[[np.ndarray], np.ndarray]:

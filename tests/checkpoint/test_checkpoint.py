@@ -361,11 +361,16 @@ def test_optimizer_built_for_other_variables_is_refused(tmp_path):
     assert all(not np.any(v.numpy()) for v in variables.values())
 
 
-def test_momentum_slots_need_a_constant_learning_rate(tmp_path):
-    path, _ = _save_trained(tmp_path, optimizers=("momentum",))
-    schedule = tf.keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
-    with pytest.raises(gm.ConfigError, match="SGD.learning_rate is a schedule; converting its state needs a constant"):
-        gm.load_tf1_checkpoint(path, _eager_dense(), optimizer=tf.keras.optimizers.SGD(schedule, momentum=0.9))
+def test_momentum_slots_under_a_schedule_convert_with_the_next_steps_learning_rate(tmp_path):
+    path, values = _save_trained(tmp_path, optimizers=("momentum",))
+    schedule = tf.keras.optimizers.schedules.ExponentialDecay(0.1, 1, 0.5)
+    optimizer = tf.keras.optimizers.SGD(schedule, momentum=0.9)
+    variables = _eager_dense()
+    report = gm.load_tf1_checkpoint(path, variables, optimizer=optimizer)
+    # Three steps taken: Keras' next step runs at 0.1 * 0.5**3, and its m is -lr * TF1's accumulator.
+    assert report.iterations == 3
+    slot = optimizer.momentums[optimizer._index_dict[optimizer._var_key(variables["layer1/kernel"])]]
+    np.testing.assert_allclose(slot.numpy(), -0.0125 * values["layer1/weights/Momentum"], rtol=1e-6)
 
 
 def test_save_with_an_optimizer_that_never_saw_the_variables(tmp_path):
