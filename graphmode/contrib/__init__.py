@@ -2,5 +2,5 @@
 
 :mod:`~graphmode.contrib.namespace` builds ``tf.contrib`` for the TF1 module
 (:mod:`graphmode.legacy.api`); the adapters (``layers``, ``conv``, ``norm``,
-``seq2seq``) and the rename tables (``renames``) use only the ground floor.
+``seq2seq``, ``legacy_seq2seq``) and the rename tables (``renames``) use only the ground floor.
 """

@@ -12,7 +12,7 @@ when it is
   so graphmode implements TF 1.15's documented behaviour
   (:mod:`~graphmode.contrib.layers`, :mod:`~graphmode.contrib.conv`,
   :mod:`~graphmode.contrib.norm`,
-  :mod:`~graphmode.contrib.seq2seq`);
+  :mod:`~graphmode.contrib.seq2seq`, :mod:`~graphmode.contrib.legacy_seq2seq`);
 * ``tf.contrib.slim``: the ``tf-slim`` package when it is installed
   (``pip install 'graphmode[contrib]'``); so are the other ``tf.contrib.layers``
   functions and ``tf.contrib.framework.arg_scope`` (tf-slim keeps TF 1.15's code);
@@ -39,6 +39,7 @@ from typing import NamedTuple
 from graphmode._runtime import v1
 from graphmode.contrib import conv as contrib_conv
 from graphmode.contrib import layers as contrib_layers
+from graphmode.contrib import legacy_seq2seq
 from graphmode.contrib import norm as contrib_norm
 from graphmode.contrib import seq2seq as contrib_seq2seq
 from graphmode.contrib.renames import exact_renames, resolve_in_v1
@@ -76,6 +77,15 @@ ADAPTERS: dict[str, Adapter] = {
     "contrib.layers.batch_norm": Adapter(
         contrib_norm.batch_norm, "decay 0.999, no gamma by default, BatchNorm/moving_* in UPDATE_OPS"),
     "contrib.seq2seq.sequence_loss": Adapter(contrib_seq2seq.sequence_loss, "weighted sequence cross-entropy"),
+    "contrib.legacy_seq2seq.rnn_decoder": Adapter(legacy_seq2seq.rnn_decoder, "static decoder, scope rnn_decoder"),
+    "contrib.legacy_seq2seq.basic_rnn_seq2seq": Adapter(
+        legacy_seq2seq.basic_rnn_seq2seq, "static_rnn encoder + rnn_decoder, scope basic_rnn_seq2seq"),
+    "contrib.legacy_seq2seq.embedding_rnn_decoder": Adapter(
+        legacy_seq2seq.embedding_rnn_decoder, "embedding + rnn_decoder, scope embedding_rnn_decoder"),
+    "contrib.legacy_seq2seq.sequence_loss_by_example": Adapter(
+        legacy_seq2seq.sequence_loss_by_example, "weighted cross-entropy over lists of steps, per example"),
+    "contrib.legacy_seq2seq.sequence_loss": Adapter(
+        legacy_seq2seq.sequence_loss, "weighted cross-entropy over lists of steps, averaged"),
 }
 # TF 1.15's other spellings of the same functions.
 ADAPTERS["contrib.layers.initializers.xavier_initializer"] = ADAPTERS["contrib.layers.xavier_initializer"]

@@ -68,6 +68,7 @@ def runs(tmp_path_factory):
         "unserved": ([graphmode, "run", own_loader], folders["unserved"],
                      {"OWN_LOADER_URL": OFFLINE, "KERAS_HOME": str(folders["unserved"] / "keras")}),
         "seed": ([graphmode, "run", str(SCRIPTS / "float_seed_mnist.py"), str(mnist)], folders["seed"], {}),
+        "seq2seq": ([graphmode, "run", str(SCRIPTS / "char_rnn_seq2seq.py")], root, {}),
     }
 
     def run(command, cwd, extra):
@@ -92,6 +93,18 @@ def test_numpy_flag_defaults_and_absls_own_flags(runs):
     assert "refused half IllegalFlagValueError" in run.stdout
     assert "refused pdb DuplicateFlagError" in run.stdout
     assert "refused batch_size DuplicateFlagError" in run.stdout
+
+
+def test_a_char_rnn_on_legacy_seq2seq_trains(runs):
+    run = runs[0]["seq2seq"]()
+    assert run.returncode == 0, run.stderr
+    # rnn_decoder(scope="rnnlm") puts the cell's weights beside the script's own in "rnnlm".
+    assert ("variables rnnlm/softmax_w:0 rnnlm/softmax_b:0 rnnlm/embedding:0 rnnlm/basic_lstm_cell/kernel:0 "
+            "rnnlm/basic_lstm_cell/bias:0") in run.stdout
+    first, last = map(float, re.search(r"first cost ([\d.]+) last cost ([\d.]+)", run.stdout).groups())
+    # "abc" repeated is predictable from one character: 40 Adam steps on two windows memorise it.
+    assert first > 0.5 and last < 0.1 * first
+    assert "graphmode: tf.contrib.legacy_seq2seq.rnn_decoder -> graphmode.contrib.legacy_seq2seq.rnn_decoder" in run.stderr
 
 
 def test_old_window_calls_answer_and_say_once(runs):
