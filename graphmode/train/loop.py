@@ -161,7 +161,8 @@ def build_train_step(
             placeholders (stacked ``[K, ...]`` when K > 1).
         dataset: a ``tf.data.Dataset`` instead; each step takes the next element.
         steps_per_call: K, the steps one Session call runs.
-        var_list, clip: as for :func:`graphmode.minimize`.
+        var_list: as for :func:`graphmode.minimize`.
+        clip: as for :func:`graphmode.minimize`.
         global_step: counts the steps run (the graph's global step, created if
             needed, when None); decaying learning rates read it.
 

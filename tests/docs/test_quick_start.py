@@ -21,7 +21,7 @@ QUICK_START = ['pip install -e ".[examples]" && python examples/regress_a.py',
 
 def _quick_start_commands() -> list[str]:
     readme = (ROOT / "README.md").read_text()
-    found = re.search(r"^## Quick start\n+```bash\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)
+    found = re.search(r"^## Quick start\n(?:\n|<!--[^\n]*-->\n)*```bash\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)
     assert found, "README.md has no '## Quick start' section opening with a ```bash block"
     return [line.strip() for line in found.group(1).splitlines() if line.strip()]
 
