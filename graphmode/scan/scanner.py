@@ -36,7 +36,8 @@ from typing import NamedTuple
 from graphmode._runtime import tf
 from graphmode.contrib import namespace as contrib
 from graphmode.legacy import api, removed
-from graphmode.scan.verdict import ScriptVerdict, judge, unreadable
+from graphmode.scan.imports import local_imports
+from graphmode.scan.verdict import LocalCode, ScriptVerdict, judge, unreadable
 
 MAPPED, REMOVED, UNKNOWN, NOTE = "mapped", "removed", "unknown", "note"
 
@@ -310,41 +311,65 @@ def _expand(paths: Iterable[str]) -> list[str]:
     return files
 
 
+def _parse(file: str) -> tuple[ast.AST | None, str | None]:
+    """The file parsed, or None and why it could not be."""
+    try:
+        # As Python reads a script (PEP 263): a UTF-8 BOM or a coding line decides, else UTF-8.
+        with tokenize.open(file) as handle:
+            source = handle.read()
+        return ast.parse(source, filename=file), None
+    except OSError as error:
+        return None, f"{file}: cannot read it ({error.strerror or error})"
+    except UnicodeDecodeError as error:
+        return None, (f"{file}: cannot decode it as {error.encoding} ({error.reason} at byte {error.start}); "
+                      "give it a coding line (# -*- coding: latin-1 -*-) or save it as UTF-8")
+    except RecursionError:
+        return None, (f"{file}: cannot parse it: an expression is nested too deeply for Python's parser "
+                      "(RecursionError); Python cannot compile it either")
+    except (SyntaxError, ValueError) as error:
+        where = f"{file}:{error.lineno}" if isinstance(error, SyntaxError) and error.lineno else file
+        return None, (
+            f"{where}: cannot parse it as Python 3 ({error.msg if isinstance(error, SyntaxError) else error}); "
+            "Python 2 syntax (print statements, `except E, e`) must be converted first"
+        )
+
+
 def scan_files(paths: Iterable[str]) -> ScanReport:
     """Scans scripts (folders are searched for ``*.py``) without running them.
 
     A file that cannot be read or parsed is listed in ``problems`` (with the
-    reason) and the others are still scanned.
+    reason) and the others are still scanned. Each script's verdict includes the
+    local modules it imports (:mod:`graphmode.scan.imports`).
     """
     files, findings, problems, verdicts = [], [], [], []
+    parsed: dict[str, ast.AST | None] = {}
+    failing_in: dict[str, list[ScanFinding]] = {}
+
+    def parse(path: str) -> ast.AST | None:
+        key = os.path.abspath(path)
+        if key not in parsed:
+            parsed[key] = _parse(path)[0]
+        return parsed[key]
+
+    def failing(path: str, tree: ast.AST) -> list[ScanFinding]:
+        key = os.path.abspath(path)
+        if key not in failing_in:
+            failing_in[key] = [f for f in _findings(tree, path) if f.status in (REMOVED, UNKNOWN)]
+        return failing_in[key]
+
     for file in _expand(paths):
         files.append(file)
-        problem = None
-        try:
-            # As Python reads a script (PEP 263): a UTF-8 BOM or a coding line decides, else UTF-8.
-            with tokenize.open(file) as handle:
-                source = handle.read()
-            tree = ast.parse(source, filename=file)
-        except OSError as error:
-            problem = f"{file}: cannot read it ({error.strerror or error})"
-        except UnicodeDecodeError as error:
-            problem = (f"{file}: cannot decode it as {error.encoding} ({error.reason} at byte {error.start}); "
-                       "give it a coding line (# -*- coding: latin-1 -*-) or save it as UTF-8")
-        except RecursionError:
-            problem = (f"{file}: cannot parse it: an expression is nested too deeply for Python's parser "
-                       "(RecursionError); Python cannot compile it either")
-        except (SyntaxError, ValueError) as error:
-            where = f"{file}:{error.lineno}" if isinstance(error, SyntaxError) and error.lineno else file
-            problem = (
-                f"{where}: cannot parse it as Python 3 ({error.msg if isinstance(error, SyntaxError) else error}); "
-                "Python 2 syntax (print statements, `except E, e`) must be converted first"
-            )
+        tree, problem = _parse(file)
         if problem is not None:
             problems.append(problem)
             verdicts.append(unreadable(file, problem))
             continue
         found = _findings(tree, file)
         findings.extend(found)
-        verdicts.append(judge(file, tree, [f for f in found if f.status in (REMOVED, UNKNOWN)]))
+        local = [
+            LocalCode(module, module_tree, failing(module.path, module_tree) if module_tree is not None else [])
+            for module in local_imports(tree, file, parse)
+            for module_tree in [parse(module.path)]
+        ]
+        verdicts.append(judge(file, tree, [f for f in found if f.status in (REMOVED, UNKNOWN)], local))
     return ScanReport(tuple(files), tuple(findings), tuple(problems), tuple(verdicts))
-

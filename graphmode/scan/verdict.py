@@ -11,6 +11,11 @@ Three things stop an unmodified TF1 script under ``graphmode run``:
   and no Keras cache. ``graphmode run`` then downloads them when the network
   allows, so the verdict says so rather than calling the script broken.
 
+The script's own modules (``import model`` of ``model.py`` next to it) are
+judged with it, and one that shadows a TensorFlow module (the tutorials' own
+``input_data.py``) is named: its MNIST loads are its own, which ``graphmode
+run`` helps only when their download fails.
+
 A folder named by a flag (``read_data_sets(FLAGS.data_dir)``) is checked at the
 flag's default (``DEFINE_string("data_dir", "/tmp/mnist", ...)`` or
 ``add_argument("--data_dir", default=...)``).
@@ -44,21 +49,30 @@ class ScriptVerdict(NamedTuple):
         data: data files it reads that are on this machine in none of the places
             ``graphmode run`` looks (it downloads them when it can), or that the
             scan cannot check.
+        modules: the script's own modules it imports (from its folder, also through
+            each other), judged with it: their stops and data are the script's.
+        shadows: those of them named like a TensorFlow module, and what they shadow.
     """
 
     file: str
     runs: bool
     stops: tuple[str, ...] = ()
     data: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
+    shadows: tuple[str, ...] = ()
 
     def format_line(self) -> str:
-        """One line: ``FILE: graphmode run runs it as it is`` or what stops it."""
+        """One line: ``FILE: graphmode run runs it as it is`` or what stops it, then the local modules judged."""
         if self.stops:
             text = f"{self.file}: graphmode run stops at {'; '.join(self.stops)}"
-            return text + (f"; and data: {'; '.join(self.data)}" if self.data else "")
-        if self.data:
-            return f"{self.file}: graphmode run runs it if it gets the data: {'; '.join(self.data)}"
-        return f"{self.file}: graphmode run runs it as it is"
+            text += f"; and data: {'; '.join(self.data)}" if self.data else ""
+        elif self.data:
+            text = f"{self.file}: graphmode run runs it if it gets the data: {'; '.join(self.data)}"
+        else:
+            text = f"{self.file}: graphmode run runs it as it is"
+        if self.modules:
+            text += f" (with the local modules it imports: {', '.join(self.modules)})"
+        return text + "".join(f"; {shadow}" for shadow in self.shadows)
 
 
 def unreadable(file: str, problem: str) -> ScriptVerdict:
@@ -66,19 +80,52 @@ def unreadable(file: str, problem: str) -> ScriptVerdict:
     return ScriptVerdict(file, False, (f"nothing: it was not scanned ({problem.removeprefix(file).lstrip(':0123456789 ')})",))
 
 
-def judge(file: str, tree: ast.AST, failing: Sequence) -> ScriptVerdict:
-    """The verdict for one parsed script whose failing findings (removed, unknown) are ``failing``."""
-    stops = []
+class LocalCode(NamedTuple):
+    """A local module the script imports, parsed, with its failing findings (see :mod:`graphmode.scan.imports`)."""
+
+    module: object  # graphmode.scan.imports.LocalModule
+    tree: ast.AST | None  # None: it could not be parsed
+    failing: Sequence
+
+
+def _stop_entries(failing: Sequence, where: str) -> list[str]:
+    entries = []
     for finding in failing:
         why = "no replacement" if finding.status == "removed" and finding.replacement is None else (
             f"use {finding.replacement}" if finding.replacement else finding.status)
-        entry = f"line {finding.line}: {finding.symbol} ({why})"
-        if entry not in stops:
-            stops.append(entry)
+        entries.append(f"{where}line {finding.line}: {finding.symbol} ({why})")
+    return entries
+
+
+def judge(file: str, tree: ast.AST, failing: Sequence, local: Sequence[LocalCode] = ()) -> ScriptVerdict:
+    """The verdict for one parsed script whose failing findings (removed, unknown) are ``failing``.
+
+    ``local`` are the script's own modules it imports: what stops them stops the script.
+    """
+    folder = os.path.dirname(os.path.abspath(file))
+    stops = _stop_entries(failing, "")
     if not has_gpu():
         stops.extend(_gpu_only(tree))
-    data = _missing_data(tree, os.path.dirname(os.path.abspath(file)))
-    return ScriptVerdict(file, not stops and not data, tuple(stops), tuple(data))
+    own_loaders = {name for code in local if code.module.shadows and code.module.name == "input_data"
+                   for name in code.module.bound}
+    data = _missing_data(tree, folder, own_loaders)
+    modules, shadows = [], []
+    for code in local:
+        shown = os.path.relpath(code.module.path, folder)
+        modules.append(shown)
+        if code.module.shadows:
+            shadows.append(f"{shown} is the script's own copy of {code.module.shadows}, "
+                           "run instead of TensorFlow's or graphmode's")
+        where = f"{shown} "
+        if code.tree is None:
+            stops.append(f"{where}(it cannot be parsed)")
+            continue
+        stops.extend(_stop_entries(code.failing, where))
+        if not has_gpu():
+            stops.extend(where + entry for entry in _gpu_only(code.tree))
+        data.extend(where + entry for entry in _missing_data(code.tree, folder, set()))
+    stops, data = list(dict.fromkeys(stops)), list(dict.fromkeys(data))
+    return ScriptVerdict(file, not stops and not data, tuple(stops), tuple(data), tuple(modules), tuple(shadows))
 
 
 def _call_name(node: ast.Call) -> str | None:
@@ -147,7 +194,12 @@ def _mnist_folder_of(node: ast.Call) -> tuple[ast.AST | None, ast.AST | None] | 
     return None
 
 
-def _missing_data(tree: ast.AST, script_folder: str) -> list[str]:
+def _receiver(node: ast.Call) -> str | None:
+    func = node.func
+    return func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else None
+
+
+def _missing_data(tree: ast.AST, script_folder: str, own_loaders: set[str]) -> list[str]:
     defaults = _flag_defaults(tree)
     missing = []
     for node in ast.walk(tree):
@@ -156,6 +208,7 @@ def _missing_data(tree: ast.AST, script_folder: str) -> list[str]:
         arguments = _mnist_folder_of(node)
         if arguments is None:
             continue
+        own = _receiver(node) in own_loaders or (isinstance(node.func, ast.Name) and node.func.id in own_loaders)
         folder, url = _text_of(arguments[0], defaults), _text_of(arguments[1], defaults)
         if folder is None:
             written = ast.unparse(arguments[0]) if arguments[0] is not None else "no folder"
@@ -163,9 +216,22 @@ def _missing_data(tree: ast.AST, script_folder: str) -> list[str]:
             continue
         # TF1 resolved the folder against the working directory; people run scripts from theirs.
         candidates = [folder] if os.path.isabs(folder) else [folder, os.path.join(script_folder, folder)]
+        flavour = mnist_files.flavour_of(folder, url)
+        if own:
+            # The script's own loader reads its folder, else downloads from its own URL; when that fails,
+            # graphmode run serves the files from its variable or Keras' cache (graphmode.mnist.copies).
+            if any(len(mnist_files.idx_files_in(c)) == len(mnist_files.FILE_NAMES) for c in candidates):
+                continue
+            if mnist_files.standin_source(flavour)[0] is not None:
+                continue
+            missing.append(
+                f"line {node.lineno}: {flavour.title} through the script's own input_data.py: its files are not in "
+                f"{folder}, its own download is its own (graphmode run serves a failed one from "
+                f"${flavour.environment_variable} or Keras' cache, which hold none here)"
+            )
+            continue
         if any(mnist_files.local_source(candidate, url) for candidate in candidates):
             continue
-        flavour = mnist_files.flavour_of(folder, url)
         missing.append(
             f"line {node.lineno}: {flavour.title} files are not in {folder}, ${flavour.environment_variable} or "
             f"Keras' cache (graphmode run downloads them when the network allows)"
