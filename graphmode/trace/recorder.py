@@ -302,7 +302,7 @@ class Recorder:
                 f"the script ran no train step: none of its {runs} Session.run call(s) in {len(self._sessions)} "
                 "session(s) fetched an op that writes a trainable variable (an optimizer's minimize/apply_gradients "
                 "or an assign to one); nothing was recorded")
-        self.writer.flush()
+        self.writer.flush(final=True)
         if self._on_finish is not None:
             self._on_finish()
 

@@ -1,9 +1,10 @@
 """Writing a trace folder: step files, state checkpoints, the graph, and the index after every step.
 
-Every file is written under a temporary name and renamed into place, and the
-index is rewritten the same way after each recorded step, so a recording
-killed at any instant leaves a trace whose index names only files that are
-whole: the steps recorded so far, ``complete: false``.
+Every file is whole before the index names it: step files are written under a
+temporary name and renamed into place, each state has a checkpoint prefix of
+its own, and the index is rewritten (the same way, atomically) after each
+recorded step. A recording killed at any instant leaves a trace whose index
+names the steps recorded so far, with ``complete: false``.
 
 The size cap: states (every global variable, optimizer slots included) are
 what grows a trace fastest. Once the first step's sizes are known, the writer
@@ -143,14 +144,19 @@ class TraceWriter:
         return self.every is None or step <= 1 or step % self.every == 0
 
     def write_state(self, step: int, tensors: Mapping[str, np.ndarray]) -> None:
-        """Writes the state checkpoint of ``step`` (crash-safe), replacing the previous off-grid one."""
+        """Writes the state checkpoint of ``step``, replacing the previous off-grid one.
+
+        A plain TensorFlow save, not graphmode's crash-safe one: every step has a prefix of its
+        own, and a checkpoint the recording was killed while writing is named by no index.
+        """
         from graphmode._runtime import tf
-        from graphmode.checkpoint.atomic import write_checkpoint_atomically
 
         relative = fmt.state_prefix(step)
+        names = sorted(tensors)
         # The script's process runs with eager execution off; the save must not become ops in its graph.
         with tf.__internal__.eager_context.eager_mode():
-            write_checkpoint_atomically(os.path.join(self.directory, relative), tensors, update_state_file=False)
+            tf.raw_ops.SaveV2(prefix=os.path.join(self.directory, relative), tensor_names=names,
+                              shape_and_slices=[""] * len(names), tensors=[tf.constant(tensors[n]) for n in names])
         folder = os.path.join(self.directory, fmt.STATE_FOLDER)
         base = os.path.basename(relative)
         for name in sorted(os.listdir(folder)):
@@ -158,15 +164,16 @@ class TraceWriter:
                 self._add(os.path.join(fmt.STATE_FOLDER, name))
         steps = [s for s in self.index["state_steps"] if s != self._rolling]
         if self._rolling is not None and self._rolling != step:
-            rolling = os.path.basename(fmt.state_prefix(self._rolling))
+            rolling = os.path.basename(fmt.state_prefix(self._rolling)) + "."
             for name in os.listdir(folder):
-                if name.startswith(rolling + "."):
+                if name.startswith(rolling):
                     self._drop(os.path.join(fmt.STATE_FOLDER, name))
         self._rolling = None if self.keeps_state(step) else step
         self.index["state_steps"] = sorted({*steps, step})
 
-    def flush(self) -> None:
-        """Rewrites ``trace.json`` atomically from ``index``."""
+    def flush(self, *, final: bool = False) -> None:
+        """Rewrites ``trace.json`` atomically from ``index`` (indented for reading when ``final``)."""
         self.index["files"] = sorted(self._files.values(), key=lambda entry: entry["path"])
-        text = json.dumps(self.index, indent=1, sort_keys=False) + "\n"
+        # While recording, the index is rewritten after every step: compact JSON is C-encoded, ~10x faster.
+        text = json.dumps(self.index, indent=1 if final else None, separators=None if final else (",", ":")) + "\n"
         _replace(os.path.join(self.directory, fmt.INDEX_FILE), text.encode())
