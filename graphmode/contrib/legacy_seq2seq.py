@@ -17,7 +17,13 @@ with its variable scopes, so checkpoints keep their variable names:
 * :func:`sequence_loss_by_example` and :func:`sequence_loss`: weighted
   cross-entropy of lists of per-step logits.
 
-``attention_decoder`` and the model builders on top of it are not provided.
+* :func:`attention_decoder` (scope ``attention_decoder``): Bahdanau-style
+  attention over ``attention_states`` with ``num_heads`` heads, the variables
+  ``AttnW_<h>``, ``AttnV_<h>``, ``Attention_<h>/kernel|bias``,
+  ``AttnOutputProjection/kernel|bias`` and the input projection ``kernel|bias``.
+
+The model builders on top of them (``embedding_attention_seq2seq``,
+``model_with_buckets`` ...) are not provided.
 """
 
 from __future__ import annotations
@@ -63,6 +69,103 @@ def basic_rnn_seq2seq(encoder_inputs: Sequence, decoder_inputs: Sequence, cell, 
         encoder_cell = copy.deepcopy(cell)
         _, encoder_state = v1.nn.static_rnn(encoder_cell, encoder_inputs, dtype=dtype)
         return rnn_decoder(decoder_inputs, encoder_state, cell)
+
+
+class _Linear:
+    """TF 1.15's ``core_rnn_cell._Linear``: ``concat(args) @ kernel + bias`` with variables in the current scope."""
+
+    def __init__(self, args, output_size: int, dtype) -> None:
+        args = list(args) if isinstance(args, (list, tuple)) else [args]
+        total = sum(int(arg.shape[1]) for arg in args)
+        self.kernel = v1.get_variable("kernel", [total, output_size], dtype=dtype)
+        self.bias = v1.get_variable("bias", [output_size], dtype=dtype,
+                                    initializer=v1.constant_initializer(0.0, dtype=dtype))
+
+    def __call__(self, args):
+        args = list(args) if isinstance(args, (list, tuple)) else [args]
+        joined = args[0] if len(args) == 1 else v1.concat(args, 1)
+        return v1.nn.bias_add(v1.matmul(joined, self.kernel), self.bias)
+
+
+def attention_decoder(decoder_inputs: Sequence, initial_state, attention_states, cell, output_size: int | None = None,
+                      num_heads: int = 1, loop_function: Callable | None = None, dtype=None, scope=None,
+                      initial_state_attention: bool = False):
+    """:func:`rnn_decoder` that reads ``attention_states`` (``[batch, length, size]``) at every step.
+
+    Each step's input is projected together with the previous attention reads;
+    the cell's new state is the query of each head (``v . tanh(W1 h + W2 q)``,
+    softmax over the length); the output projects the cell output and the reads
+    to ``output_size`` (the cell's by default).
+
+    Raises:
+        ValueError: no decoder inputs, ``num_heads < 1``, or ``attention_states``' last
+            dimension or an input's size unknown.
+    """
+    if not decoder_inputs:
+        raise ValueError("attention_decoder: decoder_inputs is empty; give at least one step's input")
+    if num_heads < 1:
+        raise ValueError(f"attention_decoder: num_heads={num_heads}; use rnn_decoder for no attention")
+    if attention_states.shape[2] is None:
+        raise ValueError(f"attention_decoder: attention_states has shape {attention_states.shape}; "
+                         "its last dimension (the attention size) must be known")
+    output_size = cell.output_size if output_size is None else output_size
+    with v1.variable_scope(scope or "attention_decoder", dtype=dtype) as variable_scope:
+        dtype = variable_scope.dtype
+        batch_size = v1.shape(decoder_inputs[0])[0]
+        length = attention_states.shape[1] if attention_states.shape[1] is not None else v1.shape(attention_states)[1]
+        size = int(attention_states.shape[2])
+        # W1 h for every position at once: a 1x1 convolution over [batch, length, 1, size].
+        hidden = v1.reshape(attention_states, [-1, length, 1, size])
+        features, vectors = [], []
+        for head in range(num_heads):
+            weights = v1.get_variable(f"AttnW_{head}", [1, 1, size, size], dtype=dtype)
+            features.append(v1.nn.conv2d(hidden, weights, [1, 1, 1, 1], "SAME"))
+            vectors.append(v1.get_variable(f"AttnV_{head}", [size], dtype=dtype))
+
+        def attention(query):
+            if v1.nest.is_nested(query):  # LSTMStateTuple and the like: one query of all parts
+                query = v1.concat(v1.nest.flatten(query), 1)
+            reads = []
+            for head in range(num_heads):
+                with v1.variable_scope(f"Attention_{head}"):
+                    projected = v1.reshape(_Linear(query, size, dtype)(query), [-1, 1, 1, size])
+                    scores = v1.reduce_sum(vectors[head] * v1.tanh(features[head] + projected), [2, 3])
+                    weights_over_length = v1.nn.softmax(v1.cast(scores, v1.float32))
+                    read = v1.reduce_sum(
+                        v1.reshape(v1.cast(weights_over_length, dtype), [-1, length, 1, 1]) * hidden, [1, 2])
+                    reads.append(v1.reshape(read, [-1, size]))
+            return reads
+
+        state, outputs, prev = initial_state, [], None
+        reads = [v1.zeros(v1.stack([batch_size, size]), dtype=dtype) for _ in range(num_heads)]
+        for read in reads:
+            read.set_shape([None, size])
+        if initial_state_attention:
+            reads = attention(initial_state)
+        for i, inp in enumerate(decoder_inputs):
+            if i > 0:
+                v1.get_variable_scope().reuse_variables()
+            if loop_function is not None and prev is not None:
+                with v1.variable_scope("loop_function", reuse=True):
+                    inp = loop_function(prev, i)
+            input_size = inp.shape.with_rank(2)[1]
+            if input_size is None:
+                raise ValueError(f"attention_decoder: cannot infer the input size of step {i} from {inp.name} "
+                                 f"(shape {inp.shape})")
+            step_inputs = [v1.cast(t, dtype) for t in [inp, *reads]]
+            cell_output, state = cell(_Linear(step_inputs, int(input_size), dtype)(step_inputs), state)
+            if i == 0 and initial_state_attention:
+                with v1.variable_scope(v1.get_variable_scope(), reuse=True):
+                    reads = attention(state)
+            else:
+                reads = attention(state)
+            with v1.variable_scope("AttnOutputProjection"):
+                projected_inputs = [v1.cast(cell_output, dtype), *reads]
+                output = _Linear(projected_inputs, output_size, dtype)(projected_inputs)
+            if loop_function is not None:
+                prev = output
+            outputs.append(output)
+    return outputs, state
 
 
 def _extract_argmax_and_embed(embedding, output_projection=None, update_embedding: bool = True) -> Callable:

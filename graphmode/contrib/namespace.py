@@ -78,6 +78,8 @@ ADAPTERS: dict[str, Adapter] = {
         contrib_norm.batch_norm, "decay 0.999, no gamma by default, BatchNorm/moving_* in UPDATE_OPS"),
     "contrib.seq2seq.sequence_loss": Adapter(contrib_seq2seq.sequence_loss, "weighted sequence cross-entropy"),
     "contrib.legacy_seq2seq.rnn_decoder": Adapter(legacy_seq2seq.rnn_decoder, "static decoder, scope rnn_decoder"),
+    "contrib.legacy_seq2seq.attention_decoder": Adapter(
+        legacy_seq2seq.attention_decoder, "attention decoder, scope attention_decoder"),
     "contrib.legacy_seq2seq.basic_rnn_seq2seq": Adapter(
         legacy_seq2seq.basic_rnn_seq2seq, "static_rnn encoder + rnn_decoder, scope basic_rnn_seq2seq"),
     "contrib.legacy_seq2seq.embedding_rnn_decoder": Adapter(

@@ -81,9 +81,9 @@ _ENTRIES = (
     RemovedSymbol("contrib.cudnn_rnn", "tf.keras.layers.LSTM / GRU", "they use cuDNN kernels when a GPU allows"),
     RemovedSymbol("contrib.seq2seq", None, "tf.contrib.seq2seq has no maintained successor "
                   "(TensorFlow Addons' tfa.seq2seq is end-of-life)"),
-    RemovedSymbol("contrib.legacy_seq2seq", None, "graphmode run provides rnn_decoder, basic_rnn_seq2seq, "
-                  "embedding_rnn_decoder, sequence_loss_by_example and sequence_loss; the attention decoders and "
-                  "model builders have no maintained successor (TensorFlow Addons' tfa.seq2seq is end-of-life)"),
+    RemovedSymbol("contrib.legacy_seq2seq", None, "graphmode run provides rnn_decoder, attention_decoder, "
+                  "basic_rnn_seq2seq, embedding_rnn_decoder, sequence_loss_by_example and sequence_loss; the "
+                  "embedding attention decoders and model builders have no maintained successor (TensorFlow Addons' tfa.seq2seq is end-of-life)"),
     RemovedSymbol("contrib.crf", None, "tf.contrib.crf has no maintained successor "
                   "(TensorFlow Addons' tfa.text.crf_* is end-of-life)"),
     RemovedSymbol("estimator", "tf.keras.Model (compile / fit / evaluate) or a session training loop",

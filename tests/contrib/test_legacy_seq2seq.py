@@ -51,7 +51,7 @@ def _softmax_crossent(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 def test_the_names_resolve_under_the_tf1_module():
     namespace = TF1.contrib.legacy_seq2seq
-    for name in ("rnn_decoder", "basic_rnn_seq2seq", "embedding_rnn_decoder", "sequence_loss_by_example",
+    for name in ("rnn_decoder", "attention_decoder", "basic_rnn_seq2seq", "embedding_rnn_decoder", "sequence_loss_by_example",
                  "sequence_loss"):
         assert getattr(getattr(namespace, name), "__wrapped__", getattr(namespace, name)) is getattr(seq2seq, name)
         assert f"contrib.legacy_seq2seq.{name}" in ADAPTERS
@@ -143,6 +143,69 @@ def test_embedding_rnn_decoder_checks_the_projection_against_num_symbols(graph):
         seq2seq.embedding_rnn_decoder([v1.constant([1, 2, 3])], v1.zeros((BATCH, UNITS)), _cell(), SYMBOLS, INPUT,
                                       output_projection=(np.zeros((UNITS, 4), np.float32),
                                                          np.zeros(SYMBOLS, np.float32)))
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(("num_heads", "initial_state_attention"), [(1, False), (2, True)])
+def test_attention_decoder_values_names_and_collections(graph, num_heads, initial_state_attention):
+    length, size, output_size = 4, 3, 2
+    inputs, initial = _inputs(), RNG.normal(size=(BATCH, UNITS)).astype(np.float32)
+    memory = RNG.normal(size=(BATCH, length, size)).astype(np.float32)
+    outputs, state = seq2seq.attention_decoder(
+        [v1.constant(x) for x in inputs], v1.constant(initial), v1.constant(memory), _cell(),
+        output_size=output_size, num_heads=num_heads, initial_state_attention=initial_state_attention)
+    heads = range(num_heads)
+    names = ([f"attention_decoder/AttnW_{h}:0" for h in heads] + [f"attention_decoder/AttnV_{h}:0" for h in heads]
+             + ["attention_decoder/kernel:0", "attention_decoder/bias:0",
+                "attention_decoder/basic_rnn_cell/kernel:0", "attention_decoder/basic_rnn_cell/bias:0"]
+             + [f"attention_decoder/Attention_{h}/{part}:0" for h in heads for part in ("kernel", "bias")]
+             + ["attention_decoder/AttnOutputProjection/kernel:0", "attention_decoder/AttnOutputProjection/bias:0"])
+    assert sorted(v.name for v in v1.trainable_variables()) == sorted(names)  # one set for every step
+    with v1.Session(graph=graph) as sess:
+        sess.run(v1.global_variables_initializer())
+        got, got_state = sess.run([outputs, state])
+        values = dict(zip(names, _values(sess, names)))
+    assert values["attention_decoder/kernel:0"].shape == (INPUT + num_heads * size, INPUT)
+
+    def attention(query):
+        reads = []
+        for h in heads:
+            features = memory @ values[f"attention_decoder/AttnW_{h}:0"][0, 0]  # [batch, length, size]
+            projected = (query @ values[f"attention_decoder/Attention_{h}/kernel:0"]
+                         + values[f"attention_decoder/Attention_{h}/bias:0"])
+            scores = (values[f"attention_decoder/AttnV_{h}:0"] * np.tanh(features + projected[:, None, :])).sum(2)
+            reads.append((_softmax(scores)[:, :, None] * memory).sum(1))
+        return reads
+
+    def linear(args, prefix):
+        return np.concatenate(args, 1) @ values[f"{prefix}kernel:0"] + values[f"{prefix}bias:0"]
+
+    state_np = initial
+    reads = attention(initial) if initial_state_attention else [np.zeros((BATCH, size), np.float32) for _ in heads]
+    expected = []
+    for x in inputs:
+        cell_input = linear([x, *reads], "attention_decoder/")
+        state_np = np.tanh(np.concatenate([cell_input, state_np], 1) @ values["attention_decoder/basic_rnn_cell/kernel:0"]
+                           + values["attention_decoder/basic_rnn_cell/bias:0"])
+        reads = attention(state_np)
+        expected.append(linear([state_np, *reads], "attention_decoder/AttnOutputProjection/"))
+    np.testing.assert_allclose(np.stack(got), np.stack(expected), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got_state, state_np, rtol=1e-4, atol=1e-5)
+
+
+def test_attention_decoder_refuses_what_it_cannot_build(graph):
+    memory = v1.zeros([BATCH, 4, 3])
+    with pytest.raises(ValueError, match="decoder_inputs is empty"):
+        seq2seq.attention_decoder([], v1.zeros([BATCH, UNITS]), memory, _cell())
+    with pytest.raises(ValueError, match="num_heads=0; use rnn_decoder for no attention"):
+        seq2seq.attention_decoder([v1.zeros([BATCH, INPUT])], v1.zeros([BATCH, UNITS]), memory, _cell(), num_heads=0)
+    unknown = v1.placeholder(v1.float32, [BATCH, 4, None])
+    with pytest.raises(ValueError, match=r"attention_states has shape \(3, 4, None\); its last dimension"):
+        seq2seq.attention_decoder([v1.zeros([BATCH, INPUT])], v1.zeros([BATCH, UNITS]), unknown, _cell())
 
 
 LOGITS = [RNG.normal(size=(BATCH, SYMBOLS)).astype(np.float32) for _ in range(STEPS)]

@@ -44,7 +44,7 @@ def test_a_local_modules_removed_name_stops_the_script_that_imports_it(tmp_path)
 
             class Model:
                 def build(self, inputs, state, cell, memory):
-                    return legacy_seq2seq.attention_decoder(inputs, state, memory, cell)
+                    return legacy_seq2seq.embedding_attention_seq2seq(inputs, state, memory, cell)
         """,
         "helpers/__init__.py": "",
         "helpers/text.py": "import vocabulary\n",
@@ -52,7 +52,7 @@ def test_a_local_modules_removed_name_stops_the_script_that_imports_it(tmp_path)
     })
     verdict = scan_files([str(tmp_path / "train.py")]).verdicts[0]
     assert not verdict.runs
-    assert verdict.stops == ("model.py line 7: legacy_seq2seq.attention_decoder (no replacement)",)
+    assert verdict.stops == ("model.py line 7: legacy_seq2seq.embedding_attention_seq2seq (no replacement)",)
     # Through each other too: helpers/text.py imports vocabulary.py.
     assert verdict.modules == ("model.py", "helpers/text.py", "vocabulary.py")
     line = verdict.format_line()
