@@ -7,7 +7,8 @@ with git, then run them:
     # one clone per repository, named OWNER+NAME
     git clone https://github.com/nlintz/TensorFlow-Tutorials clones/nlintz+TensorFlow-Tutorials  # ... each row
     python benchmarks/tf1_corpus.py checkout --clones clones --dest corpus
-    python benchmarks/tf1_corpus.py run corpus --mnist-standins
+    python benchmarks/tf1_corpus.py run corpus --mnist-standins --json runs.json
+    python benchmarks/tf1_corpus.py verdicts corpus runs.json --mnist-standins  # graphmode scan vs the runs
 
 ``checkout`` lays each repository out at its listed commit, so scripts find
 the helper modules and data files that sit next to them. ``run`` runs every listed script with
@@ -44,6 +45,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 SOURCES = Path(__file__).with_name("tf1_corpus") / "sources.tsv"
@@ -61,6 +63,11 @@ TUTORIAL_FOLDERS = {
     "chiphuyen/stanford-tensorflow-tutorials": "2017/examples/",
     "dennybritz/cnn-text-classification-tf": "train.py",
     "carpedm20/DCGAN-tensorflow": "main.py",
+    "sherjilozair/char-rnn-tensorflow": "train.py",
+    "hunkim/word-rnn-tensorflow": "train.py",
+    "jorditorresBCN/FirstContactWithTensorFlow": "",
+    "wiseodd/generative-models": "",
+    "nfmcclure/tensorflow_cookbook": "",
 }
 COMPAT_IMPORT = "import tensorflow.compat.v1 as tf; tf.disable_v2_behavior()"
 _FAILURE_HINT = re.compile(r"^(Traceback \(most recent call last\)|\w+(Error|Exception):|Segmentation fault)", re.M)
@@ -256,23 +263,29 @@ def cause_family(cause: str) -> str:
 
 
 def run_corpus(dest: Path, sources: Sequence[Source], modes: Iterable[str], time_limit: float,
-               mnist_dir: Path | None) -> dict[tuple[str, str], Outcome]:
-    """Runs every script under every mode; prints one line per run as it goes (stderr)."""
+               mnist_dir: Path | None, jobs: int = 1) -> dict[tuple[str, str], Outcome]:
+    """Runs every script under every mode, ``jobs`` at a time; prints one line per run as it ends (stderr)."""
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
     if mnist_dir is not None:
         env["GRAPHMODE_MNIST_DIR"] = str(mnist_dir)
-    outcomes = {}
-    for source in sources:
+    modes = list(modes)
+
+    def one(source: Source, mode: str) -> Outcome:
         script = dest / source.folder / source.path
-        for mode in modes:
-            if not script.exists():
-                outcome = Outcome("failed", 0.0, f"not checked out: {script}")
-            else:
-                outcome = run_one(script, mode, time_limit, env)
-            outcomes[(f"{source.repository}/{source.path}", mode)] = outcome
-            print(f"{mode:9s} {outcome.status:7s} {outcome.seconds:5.1f}s  {source.repository}/{source.path}"
-                  f"  {outcome.cause}", file=sys.stderr, flush=True)
-    return outcomes
+        outcome = run_one(script, mode, time_limit, env) if script.exists() else Outcome(
+            "failed", 0.0, f"not checked out: {script}")
+        print(f"{mode:9s} {outcome.status:7s} {outcome.seconds:5.1f}s  {source.repository}/{source.path}"
+              f"  {outcome.cause}", file=sys.stderr, flush=True)
+        return outcome
+
+    def routes(source: Source) -> list[Outcome]:
+        # One script's routes one after the other: they share its folder (outputs, checkpoints).
+        return [one(source, mode) for mode in modes]
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(routes, sources))
+    return {(f"{source.repository}/{source.path}", mode): outcome
+            for source, outcomes in zip(sources, results) for mode, outcome in zip(modes, outcomes)}
 
 
 def format_table(outcomes: dict[tuple[str, str], Outcome], modes: Sequence[str]) -> str:
@@ -297,6 +310,47 @@ def format_table(outcomes: dict[tuple[str, str], Outcome], modes: Sequence[str])
     return "\n".join(lines)
 
 
+VERDICTS = ("runs as it is", "runs if it gets the data", "stops")
+
+
+def scan_verdicts(dest: Path, sources: Sequence[Source]) -> dict[str, tuple[str, str]]:
+    """``graphmode scan``'s verdict for each script (checked out under ``dest``), in its own folder.
+
+    Returns:
+        script name -> (one of :data:`VERDICTS`, the verdict line).
+    """
+    from graphmode.scan import scan_files
+
+    verdicts = {}
+    here = os.getcwd()
+    for source in sources:
+        script = dest / source.folder / source.path
+        os.chdir(script.parent)  # MNIST folders are relative to where the script runs
+        try:
+            verdict = scan_files([script.name]).verdicts[0]
+        finally:
+            os.chdir(here)
+        kind = VERDICTS[0] if verdict.runs else VERDICTS[1] if not verdict.stops else VERDICTS[2]
+        verdicts[f"{source.repository}/{source.path}"] = (kind, verdict.format_line())
+    return verdicts
+
+
+def format_verdicts(verdicts: dict[str, tuple[str, str]], outcomes: dict[tuple[str, str], Outcome]) -> str:
+    """How often the scan's verdict matched the ``graphmode`` route's run, per verdict."""
+    lines = []
+    for kind in VERDICTS:
+        names = [name for name, (k, _) in verdicts.items() if k == kind and (name, "graphmode") in outcomes]
+        ran = sum(outcomes[name, "graphmode"].runs for name in names)
+        right = ran if kind != "stops" else len(names) - ran
+        lines.append(f"scan says {kind!r}: {len(names)} scripts, {ran} ran under graphmode run "
+                     f"(the verdict was right for {right})")
+        for name in names:
+            if outcomes[name, "graphmode"].runs == (kind == "stops"):
+                lines.append(f"    wrong: {name}: {verdicts[name][1].split(': ', 1)[1][:160]} | run: "
+                             f"{outcomes[name, 'graphmode'].status} {outcomes[name, 'graphmode'].cause[:120]}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sources", type=Path, default=SOURCES, help="corpus list (default: %(default)s)")
@@ -313,8 +367,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--mnist-standins", action="store_true", help="provide MNIST-format stand-in files")
     run.add_argument("--only", default="", help="run only scripts whose repository/path contains this text")
     run.add_argument("--json", type=Path, help="also write the outcomes to this file")
+    run.add_argument("--jobs", type=int, default=1, help="scripts run side by side (default 1)")
     report = commands.add_parser("report", help="print the table from the --json files of one or more runs")
     report.add_argument("json_files", type=Path, nargs="+")
+    judge = commands.add_parser("verdicts", help="compare graphmode scan's verdicts with the runs of --json files")
+    judge.add_argument("dest", type=Path, help="the folder `checkout` wrote")
+    judge.add_argument("json_files", type=Path, nargs="+")
+    judge.add_argument("--mnist-standins", action="store_true", help="scan with the stand-ins the runs had")
     args = parser.parse_args(argv)
 
     if args.command == "select":
@@ -322,12 +381,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         for source in select(args.clones, TUTORIAL_FOLDERS):
             print(f"{source.repository}\t{source.commit}\t{source.path}")
         return 0
-    if args.command == "report":
+    if args.command in ("report", "verdicts"):
         outcomes = {}
         for path in args.json_files:
             for row in json.loads(path.read_text(encoding="utf-8")):
                 outcomes[row["script"], row["mode"]] = Outcome(row["status"], row["seconds"], row["cause"])
-        print(format_table(outcomes, [mode for mode in MODES if any(m == mode for _, m in outcomes)]))
+        if args.command == "report":
+            print(format_table(outcomes, [mode for mode in MODES if any(m == mode for _, m in outcomes)]))
+            return 0
+        with tempfile.TemporaryDirectory(prefix="tf1-corpus-mnist-") as mnist:
+            if args.mnist_standins:
+                write_mnist_standins(Path(mnist))
+                os.environ["GRAPHMODE_MNIST_DIR"] = mnist
+            print(format_verdicts(scan_verdicts(args.dest, read_sources(args.sources)), outcomes))
         return 0
     sources = read_sources(args.sources)
     if args.command == "checkout":
@@ -343,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.mnist_standins:
             mnist_dir = Path(mnist)
             write_mnist_standins(mnist_dir)
-        outcomes = run_corpus(args.dest, sources, modes, args.time_limit, mnist_dir)
+        outcomes = run_corpus(args.dest, sources, modes, args.time_limit, mnist_dir, args.jobs)
     print(format_table(outcomes, modes))
     if args.json:
         args.json.write_text(json.dumps(

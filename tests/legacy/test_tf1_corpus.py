@@ -19,10 +19,10 @@ sys.modules["tf1_corpus"] = corpus
 _spec.loader.exec_module(corpus)
 
 
-def test_the_committed_list_has_30_scripts_from_8_repositories_at_pinned_commits():
+def test_the_committed_list_has_59_scripts_from_15_repositories_at_pinned_commits():
     sources = corpus.read_sources()
-    assert len(sources) >= 30
-    assert len({s.repository for s in sources}) >= 8
+    assert len(sources) >= 59
+    assert len({s.repository for s in sources}) >= 15
     assert all(len(s.commit) == 40 and int(s.commit, 16) >= 0 for s in sources)
     assert len({(s.repository, s.path) for s in sources}) == len(sources)
     assert set(corpus.TUTORIAL_FOLDERS) == {s.repository for s in sources}
@@ -155,3 +155,37 @@ def test_report_merges_the_json_of_separate_runs(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "graphmode runs 1/1 (100%)" in table and "plain     runs 0/1 (0%)" in table
     assert table.splitlines()[0].split() == ["script", "graphmode", "plain"]
+
+
+def test_run_corpus_runs_scripts_side_by_side_and_each_scripts_routes_in_turn(tmp_path, monkeypatch):
+    sources = [corpus.Source("o/r", "0" * 40, f"s{i}.py") for i in range(3)]
+    (tmp_path / "o+r").mkdir()
+    for source in sources:
+        (tmp_path / "o+r" / source.path).write_text("")
+    order = []
+
+    def fake_run_one(script, mode, time_limit, env):
+        order.append((script.name, mode))
+        return corpus.Outcome("ok" if mode == "plain" else "failed", 0.0, f"{script.name} {mode}")
+
+    monkeypatch.setattr(corpus, "run_one", fake_run_one)
+    outcomes = corpus.run_corpus(tmp_path, sources, ["plain", "compat"], 1.0, None, jobs=2)
+    assert outcomes["o/r/s1.py", "compat"].cause == "s1.py compat"
+    assert outcomes["o/r/s2.py", "plain"].status == "ok" and len(outcomes) == 6
+    for name in ("s0.py", "s1.py", "s2.py"):  # plain before compat for every script
+        assert order.index((name, "plain")) < order.index((name, "compat"))
+
+
+def test_format_verdicts_counts_how_often_the_scan_was_right():
+    verdicts = {
+        "o/r/a.py": ("runs as it is", "a.py: graphmode run runs it as it is"),
+        "o/r/b.py": ("runs as it is", "b.py: graphmode run runs it as it is"),
+        "o/r/c.py": ("stops", "c.py: graphmode run stops at line 3: tf.contrib.x (no replacement)"),
+    }
+    outcomes = {("o/r/a.py", "graphmode"): corpus.Outcome("ok", 1.0),
+                ("o/r/b.py", "graphmode"): corpus.Outcome("failed", 1.0, "ModuleNotFoundError: No module named 'cv2'"),
+                ("o/r/c.py", "graphmode"): corpus.Outcome("failed", 1.0, "RemovedSymbolError: tf.contrib.x")}
+    text = corpus.format_verdicts(verdicts, outcomes)
+    assert "scan says 'runs as it is': 2 scripts, 1 ran under graphmode run (the verdict was right for 1)" in text
+    assert "wrong: o/r/b.py: graphmode run runs it as it is | run: failed ModuleNotFoundError" in text
+    assert "scan says 'stops': 1 scripts, 0 ran under graphmode run (the verdict was right for 1)" in text
