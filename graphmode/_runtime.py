@@ -165,3 +165,13 @@ def has_gpu() -> bool:
     says whether a GPU can actually run ops.
     """
     return bool(gpu_devices())
+
+
+def tf1_symbol_renames() -> dict[str, str]:
+    """TensorFlow's own TF1 -> TF2 symbol table (the one ``tf_upgrade_v2`` applies).
+
+    Names TF2 kept only in ``tf.compat.v1`` map there; the caller decides what to do with those.
+    """
+    from tensorflow.tools.compatibility import all_renames_v2
+
+    return dict(all_renames_v2.symbol_renames)

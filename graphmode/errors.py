@@ -165,3 +165,7 @@ class DataFilesNotFoundError(GraphmodeError, FileNotFoundError):
 
 class TraceError(GraphmodeError, ValueError):
     """A trace folder is missing, incomplete, from a newer format, or changed after it was recorded."""
+
+
+class MigrationError(GraphmodeError, ValueError):
+    """``graphmode migrate`` cannot start: no such script, an output it may not overwrite, a failed recording."""

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "parity": ("graphmode.cli.parity", "train an example in graph and eager mode and compare step by step"),
     "run": ("graphmode.cli.run", "run an unmodified TF1 script on TensorFlow 2 (graphmode's TF1 API)"),
     "scan": ("graphmode.cli.scan", "list the TF1 symbols scripts use that TensorFlow 2 lacks (without running them)"),
+    "migrate": ("graphmode.cli.migrate", "write a TF1 script's TF2 program and prove its training step in lockstep"),
     "checkpoint": ("graphmode.cli.checkpoint", "inspect TF1 (Saver) and TF2 (object-based) checkpoints"),
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(module for module, _ in COMMANDS.values())

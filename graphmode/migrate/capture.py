@@ -1,0 +1,246 @@
+"""Running a TF1 script once under graphmode's TF1 API and writing down what migration needs.
+
+The script runs unmodified (:func:`graphmode.legacy.runner.run_script`), one
+script per process (``python -m graphmode.migrate.capture``). Hooks on
+``Session.run`` and ``Optimizer.minimize`` note:
+
+* each ``run`` call site (``file:line``), what it fetched and fed, by graph name;
+* which of the script's global Python names held which graph object when it ran
+  (``W`` -> variable ``W``, ``weights['h1']`` -> ``Variable_1``, ``x`` -> ``x:0``);
+* the optimizer behind each train op (kind, hyper-parameters, loss, ``var_list``);
+* for every op, the script line that built it (its creation traceback's
+  outermost frame in the script), so the source rewrite knows which statements
+  built the graph;
+* the first ``steps`` training steps: the fed arrays, the loss the step
+  computed, and every global variable before step 1 and after each step
+  (:mod:`graphmode.migrate.recording` reads them back).
+
+The notes go to ``OUT/capture.json``; the arrays to ``OUT/steps/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from graphmode._runtime import tf, v1
+from graphmode.legacy.api import enable_tf1
+from graphmode.legacy.runner import run_script
+from graphmode.migrate.recording import StepWriter
+from graphmode.session.engine import Session
+
+# Op types migration cannot express as TF2 code, with the reason printed for them.
+UNMIGRATABLE_OPS = {
+    "PyFunc": "tf.py_func runs Python inside the graph; rewrite it as TF2 code (tf.numpy_function keeps the call)",
+    "PyFuncStateless": "tf.py_func runs Python inside the graph; rewrite it as TF2 code",
+    "FIFOQueueV2": "input queues (QueueRunner) have no TF2 form; read the data with tf.data",
+    "RandomShuffleQueueV2": "input queues (QueueRunner) have no TF2 form; read the data with tf.data",
+    "PaddingFIFOQueueV2": "input queues (QueueRunner) have no TF2 form; read the data with tf.data",
+    "Switch": "tf.cond / tf.while_loop in a TF1 graph: migrate writes no control flow; write it as Python in TF2",
+    "Enter": "tf.while_loop in a TF1 graph: migrate writes no control flow; write it as Python in TF2",
+    "ScalarSummary": "TF1 summaries: write them with tf.summary in TF2 (a writer's as_default())",
+    "HistogramSummary": "TF1 summaries: write them with tf.summary in TF2 (a writer's as_default())",
+    "MergeSummary": "TF1 summaries: write them with tf.summary in TF2 (a writer's as_default())",
+    "ImageSummary": "TF1 summaries: write them with tf.summary in TF2 (a writer's as_default())",
+}
+_OPTIMIZER_KINDS = {
+    "GradientDescentOptimizer": ("gradient_descent", {}),
+    "MomentumOptimizer": ("momentum", {"momentum": "_momentum", "use_nesterov": "_use_nesterov"}),
+    "AdamOptimizer": ("adam", {"beta1": "_beta1", "beta2": "_beta2", "epsilon": "_epsilon"}),
+    "AdagradOptimizer": ("adagrad", {"initial_accumulator_value": "_initial_accumulator_value"}),
+    "RMSPropOptimizer": (
+        "rmsprop", {"decay": "_decay", "momentum": "_momentum", "epsilon": "_epsilon", "centered": "_centered"}
+    ),
+}
+
+
+def _graph_name(item: Any) -> str | None:
+    if isinstance(item, tf.Variable):
+        return item.op.name
+    if isinstance(item, (tf.Tensor, tf.Operation)):
+        return item.name
+    return None
+
+
+def _bindings(value: Any, path: str, out: dict[str, str], depth: int = 0) -> None:
+    name = _graph_name(value)
+    if name is not None:
+        out[path] = name
+    elif depth < 2 and isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, (str, int)):
+                _bindings(item, f"{path}[{key!r}]", out, depth + 1)
+    elif depth < 2 and isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _bindings(item, f"{path}[{index}]", out, depth + 1)
+
+
+def _script_line(frames: Sequence[Any], script: str) -> int | None:
+    """The line of the outermost frame in the script: the module-level statement that did it."""
+    for frame in frames:
+        if os.path.abspath(frame[0]) == script:
+            return int(frame[1])
+    return None
+
+
+class _Capture:
+    def __init__(self, script: str, steps: int, folder: str) -> None:
+        self.script = script
+        self.steps = steps
+        self.call_sites: dict[int, dict] = {}
+        self.bindings: dict[str, str] = {}
+        self.train_ops: dict[str, dict] = {}
+        self.graph: Any = None
+        self.writer = StepWriter(folder)
+        self.recorded = 0
+        self.session: Any = None
+
+    # --- hooks -------------------------------------------------------------
+    def script_frame(self):
+        frame = sys._getframe(2)
+        while frame is not None and os.path.abspath(frame.f_code.co_filename) != self.script:
+            frame = frame.f_back
+        return frame
+
+    def on_minimize(self, optimizer: Any, loss: Any, var_list: Any, global_step: Any, train_op: Any) -> None:
+        kind, fields = _OPTIMIZER_KINDS.get(type(optimizer).__name__, (type(optimizer).__name__, {}))
+        rate = getattr(optimizer, "_lr", getattr(optimizer, "_learning_rate", None))
+        frame = self.script_frame()
+        self.train_ops[train_op.name] = {
+            "optimizer": kind,
+            "tf1_class": type(optimizer).__name__,
+            "tf1_name": optimizer.get_name(),
+            "learning_rate": float(rate) if isinstance(rate, (int, float)) else None,
+            "learning_rate_kind": type(rate).__name__,
+            "hyperparameters": {key: _plain(getattr(optimizer, attr, None)) for key, attr in fields.items()},
+            "loss": loss.name,
+            "var_list": None if var_list is None else [v.op.name for v in var_list],
+            "global_step": None if global_step is None else _graph_name(global_step),
+            "line": None if frame is None else frame.f_lineno,
+        }
+
+    def on_run(self, session: Any, fetches: Any, feed_dict: Any, original_run, args, kwargs):
+        frame = self.script_frame()
+        if frame is None:
+            return original_run(session, fetches, feed_dict, *args, **kwargs)
+        self.graph = session.graph
+        line = frame.f_lineno
+        for name, value in list(frame.f_globals.items()):
+            if not name.startswith("__"):
+                _bindings(value, name, self.bindings)
+        flat = tf.nest.flatten(fetches)
+        fetched = [_graph_name(item) or (item if isinstance(item, str) else repr(item)) for item in flat]
+        fed = [_graph_name(key) or str(key) for key in (feed_dict or {})]
+        site = self.call_sites.setdefault(line, {"line": line, "fetches": fetched, "feeds": fed, "calls": 0})
+        site["calls"] += 1
+        train = [name for name in fetched if name in self.train_ops]
+        if not train or self.recorded >= self.steps or session is not (self.session or session):
+            return original_run(session, fetches, feed_dict, *args, **kwargs)
+        self.session = session
+        return self.record_step(session, fetches, feed_dict, train[0], original_run, args, kwargs)
+
+    def record_step(self, session, fetches, feed_dict, train_name, original_run, args, kwargs):
+        variables = session.graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES)
+        names = [v.op.name for v in variables]
+        loss = session.graph.get_tensor_by_name(self.train_ops[train_name]["loss"])
+        if self.recorded == 0:
+            self.writer.state(0, dict(zip(names, original_run(session, variables))))
+        feeds = {
+            (_graph_name(key) or str(key)): np.array(value, copy=True) for key, value in (feed_dict or {}).items()
+        }
+        result, loss_value = original_run(session, (fetches, loss), feed_dict, *args, **kwargs)
+        self.recorded += 1
+        self.writer.step(self.recorded, feeds, float(loss_value), train_name)
+        self.writer.state(self.recorded, dict(zip(names, original_run(session, variables))))
+        return result
+
+    # --- the end ----------------------------------------------------------
+    def summary(self, exit_code: int) -> dict:
+        graph = self.graph
+        ops, variables, unmigratable = {}, [], []
+        if graph is not None:
+            for op in graph.get_operations():
+                line = _script_line(op.traceback, self.script)
+                ops[op.name] = {"type": op.type, "line": line}
+                if op.type in UNMIGRATABLE_OPS:
+                    unmigratable.append({"op": op.name, "type": op.type, "line": line,
+                                         "reason": UNMIGRATABLE_OPS[op.type]})
+            trainable = {v.op.name for v in graph.get_collection(v1.GraphKeys.TRAINABLE_VARIABLES)}
+            for variable in graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES):
+                variables.append({
+                    "name": variable.op.name,
+                    "shape": variable.shape.as_list(),
+                    "dtype": variable.dtype.base_dtype.name,
+                    "trainable": variable.op.name in trainable,
+                    "line": _script_line(variable.op.traceback, self.script),
+                })
+        return {
+            "script": self.script,
+            "exit_code": exit_code,
+            "steps_recorded": self.recorded,
+            "call_sites": sorted(self.call_sites.values(), key=lambda site: site["line"]),
+            "bindings": self.bindings,
+            "train_ops": self.train_ops,
+            "variables": variables,
+            "ops": ops,
+            "unmigratable_ops": unmigratable,
+            "placeholders": {
+                name: {"dtype": graph.get_operation_by_name(name).get_attr("dtype").name,
+                       "shape": _shape(graph.get_operation_by_name(name))}
+                for name, info in ops.items() if info["type"] == "Placeholder"
+            } if graph is not None else {},
+        }
+
+
+def _shape(op: Any) -> list | None:
+    shape = tf.TensorShape(op.get_attr("shape"))
+    return None if shape.rank is None else shape.as_list()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return repr(value)
+
+
+def capture(script: str, args: Sequence[str], folder: str, steps: int) -> int:
+    """Runs ``script`` with ``args`` under the TF1 API, writes ``folder/capture.json``; returns its exit code."""
+    script = os.path.abspath(script)
+    os.makedirs(folder, exist_ok=True)
+    enable_tf1()
+    state = _Capture(script, steps, folder)
+    original_run = Session.run
+    original_minimize = v1.train.Optimizer.minimize
+
+    def run(session, fetches, feed_dict=None, *rest, **kwargs):
+        return state.on_run(session, fetches, feed_dict, original_run, rest, kwargs)
+
+    def minimize(optimizer, loss, global_step=None, var_list=None, *rest, **kwargs):
+        train_op = original_minimize(optimizer, loss, global_step, var_list, *rest, **kwargs)
+        state.on_minimize(optimizer, loss, var_list, global_step, train_op)
+        return train_op
+
+    Session.run, v1.train.Optimizer.minimize = run, minimize
+    try:
+        code = run_script(script, list(args))
+    finally:
+        Session.run, v1.train.Optimizer.minimize = original_run, original_minimize
+    with open(os.path.join(folder, "capture.json"), "w", encoding="utf-8") as handle:
+        json.dump(state.summary(code), handle, indent=1)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m graphmode.migrate.capture FOLDER STEPS SCRIPT [ARGS...]``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    folder, steps, script, *args = argv
+    return capture(script, args, folder, int(steps))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

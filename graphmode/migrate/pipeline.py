@@ -1,0 +1,244 @@
+"""``graphmode migrate``: record the TF1 script, write its TF2 program, prove the training step in lockstep.
+
+Three processes, so that neither API leaks into the other:
+
+1. the script runs unmodified under graphmode's TF1 API and is recorded
+   (:mod:`graphmode.migrate.capture`);
+2. this process rewrites its source (:mod:`graphmode.migrate.program`), with the
+   optimizer from :func:`graphmode.train.keras_counterpart`;
+3. the written program runs as a user would run it (Keras 3, no
+   ``TF_USE_LEGACY_KERAS``), its training step checked against the recording
+   step by step (:mod:`graphmode.migrate.probe`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from graphmode.errors import MigrationError
+from graphmode.migrate.forbidden import forbidden_constructs
+from graphmode.migrate.program import Program, write_program
+
+DEFAULT_STEPS = 100
+ATOL, RTOL = 1e-6, 1e-5  # graphmode.parity's lockstep defaults
+
+
+@dataclasses.dataclass
+class Migration:
+    """What one migration did.
+
+    Attributes:
+        script: the TF1 script.
+        output: the TF2 program written (None when none was).
+        recording: the folder holding the TF1 run's recorded steps.
+        verdict: the lockstep verdict (see :mod:`graphmode.migrate.probe`), or None when not checked.
+        not_migrated: ``(file:line, reason)`` for each construct left in a NOT MIGRATED block.
+        notes: optimizer arguments and other things a reader should know.
+    """
+
+    script: str
+    output: str | None
+    recording: str | None
+    verdict: dict | None
+    not_migrated: list[tuple[str, str]]
+    notes: list[str]
+
+    @property
+    def proven(self) -> bool:
+        """True when everything migrated and the lockstep check passed."""
+        return not self.not_migrated and bool(self.verdict and self.verdict["passed"])
+
+    @property
+    def status(self) -> str:
+        """``migrated and proven`` / ``migrated but diverges`` / ``not migrated``."""
+        if self.not_migrated or self.output is None:
+            return "not migrated"
+        return "migrated and proven" if self.proven else "migrated but diverges"
+
+
+def default_output(script: str) -> str:
+    """``train.py`` -> ``train_tf2.py`` beside it."""
+    stem, _ = os.path.splitext(script)
+    return stem + "_tf2.py"
+
+
+def _python_env(keras3: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH", "")]))
+    if keras3:
+        env.pop("TF_USE_LEGACY_KERAS", None)  # the program's own environment: TensorFlow's default Keras 3
+    return env
+
+
+def _record(script: str, args: Sequence[str], folder: str, steps: int) -> dict:
+    command = [sys.executable, "-m", "graphmode.migrate.capture", folder, str(steps), script, *args]
+    completed = subprocess.run(command, cwd=os.path.dirname(script), env=_python_env(keras3=False),
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    path = os.path.join(folder, "capture.json")
+    if not os.path.exists(path):
+        raise MigrationError(f"recording {script} failed before it ended (exit {completed.returncode}):\n"
+                             f"{completed.stderr[-3000:]}")
+    with open(path, encoding="utf-8") as handle:
+        capture = json.load(handle)
+    if capture["exit_code"] != 0:
+        raise MigrationError(f"{script} exited with {capture['exit_code']} under graphmode's TF1 API; "
+                             f"migrate needs a script that runs:\n{completed.stderr[-3000:]}")
+    return capture
+
+
+def _optimizers(capture: dict) -> tuple[dict, list[tuple[int, str]]]:
+    from graphmode.train.keras_map import keras_counterpart
+    from graphmode.train.optimizers import optimizer_spec
+
+    code, problems = {}, []
+    for train in capture["train_ops"].values():
+        key = train["tf1_name"] + ":" + train["loss"]
+        if train["learning_rate"] is None:
+            problems.append((train["line"], f"{train['tf1_class']}'s learning rate is a tensor "
+                                            f"({train['learning_rate_kind']}); migrate writes constant rates only"))
+            continue
+        if train["optimizer"] not in ("gradient_descent", "momentum", "adam", "adagrad", "rmsprop"):
+            problems.append((train["line"], f"{train['tf1_class']} has no Keras counterpart in graphmode.train"))
+            continue
+        spec = optimizer_spec(train["optimizer"], train["learning_rate"], **train["hyperparameters"])
+        counterpart = keras_counterpart(spec)
+        if not counterpart.builtin:
+            problems.append((train["line"], f"{train['tf1_class']}: no stock Keras optimizer updates the same way "
+                                            f"({counterpart.notes[0]})"))
+            continue
+        code[key] = (counterpart.code, list(counterpart.notes))
+    return code, problems
+
+
+def _header(script: str, recording: str, verdict_line: str) -> str:
+    return (
+        f"# Migrated to TensorFlow 2 by `graphmode migrate` from {os.path.basename(script)}.\n"
+        f"# Recording of the original (TF1 API): {recording}\n"
+        f"# Lockstep verdict: {verdict_line}\n"
+    )
+
+
+def describe_verdict(verdict: dict | None) -> str:
+    """One line: the lockstep verdict and its first divergence."""
+    if verdict is None:
+        return "not checked"
+    if verdict["error"]:
+        return f"FAILED: {verdict['error'].strip().splitlines()[-1]}"
+    if verdict["passed"]:
+        worst = verdict["worst"]
+        return (f"PASSED: {verdict['steps_checked']} steps in lockstep, worst {worst['quantity']} at step "
+                f"{worst['step']}: {worst['over_tolerance']:.2g}x the tolerance ({verdict['rule']})")
+    first = verdict["first_divergence"]
+    return (f"DIVERGES at step {first['step']}: {first['quantity']} differs by {first['max_abs_diff']:.3g}, "
+            f"{first['over_tolerance']:.3g}x the tolerance ({verdict['rule']})")
+
+
+def _prove(program: Program, output: str, recording: str, args: Sequence[str], steps: int, cwd: str) -> dict:
+    plan = {
+        "program": output, "recording": recording, "args": list(args), "steps": steps,
+        "train_function": program.train_function, "train_signature": program.train_signature,
+        "loss_index": program.loss_index, "optimizer_name": program.optimizer_name,
+        "variables": {name: path for name, path in program.variables.items()},
+        "atol": ATOL, "rtol": RTOL,
+        "verdict": os.path.join(recording, "verdict.json"),
+    }
+    plan_path = os.path.join(recording, "plan.json")
+    with open(plan_path, "w", encoding="utf-8") as handle:
+        json.dump(plan, handle, indent=1)
+    completed = subprocess.run([sys.executable, "-m", "graphmode.migrate.probe", plan_path], cwd=cwd,
+                               env=_python_env(keras3=True), stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True)
+    if not os.path.exists(plan["verdict"]):
+        return {"passed": False, "error": f"the lockstep check failed to run:\n{completed.stderr[-3000:]}",
+                "steps_checked": 0, "first_divergence": None, "worst": None, "rule": ""}
+    with open(plan["verdict"], encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def migrate_script(
+    script: str,
+    output: str | None = None,
+    *,
+    args: Sequence[str] = (),
+    steps: int = DEFAULT_STEPS,
+    force: bool = False,
+    recording: str | None = None,
+    planted_epsilon: bool = False,
+) -> Migration:
+    """Migrates one TF1 script to a TF2 program and checks it in lockstep against the original.
+
+    Args:
+        script: the TF1 script (never changed).
+        output: where to write the program (default ``<script>_tf2.py`` beside it).
+        args: the script's command-line arguments, for the recording and the check.
+        steps: how many training steps to record and check.
+        force: overwrite an existing output.
+        recording: the folder for the TF1 run's recording (default ``<output>.recording`` beside it).
+        planted_epsilon: write Keras' default Adam epsilon instead of TF1's, a planted
+            mistake for testing that the check catches it.
+
+    Returns:
+        The :class:`Migration`; ``proven`` says whether the program is proven equal.
+
+    Raises:
+        MigrationError: the script does not exist or fails under the TF1 API, or the
+            output exists and ``force`` is not set.
+    """
+    script = os.path.abspath(script)
+    if not os.path.isfile(script):
+        raise MigrationError(f"cannot migrate {script!r}: no such file")
+    output = os.path.abspath(output or default_output(script))
+    if output == script:
+        raise MigrationError(f"the output {output!r} is the script itself; migrate never changes its input")
+    if os.path.exists(output) and not force:
+        raise MigrationError(f"{output} exists; pass --force (force=True) to overwrite it")
+    recording = os.path.abspath(recording or os.path.splitext(output)[0] + ".recording")
+    capture = _record(script, args, recording, steps)
+    with open(script, encoding="utf-8") as handle:
+        source = handle.read()
+    capture["source"] = source
+    optimizer_code, problems = _optimizers(capture)
+    program = write_program(source, capture, optimizer_code, _header(script, recording, "pending"),
+                            planted_epsilon=planted_epsilon)
+    base = os.path.basename(script)
+    not_migrated = [(f"{base}:{line}", reason) for line, reason in problems + program.not_migrated]
+    not_migrated += [(f"{os.path.basename(output)}:{f.line}", f"{f.written}: {f.why} is still in the output")
+                     for f in forbidden_constructs(program.code)]
+    with open(output, "w", encoding="utf-8") as handle:
+        handle.write(program.code)
+    verdict = None
+    if program.train_function is not None and not not_migrated:
+        verdict = _prove(program, output, recording, args, steps, os.path.dirname(script))
+    elif program.train_function is None:
+        not_migrated.append((base, "the script ran no training step (no sess.run of an optimizer's minimize)"))
+    code = program.code.replace(_header(script, recording, "pending"),
+                                _header(script, recording, describe_verdict(verdict)), 1)
+    with open(output, "w", encoding="utf-8") as handle:
+        handle.write(code)
+    return Migration(script, output, recording, verdict, not_migrated, program.notes)
+
+
+def migrate_folder(folder: str, *, steps: int = DEFAULT_STEPS, force: bool = False) -> list[Migration]:
+    """Migrates every ``*.py`` in ``folder`` that is not itself a migrated program (``*_tf2.py``)."""
+    results = []
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".py") or name.endswith("_tf2.py"):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            results.append(migrate_script(path, steps=steps, force=force))
+        except MigrationError as problem:
+            results.append(Migration(path, None, None, None, [(name, str(problem).splitlines()[0])], []))
+    return results
+
+
+def temporary_recording() -> str:
+    """A fresh folder for a recording nobody needs afterwards."""
+    return tempfile.mkdtemp(prefix="graphmode-migrate-")

@@ -1,0 +1,220 @@
+"""The lockstep proof, run inside the migrated program's own process.
+
+``python -m graphmode.migrate.probe PLAN.json`` runs the migrated program as
+``__main__`` (Keras 3; the TF1 API is never enabled and this module imports no
+TensorFlow through graphmode), with every call of its training step routed
+through a probe. Before step ``k`` the probe gives the model and the Keras
+optimizer the TF1 run's exact state after step ``k - 1`` (variables, slots,
+step counter) and the recorded batch; after the step it compares the loss and
+the whole state with the TF1 run's, under graphmode's lockstep rule
+``max|a-b| <= atol + rtol*max|ref|`` (:mod:`graphmode.parity.lockstep_report`).
+Differences cannot compound, so a faithful program stays within rounding at
+every step and a mistake shows at its first step at full size. After the
+recorded steps the program is stopped; the verdict goes to the plan's
+``verdict`` path as JSON.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from graphmode.migrate.recording import Recording
+
+PROBE_NAME = "__graphmode_lockstep__"
+
+
+class _Done(BaseException):
+    """Raised through the program once every recorded step was checked."""
+
+
+def _over(reference: np.ndarray, candidate: np.ndarray, atol: float, rtol: float) -> tuple[float, float]:
+    """(max |a - b|, how far over the tolerance) under the lockstep rule; NaN equals NaN."""
+    reference = np.asarray(reference, np.float64)
+    candidate = np.asarray(candidate, np.float64)
+    if reference.shape != candidate.shape:
+        return float("inf"), float("inf")
+    same = (reference == candidate) | (np.isnan(reference) & np.isnan(candidate))
+    diff = np.where(same, 0.0, np.abs(candidate - reference))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    finite = reference[np.isfinite(reference)]
+    scale = float(np.max(np.abs(finite))) if finite.size else 0.0
+    worst = float(np.max(diff)) if diff.size else 0.0
+    return worst, worst / (atol + rtol * scale)
+
+
+class _KerasSlots:
+    """TF1 optimizer slots <-> the Keras 3 optimizer's variables (the layout of Keras 3.x optimizers)."""
+
+    # TF1 slot suffix -> (Keras attribute holding the per-variable list, TF1 value -> Keras value)
+    RULES: Mapping[str, Mapping[str, tuple[str, Callable[[np.ndarray, Any], np.ndarray]]]] = {
+        "Adam": {"Adam": ("_momentums", lambda a, o: a), "Adam_1": ("_velocities", lambda a, o: a)},
+        "SGD": {"Momentum": ("momentums", lambda a, o: -float(o.learning_rate.numpy()) * a)},
+        "Adagrad": {"Adagrad": ("_accumulators", lambda a, o: a)},
+    }
+
+    def __init__(self, optimizer: Any) -> None:
+        self.optimizer = optimizer
+        self.rules = self.RULES.get(type(optimizer).__name__, {})
+
+    def pairs(self, variables: Mapping[str, Any]) -> list[tuple[str, Any, Callable]]:
+        """(TF1 slot name, Keras slot variable, conversion) for every slot the optimizer has built."""
+        found = []
+        for name, variable in variables.items():
+            try:
+                index = self.optimizer._get_variable_index(variable)
+            except (KeyError, AttributeError):
+                continue
+            for suffix, (attribute, convert) in self.rules.items():
+                slots = getattr(self.optimizer, attribute, None)
+                if slots:
+                    found.append((f"{name}/{suffix}", slots[index], convert))
+        return found
+
+
+class Probe:
+    """Checks each call of the training step against the recording (see the module docstring)."""
+
+    def __init__(self, plan: Mapping, namespace: dict) -> None:
+        self.plan = plan
+        self.namespace = namespace
+        self.recording = Recording(plan["recording"])
+        self.limit = min(plan["steps"], self.recording.steps)
+        self.step = 0
+        self.rows: list[dict] = []
+        self.first_divergence: dict | None = None
+        self.feeds_differ_at: int | None = None
+
+    def _variables(self) -> dict[str, Any]:
+        return {name: eval(path, self.namespace) for name, path in self.plan["variables"].items()}  # noqa: S307
+
+    def _load(self, variables: Mapping[str, Any], optimizer: Any, step: int) -> None:
+        if step - 1 not in self.recording.state_steps:
+            return
+        state = self.recording.state(step - 1)
+        for name, variable in variables.items():
+            variable.assign(state[name])
+        if step > 1 and optimizer is not None:
+            for slot, keras_slot, convert in _KerasSlots(optimizer).pairs(variables):
+                if slot in state:
+                    keras_slot.assign(convert(state[slot], optimizer))
+            optimizer.iterations.assign(step - 1)
+
+    def _compare(self, step: int, quantity: str, reference: Any, candidate: Any) -> None:
+        worst, over = _over(reference, candidate, self.plan["atol"], self.plan["rtol"])
+        row = {"step": step, "quantity": quantity, "max_abs_diff": worst, "over_tolerance": over}
+        self.rows.append(row)
+        if over > 1 and self.first_divergence is None:
+            self.first_divergence = row
+
+    def wrap(self, function: Callable) -> Callable:
+        """The training step, checked (installed around each call site of the step)."""
+
+        def checked(**feeds: Any) -> Any:
+            self.step += 1
+            step = self.step
+            if step > self.limit:
+                raise _Done
+            recorded = self.recording.feeds(step)
+            by_parameter = {parameter: recorded[tensor] for parameter, tensor in self.plan["train_signature"]}
+            if self.feeds_differ_at is None and any(
+                not np.array_equal(np.asarray(feeds[p], recorded_value.dtype), recorded_value)
+                for p, recorded_value in by_parameter.items() if p in feeds
+            ):
+                self.feeds_differ_at = step
+            variables = self._variables()
+            optimizer = self.namespace.get(self.plan["optimizer_name"])
+            self._load(variables, optimizer, step)
+            result = function(**by_parameter)
+            index = self.plan["loss_index"]
+            loss = result if index is None else result[index]
+            if loss is not None:
+                self._compare(step, "loss", self.recording.loss(step), np.asarray(loss))
+            if step in self.recording.state_steps:
+                state = self.recording.state(step)
+                for name, variable in variables.items():
+                    self._compare(step, name, state[name], variable.numpy())
+                for slot, keras_slot, convert in _KerasSlots(optimizer).pairs(variables) if optimizer else ():
+                    if slot in state:
+                        self._compare(step, slot, convert(state[slot], optimizer), keras_slot.numpy())
+            if step == self.limit:
+                raise _Done
+            return result
+
+        return checked
+
+    def verdict(self, error: str | None) -> dict:
+        """The verdict as JSON-ready data."""
+        worst = max(self.rows, key=lambda row: row["over_tolerance"], default=None)
+        checked = min(self.step, self.limit)
+        passed = error is None and self.first_divergence is None and checked == self.limit and checked > 0
+        return {
+            "passed": passed,
+            "steps_checked": checked,
+            "steps_recorded": self.recording.steps,
+            "first_divergence": self.first_divergence,
+            "worst": worst,
+            "rule": f"max|a-b| <= {self.plan['atol']:g} + {self.plan['rtol']:g}*max|ref|",
+            "feeds_differ_at": self.feeds_differ_at,
+            "error": error,
+        }
+
+
+class _RouteStepCalls(ast.NodeTransformer):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == self.name:
+            node.func = ast.Call(ast.Name(PROBE_NAME, ast.Load()), [ast.Name(self.name, ast.Load())], [])
+        return node
+
+
+def run(plan: Mapping) -> dict:
+    """Runs the migrated program under the probe; returns the verdict."""
+    path = plan["program"]
+    with open(path, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read(), path)
+    tree = ast.fix_missing_locations(_RouteStepCalls(plan["train_function"]).visit(tree))
+    namespace: dict = {"__name__": "__main__", "__file__": path, "__builtins__": builtins}
+    probe = Probe(plan, namespace)
+    namespace[PROBE_NAME] = probe.wrap
+    sys.argv = [path, *plan["args"]]
+    sys.path.insert(0, os.path.dirname(path))
+    error = None
+    try:
+        exec(compile(tree, path, "exec"), namespace)  # noqa: S102 - the program under test, as python would run it
+    except _Done:
+        pass
+    except SystemExit as exit_request:
+        if exit_request.code not in (None, 0):
+            error = f"the program exited with {exit_request.code!r} after {probe.step} steps"
+    except BaseException:  # noqa: BLE001 - the program's failure is the verdict
+        error = traceback.format_exc(limit=-6)
+    if error is None and probe.step < probe.limit:
+        error = f"the program ran {probe.step} training steps; the recording has {probe.limit} to check"
+    return probe.verdict(error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m graphmode.migrate.probe PLAN.json``: writes the verdict, exits 0 when parity holds."""
+    (plan_path,) = sys.argv[1:] if argv is None else argv
+    with open(plan_path, encoding="utf-8") as handle:
+        plan = json.load(handle)
+    verdict = run(plan)
+    with open(plan["verdict"], "w", encoding="utf-8") as handle:
+        json.dump(verdict, handle, indent=1)
+    return 0 if verdict["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

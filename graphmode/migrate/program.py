@@ -1,0 +1,392 @@
+"""Writing the TF2 program: the script's own source, its graph building turned into TF2 code.
+
+The script is rewritten statement by statement (:mod:`graphmode.migrate.statements`
+says what each did): lines that do not build the graph stay as written, apart
+from TF1 names TF2 renamed; variable statements move into a ``tf.Module``
+named ``Model`` (each ``tf.Variable`` named as in the TF1 graph); the forward
+statements move, unchanged, into one function per distinct ``Session.run``
+(placeholders become its parameters, a train op a ``tf.GradientTape`` step with
+the Keras counterpart of the TF1 optimizer); each ``sess.run(...)`` becomes a
+call of its function. Statements it cannot express are kept, commented out,
+inside a marked block that says why.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import textwrap
+from collections.abc import Mapping
+
+from graphmode.migrate.calls import RunCall, Signature, find_run_calls
+from graphmode.migrate.renames import rename_tf1_symbols
+from graphmode.migrate.statements import Role, Unit, classify, dotted, used_names, walk_units
+from graphmode.migrate.variables import variable_statement
+
+NOT_MIGRATED = "graphmode migrate: NOT MIGRATED"
+_INDENT = "    "
+_NUMPY_HELPER = '''
+
+def numpy(values):
+    """Tensors as NumPy values, as Session.run returned them."""
+    return tf.nest.map_structure(lambda value: None if value is None else value.numpy(), values)
+'''
+
+
+@dataclasses.dataclass
+class Program:
+    """A migrated program and what migration could not do.
+
+    Attributes:
+        code: the program's source.
+        not_migrated: ``(line, reason)`` for every original statement left in a NOT MIGRATED block.
+        train_function: the name of the generated training step (None if the script trains nothing).
+        train_signature: the training step's placeholder parameters, in order: (parameter, TF1 tensor name).
+        loss_index: where the loss is in what the training step returns (None: it returns the loss itself).
+        optimizer_name: the global name of the Keras optimizer the training step uses.
+        variables: TF1 variable name -> the expression that reaches it in the program's globals.
+        notes: what a reader of the report should know (optimizer arguments, approximations).
+    """
+
+    code: str
+    not_migrated: list[tuple[int, str]]
+    train_function: str | None
+    train_signature: list[tuple[str, str]]
+    loss_index: int | None
+    optimizer_name: str | None
+    variables: dict[str, str]
+    notes: list[str]
+
+
+def _segment(lines: list[str], node: ast.AST) -> str:
+    """The source text of a statement, whole lines, dedented."""
+    return textwrap.dedent("".join(lines[node.lineno - 1 : node.end_lineno]))
+
+
+def _indent(code: str, levels: int) -> str:
+    return textwrap.indent(code, _INDENT * levels)
+
+
+def _not_migrated_block(text: str, first_line: int, reason: str, levels: int) -> str:
+    commented = "".join(f"# {line}" if line.strip() else "#\n" for line in text.splitlines(keepends=True))
+    block = f"# --- {NOT_MIGRATED} (original line {first_line}): {reason} ---\n{commented}# --- end ---\n"
+    return _indent(block, levels)
+
+
+class _Writer:
+    def __init__(self, source: str, capture: Mapping, optimizer_code: Mapping[str, tuple[str, list[str]]]) -> None:
+        self.source = source
+        capture = dict(capture, source=source)
+        self.lines = source.splitlines(keepends=True)
+        self.capture = capture
+        self.optimizer_code = optimizer_code
+        self.tree = ast.parse(source)
+        self.units = list(walk_units(self.tree.body))
+        op_lines: dict[int, list[dict]] = {}
+        for op in capture["ops"].values():
+            if op["line"] is not None:
+                op_lines.setdefault(op["line"], []).append(op)
+        self.run_calls = find_run_calls(self.tree, capture)
+        run_lines = {line for call in self.run_calls for line in range(call.node.lineno, call.node.end_lineno + 1)}
+        for unit in self.units:
+            classify(unit, capture, op_lines, run_lines)
+        self.not_migrated: list[tuple[int, str]] = []
+        self.gaps, previous_end = {}, 0
+        for unit in self.units:
+            self.gaps[id(unit)] = self._gap(previous_end, unit.node.lineno)
+            previous_end = unit.node.end_lineno
+        self.notes: list[str] = []
+        self.placeholders = self._placeholder_names()
+        self.forward = [unit for unit in self.units if unit.role is Role.FORWARD]
+        self.savers = {name for unit in self.units if unit.role is Role.SAVER for name in unit.targets}
+        self.taken = {name for unit in self.units for name in unit.targets} | used_names(self.tree)
+
+    def _placeholder_names(self) -> dict[str, str]:
+        """Python name -> TF1 placeholder tensor name, in definition order."""
+        names = {}
+        for unit in self.units:
+            if unit.role is Role.PLACEHOLDER:
+                for name in unit.targets:
+                    names[name] = self.capture["bindings"][name]
+        return names
+
+    def _fresh(self, wanted: str) -> str:
+        name, count = wanted, 1
+        while name in self.taken:
+            count += 1
+            name = f"{wanted}_{count}"
+        self.taken.add(name)
+        return name
+
+    # --- functions --------------------------------------------------------
+    def _slice(self, wanted: set[str]) -> list[Unit]:
+        """The forward units that compute ``wanted`` names, in source order."""
+        needed, chosen = set(wanted), set()
+        for index in range(len(self.forward) - 1, -1, -1):
+            unit = self.forward[index]
+            if needed & set(unit.targets):
+                chosen.add(index)
+                needed |= used_names(unit.node)
+        return [self.forward[index] for index in sorted(chosen)]
+
+    def _function(self, signature: Signature, name: str) -> tuple[str, list[str]]:
+        units = self._slice(set(signature.tensor_names))
+        used = set().union(*(used_names(unit.node) for unit in units)) if units else set()
+        parameters = [p for p in self.placeholders if p in used or p in signature.feeds]
+        specs = ", ".join(self._spec(p) for p in parameters)
+        body = ""
+        for unit in units:
+            scope = f"# in TF1 scope {'/'.join(unit.scopes)!r}\n" if unit.scopes else ""
+            comments = "".join(line for line in self.gaps[id(unit)].splitlines(keepends=True) if line.strip())
+            body += comments + scope + rename_tf1_symbols(_segment(self.lines, unit.node))
+        returns = signature.return_expression()
+        lines = [f"@tf.function(input_signature=[{specs}])", f"def {name}({', '.join(parameters)}):"]
+        lines.append(_indent(f'"""{signature.describe()}"""', 1).rstrip("\n"))
+        if signature.train_op is None:
+            lines.append(_indent(body, 1).rstrip("\n"))
+        else:
+            train = self.capture["train_ops"][signature.train_op]
+            loss = signature.loss_name
+            variables = self._var_list(train)
+            optimizer = self.optimizer_names[signature.train_op]
+            lines.append(_indent("with tf.GradientTape() as tape:", 1))
+            lines.append(_indent(body, 2).rstrip("\n"))
+            lines.append(_indent(f"variables = {variables}", 1))
+            lines.append(_indent(f"gradients = tape.gradient({loss}, variables)", 1))
+            lines.append(_indent(f"{optimizer}.apply_gradients(zip(gradients, variables))", 1))
+        if returns:
+            lines.append(_indent(f"return {returns}", 1))
+        return "\n".join(lines) + "\n", parameters
+
+    def _spec(self, name: str) -> str:
+        info = self.capture["placeholders"][self.placeholders[name].removesuffix(":0")]
+        return f"tf.TensorSpec({info['shape']}, tf.{info['dtype']})"
+
+    def _var_list(self, train: Mapping) -> str:
+        if train["var_list"] is None:
+            return "model.trainable_variables"
+        paths = self.variable_paths()
+        return "[" + ", ".join(paths.get(name, repr(name)) for name in train["var_list"]) + "]"
+
+    def variable_paths(self) -> dict[str, str]:
+        """TF1 variable name -> the global expression that holds it in the program."""
+        paths: dict[str, str] = {}
+        for path, graph in self.capture["bindings"].items():
+            paths.setdefault(graph, path)
+        return {v["name"]: paths[v["name"]] for v in self.capture["variables"] if v["name"] in paths}
+
+    # --- the whole program --------------------------------------------------
+    def write(self, header: str, planted_epsilon: bool) -> Program:
+        signatures = _distinct_signatures(self.run_calls)
+        self.optimizer_names: dict[str, str] = {}
+        function_names: dict[Signature, str] = {}
+        train_targets = {name for unit in self.units if unit.role is Role.TRAIN for name in unit.targets}
+        for signature in signatures:
+            if signature.needs_function:
+                wanted = signature.function_name()
+                if wanted in train_targets:  # the train op's name is free: its statement becomes the optimizer
+                    train_targets.discard(wanted)
+                    function_names[signature] = wanted
+                else:
+                    function_names[signature] = self._fresh(wanted)
+        for signature in signatures:
+            if signature.train_op is not None and signature.train_op not in self.optimizer_names:
+                self.optimizer_names[signature.train_op] = self._optimizer_name(signature.train_op)
+        functions, train_parameters = [], {}
+        for signature, name in function_names.items():
+            code, parameters = self._function(signature, name)
+            functions.append(code)
+            train_parameters[signature] = parameters
+        out: list[str] = []
+        last_graph = max((i for i, u in enumerate(self.units)
+                          if u.role in (Role.VARIABLE, Role.FORWARD, Role.TRAIN, Role.PLACEHOLDER,
+                                        Role.OPTIMIZER, Role.SAVER)), default=-1)
+        last_variable = max((i for i, u in enumerate(self.units) if u.role is Role.VARIABLE), default=-1)
+        last_import = max((i for i, u in enumerate(self.units)
+                           if isinstance(u.node, (ast.Import, ast.ImportFrom)) and u.depth == 0), default=-1)
+        for index, unit in enumerate(self.units):
+            text = _segment(self.lines, unit.node)
+            if unit.role in (Role.KEEP, Role.DRIVER, Role.UNMIGRATABLE):
+                out.append(self.gaps[id(unit)])
+            if unit.role is Role.KEEP:
+                out.append(rename_tf1_symbols(_checkpoint_calls(_import_tf2(text), self.savers)))
+            elif unit.role is Role.DRIVER:
+                out.append(self._driver(unit, function_names))
+            elif unit.role is Role.UNMIGRATABLE:
+                self.not_migrated.append((unit.node.lineno, unit.reason))
+                out.append(_not_migrated_block(text, unit.node.lineno, unit.reason, 0))
+            elif unit.role is Role.OPTIMIZER:
+                train = next((t for t in self.capture["train_ops"].values()
+                              if unit.targets and self._minimizes_through(t, unit.targets[0])), None)
+                if train is not None:
+                    out.append(self._optimizer_line(unit.targets[0], train, planted_epsilon))
+            elif unit.role is Role.TRAIN:
+                name = next((n for t, n in self.optimizer_names.items()
+                             if self.capture["train_ops"][t]["line"] in unit.lines), None)
+                train = next((t for t in self.capture["train_ops"].values() if t["line"] in unit.lines), None)
+                if train is not None and name is not None and not self._optimizer_bound(unit):
+                    out.append(self._optimizer_line(name, train, planted_epsilon))
+            elif unit.role is Role.SAVER:
+                target = unit.targets[0] if unit.targets else "saver"
+                out.append(f"{target} = tf.train.Checkpoint(model=model)  # was tf.train.Saver: TF1 names load by name\n")
+            if index == last_variable:
+                out.append(self._model(planted_epsilon))
+            if index == last_graph:
+                out.append("\n\n" + "\n\n".join(functions) + "\n\n")
+            if index == last_import:
+                out.append(_NUMPY_HELPER + "\n")
+        code = header + _join(out)
+        train = next((s for s in signatures if s.train_op is not None), None)
+        return Program(
+            code=code,
+            not_migrated=self.not_migrated,
+            train_function=function_names.get(train) if train else None,
+            train_signature=[(p, self.placeholders[p]) for p in train_parameters.get(train, [])] if train else [],
+            loss_index=train.loss_index if train else None,
+            optimizer_name=self.optimizer_names.get(train.train_op) if train else None,
+            variables=self.variable_paths(),
+            notes=self.notes,
+        )
+
+    def _gap(self, after: int, before: int) -> str:
+        """The blank and comment lines between two statements (dedented), so kept code keeps its layout."""
+        kept = [line for line in self.lines[after : before - 1] if not line.strip() or line.strip().startswith("#")]
+        return textwrap.dedent("".join(kept)) if kept else ""
+
+    def _minimizes_through(self, train: Mapping, optimizer_name: str) -> bool:
+        node = self._unit_at(train["line"])
+        return node is not None and any(
+            isinstance(sub, ast.Attribute) and sub.attr == "minimize" and dotted(sub.value) == optimizer_name
+            for sub in ast.walk(node.node)
+        )
+
+    def _optimizer_bound(self, unit: Unit) -> bool:
+        """True when the minimize in ``unit`` is called on an optimizer a name holds (written where it was made)."""
+        return any(
+            isinstance(sub, ast.Attribute) and sub.attr == "minimize" and isinstance(sub.value, ast.Name)
+            for sub in ast.walk(unit.node)
+        )
+
+    def _unit_at(self, line: int) -> Unit | None:
+        return next((unit for unit in self.units if line in unit.lines), None)
+
+    def _optimizer_name(self, train_op: str) -> str:
+        unit = self._unit_at(self.capture["train_ops"][train_op]["line"])
+        for sub in ast.walk(unit.node) if unit else ():
+            if isinstance(sub, ast.Attribute) and sub.attr == "minimize" and isinstance(sub.value, ast.Name):
+                return sub.value.id
+        return self._fresh("optimizer" if "optimizer" not in self.taken else "keras_optimizer")
+
+    def _optimizer_line(self, name: str, train: Mapping, planted_epsilon: bool) -> str:
+        code, notes = self.optimizer_code[train["tf1_name"] + ":" + train["loss"]]
+        if planted_epsilon:
+            code = _drop_argument(code, "epsilon")
+            notes = ["epsilon left at Keras' default (a planted difference the lockstep check must catch)"]
+        self.notes.extend(notes)
+        comment = f"# TF1: {train['tf1_class']}" + (f"; {notes[0]}" if notes else "")
+        return f"{comment}\n{name} = {code}\n"
+
+    def _model(self, planted_epsilon: bool) -> str:
+        body, aliases, last_scope = [], [], ()
+        for unit in self.units:
+            if unit.role is not Role.VARIABLE:
+                continue
+            scope = f"# TF1 scope {'/'.join(unit.scopes)!r}\n" if unit.scopes and unit.scopes != last_scope else ""
+            last_scope = unit.scopes
+            body.append(scope + variable_statement(_segment(self.lines, unit.node), unit, self.capture))
+            aliases.extend(unit.targets)
+        init = "".join(_indent(rename_tf1_symbols(text), 2) for text in body)
+        alias_line = f"{', '.join(aliases)} = {', '.join('model.' + a for a in aliases)}\n" if aliases else ""
+        return (
+            "\n\nclass Model(tf.Module):\n"
+            '    """The variables of the TF1 graph, named as there (a TF1 checkpoint loads by name)."""\n\n'
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            f"{init}\n\n"
+            "model = Model()\n"
+            f"{alias_line}"
+        )
+
+    def _driver(self, unit: Unit, function_names: Mapping[Signature, str]) -> str:
+        edits = []
+        for call in self.run_calls:
+            if call.node.lineno in unit.lines:
+                if call.problem:
+                    reason = f"line {call.node.lineno}: {call.problem}"
+                    self.not_migrated.append((call.node.lineno, call.problem))
+                    return _not_migrated_block(_segment(self.lines, unit.node), unit.node.lineno, reason, 0)
+                edits.append((call, call.replacement(function_names.get(call.signature))))
+        text = _splice(self.lines, unit.node, edits)
+        return rename_tf1_symbols(_checkpoint_calls(text, self.savers))
+
+
+def _distinct_signatures(calls: list[RunCall]) -> list[Signature]:
+    seen: list[Signature] = []
+    for call in calls:
+        if call.signature is not None and call.signature not in seen:
+            seen.append(call.signature)
+    return seen
+
+
+def _splice(lines: list[str], node: ast.stmt, edits: list[tuple[RunCall, str]]) -> str:
+    """The statement's text with each run call's source replaced, then dedented."""
+    start = node.lineno
+    chunk = lines[start - 1 : node.end_lineno]
+    for call, text in sorted(edits, key=lambda e: (e[0].node.lineno, e[0].node.col_offset), reverse=True):
+        first, last = call.node.lineno - start, call.node.end_lineno - start
+        head = chunk[first][: call.node.col_offset]
+        tail = chunk[last][call.node.end_col_offset :]
+        chunk[first : last + 1] = [head + text + tail]
+    text = textwrap.dedent("".join(chunk))
+    return "".join(line for line in text.splitlines(keepends=True) if line.strip() != "pass  # dropped")
+
+
+def _checkpoint_calls(text: str, savers: set[str]) -> str:
+    """``saver.save(sess, path)`` -> ``saver.write(path)``; ``saver.restore(sess, path)`` -> ``saver.restore(path)``."""
+    tree = ast.parse(text)
+    edits = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("save", "restore") and len(node.args) >= 2
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in savers):
+            receiver = ast.get_source_segment(text, node.func.value)
+            path = ast.get_source_segment(text, node.args[1])
+            method = "write" if node.func.attr == "save" else "restore"
+            edits.append((node, f"{receiver}.{method}({path})"))
+    lines = text.splitlines(keepends=True)
+    for node, replacement in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
+        first, last = node.lineno - 1, node.end_lineno - 1
+        lines[first : last + 1] = [lines[first][: node.col_offset] + replacement + lines[last][node.end_col_offset :]]
+    return "".join(lines)
+
+
+def _import_tf2(text: str) -> str:
+    return text.replace("import tensorflow.compat.v1 as tf", "import tensorflow as tf")
+
+
+def _drop_argument(code: str, argument: str) -> str:
+    call = ast.parse(code, mode="eval").body
+    call.keywords = [k for k in call.keywords if k.arg != argument]
+    return ast.unparse(call)
+
+
+def _join(parts: list[str]) -> str:
+    text = "".join(part if part.endswith("\n") else part + "\n" for part in parts if part)
+    while "\n\n\n\n" in text:
+        text = text.replace("\n\n\n\n", "\n\n\n")
+    return text
+
+
+def write_program(source: str, capture: Mapping, optimizer_code: Mapping[str, tuple[str, list[str]]],
+                  header: str, *, planted_epsilon: bool = False) -> Program:
+    """Rewrites a TF1 script's source into a TF2 program.
+
+    Args:
+        source: the script's source.
+        capture: what :mod:`graphmode.migrate.capture` wrote down running it.
+        optimizer_code: ``"<TF1 optimizer name>:<loss tensor>"`` -> (the Keras optimizer's
+            TF2 code, notes), from :func:`graphmode.train.keras_counterpart`.
+        header: the program's opening docstring/comment.
+        planted_epsilon: leave Keras' default epsilon (a planted mistake the proof must catch).
+    """
+    return _Writer(source, capture, optimizer_code).write(header, planted_epsilon)

@@ -1,0 +1,72 @@
+"""TF1 symbol names in kept source lines, renamed to their TF2 names (``tf.log`` -> ``tf.math.log``).
+
+The table is TensorFlow's own (the one ``tf_upgrade_v2`` applies), minus every
+rename into ``tf.compat.v1``: a name TF2 kept only there has no TF2 spelling, so
+it stays as written and the output check names it. A few TF1 names TensorFlow's
+table sends to ``tf.compat.v1`` have a TF2 function that does the same thing;
+:data:`EXACT_TF2` lists them with the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import tokenize
+
+from graphmode._runtime import tf1_symbol_renames
+
+# TF1 name -> TF2 name where TensorFlow's table says tf.compat.v1 but a TF2 call is the same computation.
+EXACT_TF2 = {
+    # Both set the global seed; op seeds derive from it the same way (the draws differ between TF1 and TF2
+    # kernels anyway, which is why the proof starts from the recorded state, not from the seed).
+    "tf.set_random_seed": "tf.random.set_seed",
+    "tf.random.set_random_seed": "tf.random.set_seed",
+}
+
+
+@functools.cache
+def table() -> dict[str, str]:
+    """The renames applied: TF1 dotted name -> TF2 dotted name."""
+    renames = {
+        old: new for old, new in tf1_symbol_renames().items()
+        if new and not new.startswith("tf.compat.v1") and old != new
+    }
+    renames.update(EXACT_TF2)
+    return renames
+
+
+def rename_tf1_symbols(code: str) -> str:
+    """Returns ``code`` with each ``tf.``-dotted TF1 name replaced by its TF2 name (strings, comments untouched).
+
+    ``code`` must tokenize on its own (whole statements); the longest dotted
+    prefix in the table wins, so ``tf.train.AdamOptimizer`` is not cut at ``tf.train``.
+    """
+    renames = table()
+    tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    edits: list[tuple[tuple[int, int], tuple[int, int], str]] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        previous = tokens[index - 1] if index else None
+        if token.type == tokenize.NAME and token.string == "tf" and not (previous and previous.string == "."):
+            parts, end = ["tf"], index
+            while (end + 2 < len(tokens) and tokens[end + 1].string == "."
+                   and tokens[end + 2].type == tokenize.NAME):
+                parts.append(tokens[end + 2].string)
+                end += 2
+            for length in range(len(parts), 1, -1):
+                dotted = ".".join(parts[:length])
+                if dotted in renames:
+                    last = tokens[index + 2 * (length - 1)]
+                    edits.append((token.start, last.end, renames[dotted]))
+                    break
+            index = end + 1
+            continue
+        index += 1
+    lines = code.splitlines(keepends=True)
+    for (start_row, start_col), (end_row, end_col), text in reversed(edits):
+        if start_row != end_row:
+            continue  # a dotted name broken over lines is left alone
+        line = lines[start_row - 1]
+        lines[start_row - 1] = line[:start_col] + text + line[end_col:]
+    return "".join(lines)

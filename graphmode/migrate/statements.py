@@ -1,0 +1,189 @@
+"""The script's statements, sorted by what they did to the TF1 graph.
+
+A *unit* is a module-level statement, or a statement inside a ``with`` block
+that only sets a scope or a session (``tf.variable_scope``, ``tf.name_scope``,
+``tf.Session()``, ``graph.as_default()``): those blocks disappear in TF2 and
+their statements move out of them. Each unit gets one :class:`Role`, decided
+by the capture: the ops its lines built (creation tracebacks), the graph
+objects its targets held, and the ``Session.run`` calls made from its lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import enum
+from collections.abc import Iterator, Mapping
+
+_SESSION_CALLS = {"Session", "InteractiveSession", "MonitoredTrainingSession"}
+_SCOPE_CALLS = {"variable_scope", "name_scope", "device", "as_default", "container", "control_dependencies"}
+_DROPPED_CALLS = {"reset_default_graph", "disable_v2_behavior", "disable_eager_execution", "close",
+                  "global_variables_initializer", "initialize_all_variables", "local_variables_initializer",
+                  "finalize"}
+_OPTIMIZER_SUFFIX = "Optimizer"
+
+
+class Role(enum.Enum):
+    """What one unit did in the TF1 script, and so what becomes of it."""
+
+    KEEP = "kept (renamed TF1 symbols only)"
+    DRIVER = "kept; its Session.run calls become calls of the generated functions"
+    PLACEHOLDER = "a placeholder: becomes a parameter of the functions fed it"
+    VARIABLE = "creates variables: moves into the Model"
+    FORWARD = "builds tensors: moves into the functions that compute them"
+    TRAIN = "an optimizer's minimize: becomes the Keras optimizer and a training step"
+    OPTIMIZER = "a TF1 optimizer object: becomes its Keras counterpart"
+    SAVER = "a tf.train.Saver: becomes a tf.train.Checkpoint of the model"
+    DROP = "TF1 plumbing with no TF2 counterpart (sessions, initializers, graph resets)"
+    UNMIGRATABLE = "not migrated"
+
+
+@dataclasses.dataclass
+class Unit:
+    """One statement and what migration does with it.
+
+    Attributes:
+        node: the statement.
+        depth: how many enclosing scope/session ``with`` blocks it leaves.
+        scopes: the enclosing ``variable_scope`` / ``name_scope`` names, outermost first.
+        role: what it becomes.
+        targets: the Python names it assigns.
+        reason: for UNMIGRATABLE, why.
+    """
+
+    node: ast.stmt
+    depth: int
+    scopes: tuple[str, ...]
+    role: Role = Role.KEEP
+    targets: tuple[str, ...] = ()
+    reason: str = ""
+
+    @property
+    def lines(self) -> range:
+        """The source lines of the statement (1-based, end included)."""
+        return range(self.node.lineno, self.node.end_lineno + 1)
+
+
+def dotted(node: ast.AST) -> str:
+    """``tf.train.AdamOptimizer`` for the expression ``tf.train.AdamOptimizer`` ('' if not a dotted name)."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def _call_name(node: ast.AST) -> str:
+    return dotted(node.func).rsplit(".", 1)[-1] if isinstance(node, ast.Call) else ""
+
+
+def _scope_name(item: ast.withitem) -> str | None:
+    call = item.context_expr
+    if _call_name(call) in ("variable_scope", "name_scope") and call.args:
+        first = call.args[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            return first.value
+    return None
+
+
+def _unwraps(node: ast.stmt) -> bool:
+    return isinstance(node, ast.With) and all(
+        _call_name(item.context_expr) in _SESSION_CALLS | _SCOPE_CALLS for item in node.items
+    )
+
+
+def walk_units(body: list[ast.stmt], depth: int = 0, scopes: tuple[str, ...] = ()) -> Iterator[Unit]:
+    """Yields the units of a statement list, in source order, unwrapping scope and session blocks."""
+    for node in body:
+        if _unwraps(node):
+            names = tuple(name for name in map(_scope_name, node.items) if name)
+            yield from walk_units(node.body, depth + 1, scopes + names)
+        else:
+            yield Unit(node, depth, scopes)
+
+
+def assigned_names(node: ast.stmt) -> tuple[str, ...]:
+    """The plain names a statement assigns (``a, b = ...`` -> ``('a', 'b')``)."""
+    targets: list[ast.AST] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    names = []
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                names.append(sub.id)
+    return tuple(names)
+
+
+def used_names(node: ast.AST) -> set[str]:
+    """The names a statement reads."""
+    return {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)}
+
+
+def _bound(name: str, bindings: Mapping[str, str]) -> list[str]:
+    """Graph names held by the Python name ``name``, directly or inside a dict/list it holds."""
+    return [graph for path, graph in bindings.items() if path == name or path.startswith(name + "[")]
+
+
+def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], run_lines: set[int]) -> None:
+    """Sets ``unit.role`` (and ``targets`` / ``reason``) from the capture."""
+    node = unit.node
+    unit.targets = assigned_names(node)
+    value = getattr(node, "value", None)
+    call = _call_name(value) if value is not None else ""
+    built = [op for line in unit.lines for op in op_lines.get(line, ())]
+    if call in _SESSION_CALLS:
+        unit.role = Role.DROP
+        return
+    if isinstance(node, ast.Expr) and call in _DROPPED_CALLS:
+        unit.role = Role.DROP
+        return
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        unit.role = Role.KEEP
+        return
+    if any(line in run_lines for line in unit.lines):
+        unit.role = Role.DRIVER
+        return
+    if call == "Saver":
+        unit.role = Role.SAVER
+        return
+    if call.endswith(_OPTIMIZER_SUFFIX) and not built:
+        unit.role = Role.OPTIMIZER
+        return
+    bad = [item for item in capture["unmigratable_ops"] if item["line"] in unit.lines]
+    if bad:
+        unit.role, unit.reason = Role.UNMIGRATABLE, bad[0]["reason"]
+        return
+    if not built:
+        unit.role = Role.KEEP
+        return
+    bindings = capture["bindings"]
+    held = [graph for name in unit.targets for graph in _bound(name, bindings)]
+    kinds = {op["type"] for op in built}
+    variables = {v["name"] for v in capture["variables"]}
+    if not unit.targets:
+        if call in _DROPPED_CALLS:
+            unit.role = Role.DROP
+        else:
+            unit.role = Role.UNMIGRATABLE
+            unit.reason = "builds graph ops but keeps no Python name for them (migrate cannot tell what uses them)"
+        return
+    if held and all(name in capture["train_ops"] for name in held):
+        unit.role = Role.TRAIN
+    elif held and all(name.removesuffix(":0") in capture["placeholders"] for name in held):
+        unit.role = Role.PLACEHOLDER
+    elif held and all(name in variables for name in held):
+        unit.role = Role.VARIABLE
+    elif held and all(name.startswith("init") and ":" not in name for name in held):
+        unit.role = Role.DROP
+    elif held and all(":" in name for name in held) and not kinds & {"VariableV2", "VarHandleOp", "Placeholder"}:
+        unit.role = Role.FORWARD
+    else:
+        unit.role = Role.UNMIGRATABLE
+        unit.reason = ("one statement both creates variables or placeholders and computes with them; "
+                       "split it into one statement per kind")
