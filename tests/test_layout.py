@@ -12,9 +12,12 @@ import graphmode
 
 PACKAGE = Path(graphmode.__file__).resolve().parent
 GROUND_FLOOR = {"_runtime", "errors", "_text", "_pairing", "_slots"}
-CAPABILITIES = ("session", "train", "parity", "contrib", "mnist", "legacy", "scan", "checkpoint", "cluster", "trace", "cli")
+CAPABILITIES = (
+    "session", "train", "parity", "contrib", "mnist", "legacy", "scan", "checkpoint", "cluster", "trace", "migrate",
+    "cli",
+)
 # Folders whose names the top level does not re-export (internals of the TF1 module).
-UNEXPORTED = {"cli", "contrib", "mnist"}
+UNEXPORTED = {"cli", "contrib", "mnist", "migrate"}
 # Which capabilities each one may import (sideways); everything may use the ground floor.
 # `cli` sits on top of all of them; `legacy` runs scripts through sessions and hands them
 # `tf.contrib` and MNIST's input_data; `scan` checks scripts against the TF1 module; `train`,
@@ -31,6 +34,8 @@ ALLOWED = {
     "scan": {"legacy", "contrib", "mnist"},
     "cluster": {"session"},
     "trace": {"session", "train", "checkpoint"},
+    # `migrate` records scripts through the TF1 module and writes optimizers from train's Keras map.
+    "migrate": {"legacy", "session", "train", "trace", "parity"},
     "cli": set(CAPABILITIES),
 }
 
