@@ -146,15 +146,15 @@ class ReportCheckpoints(v1.train.CheckpointSaverListener):
         emit("checkpoint", worker=self.worker, step=int(global_step_value), local_step=self.steps.done)
 
 
-def emit_placement(worker: int, graph: tf.Graph, report: gm.PlacementReport) -> None:
+def emit_placement(worker: int, graph: tf.Graph, report: gm.session.PlacementReport) -> None:
     """Reports where each variable lives and how many of the step's ops ran on each task."""
     variables = {name: {"requested": graph.get_operation_by_name(name).device, "assigned": device}
-                 for name, device in gm.variable_placement(graph, report).items()}
-    ops_by_task = {where: len(ops) for where, ops in gm.placement_by_task(report).items()}
+                 for name, device in gm.cluster.variable_placement(graph, report).items()}
+    ops_by_task = {where: len(ops) for where, ops in gm.cluster.placement_by_task(report).items()}
     emit("placement", worker=worker, variables=variables, ops_by_task=ops_by_task)
 
 
-def run_ps(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.Namespace) -> None:
+def run_ps(cluster: gm.cluster.ClusterDescription, task: gm.cluster.TaskId, args: argparse.Namespace) -> None:
     gm.start_server(cluster, task.job, task.index, intra_op_threads=1, inter_op_threads=1)
     emit("ready", task=task.device)
     if args.stop_on_stdin_eof:
@@ -186,7 +186,7 @@ def build_worker_graph(seed: int, device_setter=None) -> WorkerGraph:
     return WorkerGraph(graph, model, train_op, workers_ready, check_in)
 
 
-def run_worker(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.Namespace) -> None:
+def run_worker(cluster: gm.cluster.ClusterDescription, task: gm.cluster.TaskId, args: argparse.Namespace) -> None:
     if args.stop_on_stdin_eof:
         threading.Thread(target=exit_when_stdin_closes, args=(ORPHANED_EXIT_CODE,), daemon=True).start()
     server = gm.start_server(cluster, task.job, task.index, intra_op_threads=1, inter_op_threads=1)
@@ -196,7 +196,7 @@ def run_worker(cluster: gm.ClusterDescription, task: gm.TaskId, args: argparse.N
     checkpoint_dir = os.path.join(args.workdir, "checkpoints")
     restored = v1.train.latest_checkpoint(checkpoint_dir) if is_chief else None
     if not is_chief:
-        gm.wait_for_variables(server.target, parts.graph, config=config, timeout=args.timeout)
+        gm.cluster.wait_for_variables(server.target, parts.graph, config=config, timeout=args.timeout)
     emit("start", worker=task.index, restored_checkpoint=restored,
          restored_step=None if restored is None else int(v1.train.load_variable(restored, "global_step")))
 
@@ -241,7 +241,7 @@ def train_worker(session, parts: WorkerGraph, worker: int, workers: int, args: a
         fetches, feed = [parts.train_op, model.global_step], {model.x: xs, model.y_: ys}
         steps.running = True
         if steps.finished == 0:
-            (_, global_step), report = gm.run_with_placement(session, fetches, feed)
+            (_, global_step), report = gm.cluster.run_with_placement(session, fetches, feed)
             emit_placement(worker, parts.graph, report)
         else:
             _, global_step = session.run(fetches, feed)
@@ -263,7 +263,7 @@ def wait_for_workers(session, workers_ready: tf.Variable, expected: int, timeout
 
 
 def run_task(args: argparse.Namespace) -> None:
-    cluster, task = gm.cluster_from_tf_config()
+    cluster, task = gm.cluster.cluster_from_tf_config()
     try:
         {"ps": run_ps, "worker": run_worker}[task.job](cluster, task, args)
     except BaseException:
@@ -277,7 +277,7 @@ def run_task(args: argparse.Namespace) -> None:
 # --- the launcher ---------------------------------------------------------------------------
 
 
-def evaluate_on_ps(cluster: gm.ClusterDescription, seed: int, timeout: float) -> dict:
+def evaluate_on_ps(cluster: gm.cluster.ClusterDescription, seed: int, timeout: float) -> dict:
     """Reads the variables on the ps tasks and scores them on all the data, from this process.
 
     The session's master is ps task 0 and every op is placed on the ps, so this
@@ -293,7 +293,7 @@ def evaluate_on_ps(cluster: gm.ClusterDescription, seed: int, timeout: float) ->
                     record_placement=True) as session:
         step, loss, accuracy, *values = session.run(
             [model.global_step, model.loss, model.accuracy, *model.weights], {model.x: X, model.y_: Y})
-        placement = gm.variable_placement(graph, session.placement)
+        placement = gm.cluster.variable_placement(graph, session.placement)
     finite = all(np.isfinite(value).all() for value in values) and math.isfinite(loss)
     return {"global_step": int(step), "loss": float(loss), "accuracy": float(accuracy), "finite": bool(finite),
             "placement": placement}
@@ -356,7 +356,7 @@ class Ledger:
             self.done.add(event["worker"])
 
 
-def exposure_notice(cluster: gm.ClusterDescription) -> str:
+def exposure_notice(cluster: gm.cluster.ClusterDescription) -> str:
     """What starting the cluster opens to the network."""
     ports = ", ".join(address.rsplit(":", 1)[1] for address in cluster.ps + cluster.workers)
     return (f"warning: the tasks listen on every network interface (0.0.0.0), not only 127.0.0.1, on ports {ports}, "
@@ -364,8 +364,8 @@ def exposure_notice(cluster: gm.ClusterDescription) -> str:
             "this user. Keep them behind a firewall.")
 
 
-def kill_and_restart(processes: gm.TaskProcesses, victim: gm.TaskProcess, checkpoint_seen: int,
-                     cluster: gm.ClusterDescription, args: argparse.Namespace, workdir: str, ledger: Ledger) -> dict:
+def kill_and_restart(processes: gm.cluster.TaskProcesses, victim: gm.cluster.TaskProcess, checkpoint_seen: int,
+                     cluster: gm.cluster.ClusterDescription, args: argparse.Namespace, workdir: str, ledger: Ledger) -> dict:
     """The fault drill: SIGKILL a worker mid-training, check the ps, start the worker again."""
     code = processes.kill(victim)
     # What it reported last: steps it ran after its last progress or checkpoint event are not counted.
@@ -388,7 +388,7 @@ def launch(args: argparse.Namespace) -> dict:
         TaskFailedError: a task ended early. ClusterTimeoutError: ``--timeout`` passed.
     """
     started = time.monotonic()
-    cluster = gm.describe_cluster(ps=args.ps, workers=args.workers)
+    cluster = gm.cluster.describe_cluster(ps=args.ps, workers=args.workers)
     workdir = args.workdir or tempfile.mkdtemp(prefix="cluster_ps_")
     command = [sys.executable, os.path.abspath(__file__), "--run-task", "--stop-on-stdin-eof",
                "--steps", str(args.steps), "--seed", str(args.seed), "--log-every", str(args.log_every),
@@ -402,7 +402,7 @@ def launch(args: argparse.Namespace) -> dict:
     # On stderr with --json, so that stdout stays one JSON object.
     print(exposure_notice(cluster), file=sys.stderr if args.json else sys.stdout, flush=True)
     try:
-        with gm.TaskProcesses(cluster, command, os.path.join(workdir, "logs"), timeout=args.timeout,
+        with gm.cluster.TaskProcesses(cluster, command, os.path.join(workdir, "logs"), timeout=args.timeout,
                               on_event=show) as processes:
             current = {process.task: process for process in processes.start_all()}
             for process, event in processes.events():
@@ -415,7 +415,7 @@ def launch(args: argparse.Namespace) -> dict:
                     break
                 if event["event"] == "checkpoint" and drill_after is not None and event["step"] >= drill_after:
                     drill_after = None
-                    victim = current[gm.TaskId("worker", args.kill_worker)]
+                    victim = current[gm.cluster.TaskId("worker", args.kill_worker)]
                     killed.add(victim)
                     fault = kill_and_restart(processes, victim, event["step"], cluster, args, workdir, ledger)
                     # The killed run never reports "done": count the steps it last reported.
@@ -502,12 +502,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         summary = launch(args)
-    except gm.GraphmodeError as error:
+    except gm.errors.GraphmodeError as error:
         # TaskFailedError, ClusterTimeoutError, or a failed check of the ps: every process is stopped by now.
         print(f"cluster_ps: {type(error).__name__}: {error}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": str(error), "kind": type(error).__name__}))
-        return 2 if isinstance(error, gm.ClusterTimeoutError) else 1
+        return 2 if isinstance(error, gm.errors.ClusterTimeoutError) else 1
     if args.json:
         print(json.dumps(summary))
     else:

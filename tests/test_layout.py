@@ -40,18 +40,57 @@ ALLOWED = {
 }
 
 
+TOP_LEVEL_LIMIT = 30  # what a user types; the rest is imported from its capability
+
+
 def test_every_public_name_imports_from_graphmode():
+    assert len(graphmode.__all__) <= TOP_LEVEL_LIMIT, sorted(graphmode.__all__)
     for name in graphmode.__all__:
         assert getattr(graphmode, name) is not None, name
     assert sorted(graphmode.__all__) == sorted(set(graphmode.__all__))
 
 
+def _stub_imports(package: str) -> list[tuple[str, str]]:
+    """``(module, name)`` for each ``from .module import name`` of a package's ``__init__.pyi``."""
+    folder = PACKAGE / package.removeprefix("graphmode").strip(".").replace(".", "/")
+    tree = ast.parse((folder / "__init__.pyi").read_text(encoding="utf-8"))
+    return [(node.module or "", alias.name) for node in tree.body if isinstance(node, ast.ImportFrom)
+            for alias in node.names]
+
+
+def test_top_level_names_are_the_capabilities_own_objects():
+    for module, name in _stub_imports("graphmode"):
+        if not module:
+            continue  # a submodule: `from . import errors`
+        home = importlib.import_module(f"graphmode.{module}")
+        assert getattr(graphmode, name) is getattr(home, name), f"graphmode.{name} is not graphmode.{module}.{name}"
+
+
 @pytest.mark.parametrize("capability", [c for c in CAPABILITIES if c not in UNEXPORTED])
-def test_folder_table_of_contents_matches_the_top_level(capability):
+def test_folder_stub_lists_each_name_once_and_every_one_imports(capability):
     package = importlib.import_module(f"graphmode.{capability}")
-    assert package.__all__, f"graphmode.{capability} exports nothing"
-    for name in package.__all__:
-        assert getattr(graphmode, name) is getattr(package, name), f"graphmode.{name} is not graphmode.{capability}.{name}"
+    names = [name for _, name in _stub_imports(f"graphmode.{capability}")]
+    assert names, f"graphmode.{capability} exports nothing"
+    assert len(names) == len(set(names)), f"graphmode.{capability}/__init__.pyi names one twice"
+    assert sorted(package.__all__) == sorted(names)
+    for name in names:
+        assert getattr(package, name) is not None, f"graphmode.{capability}.{name}"
+
+
+def test_a_name_that_left_the_top_level_says_where_it_lives():
+    with pytest.raises(AttributeError, match=r"'CheckpointEntry'; it lives in graphmode\.checkpoint: "
+                                             r"`from graphmode\.checkpoint import CheckpointEntry`"):
+        graphmode.CheckpointEntry  # noqa: B018
+    with pytest.raises(AttributeError, match=r"'FeedError'; it lives in graphmode\.errors"):
+        graphmode.FeedError  # noqa: B018
+    with pytest.raises(AttributeError, match=r"^module 'graphmode' has no attribute 'no_such_name'$"):
+        graphmode.no_such_name  # noqa: B018
+
+
+def test_errors_print_under_the_public_module():
+    from graphmode.errors import FeedError, GraphmodeError
+
+    assert FeedError.__module__ == GraphmodeError.__module__ == "graphmode.errors"
 
 
 def _imported_graphmode_modules(path: Path) -> set[str]:

@@ -41,8 +41,12 @@ def test_license_file_is_the_apache_license_the_metadata_names():
 
 
 def test_type_hints_marker_ships_with_the_package():
-    assert (Path(graphmode.__file__).parent / "py.typed").is_file()
+    package = Path(graphmode.__file__).parent
+    assert (package / "py.typed").is_file()
     assert _setup_cfg()["options.package_data"]["graphmode"].split() == ["py.typed"]
+    # The stubs are the public names at run time too (lazy_loader): every package's must ship.
+    assert _setup_cfg()["options.package_data"]["*"].split() == ["*.pyi"]
+    assert (package / "__init__.pyi").is_file()
 
 
 def test_ruff_is_pinned_to_the_version_that_lints_the_suite():

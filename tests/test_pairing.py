@@ -102,7 +102,7 @@ def test_equal_shapes_in_disagreeing_orders_are_refused_and_name_map_settles_the
     variables = {"dense_1/kernel": second.kernel, "dense_1/bias": second.bias,
                  "dense/kernel": first.kernel, "dense/bias": first.bias}
     before = [v.numpy() for v in model.weights]
-    with pytest.raises(gm.CheckpointMatchError) as raised:
+    with pytest.raises(gm.errors.CheckpointMatchError) as raised:
         gm.load_tf1_checkpoint(path, variables)
     message = str(raised.value)
     assert ("ambiguous: variables ['dense_1/kernel', 'dense_1/bias', 'dense/kernel', 'dense/bias'] and checkpoint "
@@ -159,16 +159,16 @@ def test_name_map_fixes_some_pairs_and_the_rest_are_inferred():
                              {"w": "weights"})
     assert pairing.pairs[0] == Pair("w", "weights", "explicit")
     assert pairing.as_dict() == {"w": "weights", "dense/kernel": "dense_4/kernel", "dense_1/kernel": "dense_5/kernel"}
-    with pytest.raises(gm.ConfigError, match="name_map value 'nope' \\(for 'w'\\) is not a candidate variable"):
+    with pytest.raises(gm.errors.ConfigError, match="name_map value 'nope' \\(for 'w'\\) is not a candidate variable"):
         pair_variables(["w"], ["weights"], {"w": "nope"})
 
 
 def test_match_variable_names_keeps_its_signature_and_leaves_ambiguity_out():
-    assert gm.match_variable_names(["dense/kernel", "dense_1/kernel"], ["dense_1/kernel", "dense_2/kernel"]) == {
+    assert gm._pairing.match_variable_names(["dense/kernel", "dense_1/kernel"], ["dense_1/kernel", "dense_2/kernel"]) == {
         "dense/kernel": "dense_1/kernel", "dense_1/kernel": "dense_2/kernel"}
     # The candidates appear in the opposite order of their counters and no shape can tell.
-    assert gm.match_variable_names(["dense/kernel", "dense_1/kernel"], ["net/dense_1/kernel", "net/dense/kernel"]) == {}
-    assert gm.match_variable_names(["a"], ["b"], {"a": "b"}) == {"a": "b"}
+    assert gm._pairing.match_variable_names(["dense/kernel", "dense_1/kernel"], ["net/dense_1/kernel", "net/dense/kernel"]) == {}
+    assert gm._pairing.match_variable_names(["a"], ["b"], {"a": "b"}) == {"a": "b"}
 
 
 def test_checkpoint_pairing_by_suffix_is_unique_both_ways_or_ambiguous():

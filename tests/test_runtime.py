@@ -89,7 +89,7 @@ def test_import_alone_changes_nothing_in_the_process():
 def test_first_use_is_quiet_sets_only_the_keras_switch():
     code = (
         "import os, json, graphmode\n"
-        "active = graphmode.legacy_keras_active()\n"
+        "active = graphmode._runtime.legacy_keras_active()\n"
         "print(json.dumps([active] + [os.environ.get(k) for k in "
         "('TF_USE_LEGACY_KERAS', 'TF_CPP_MIN_LOG_LEVEL', 'TF_XLA_FLAGS')]))\n"
     )

@@ -9,7 +9,7 @@ trainable and model-variable collections.
 
 Arguments of TF 1.15 this module does not implement (``batch_norm``'s
 ``renorm``, ``batch_weights``, ``adjustment``) raise
-:class:`graphmode.ContribArgumentError` naming the argument rather than
+:class:`graphmode.errors.ContribArgumentError` naming the argument rather than
 being ignored.
 """
 

@@ -19,7 +19,7 @@ when it is
 * a module graphmode provides (``tf.contrib.learn.datasets``: MNIST, from
   :mod:`graphmode.mnist.input_data`), handed in by the TF1 module.
 
-Every other name raises :class:`graphmode.RemovedSymbolError` naming the
+Every other name raises :class:`graphmode.errors.RemovedSymbolError` naming the
 symbol, the script line and the replacement, as before.
 """
 

@@ -1,9 +1,7 @@
 """Legacy: run unmodified TF1 scripts (runner, the TF1 module and its import hook, sessions, removed names)."""
 
-from graphmode.legacy.api import enable_tf1 as enable_tf1
-from graphmode.legacy.runner import run_script as run_script
+import lazy_loader as _lazy
 
-__all__ = [
-    "enable_tf1",
-    "run_script",
-]
+# The names are declared once, in __init__.pyi (read by lazy_loader here and by type checkers);
+# each is imported on first use.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

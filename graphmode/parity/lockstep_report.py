@@ -124,7 +124,7 @@ class LockstepQuantity(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class LockstepReport:
-    """Each step compared from the same state: the verdict part of a :class:`~graphmode.ParityReport`.
+    """Each step compared from the same state: the verdict part of a :class:`~graphmode.parity.ParityReport`.
 
     Attributes:
         reference: the reference mode (``"graph"``).

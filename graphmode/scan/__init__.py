@@ -1,15 +1,7 @@
 """Scan: the static TF1 checklist of a script (what TensorFlow 2 lacks, and whether ``graphmode run`` runs it)."""
 
-from graphmode.scan.scanner import ScanFinding as ScanFinding
-from graphmode.scan.scanner import ScanReport as ScanReport
-from graphmode.scan.scanner import scan_files as scan_files
-from graphmode.scan.scanner import scan_source as scan_source
-from graphmode.scan.verdict import ScriptVerdict as ScriptVerdict
+import lazy_loader as _lazy
 
-__all__ = [
-    "ScanFinding",
-    "ScanReport",
-    "ScriptVerdict",
-    "scan_files",
-    "scan_source",
-]
+# The names are declared once, in __init__.pyi (read by lazy_loader here and by type checkers);
+# each is imported on first use.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

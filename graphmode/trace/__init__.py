@@ -4,8 +4,8 @@ See ``docs/trace.md`` for the workflow and the format. Recording itself is
 :class:`graphmode.trace.recorder.Recorder`, which ``graphmode run`` installs.
 """
 
-from graphmode.trace.reader import Trace as Trace
-from graphmode.trace.reader import TraceOptimizer as TraceOptimizer
-from graphmode.trace.reader import TraceVariable as TraceVariable
+import lazy_loader as _lazy
 
-__all__ = ["Trace", "TraceOptimizer", "TraceVariable"]
+# The names are declared once, in __init__.pyi (read by lazy_loader here and by type checkers);
+# each is imported on first use.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -158,10 +158,10 @@ def _momentum(spec: OptimizerSpec) -> _Plan:
         f"TF1 MomentumOptimizer with a changing learning rate ({type(spec.learning_rate).__name__}) has no "
         "stock Keras counterpart: TF1 steps by lr_t * accumulator, rescaling every past gradient by today's "
         "rate, while Keras SGD folds each step's rate into its velocity (v = m*v - lr_t*g). They differ from "
-        "the first change of the rate on. Use graphmode.TF1Momentum, or a constant learning rate."
+        "the first change of the rate on. Use graphmode.train.TF1Momentum, or a constant learning rate."
     )
-    note = "graphmode.TF1Momentum keeps TF1's accumulator, so a changing learning rate scales it as in TF1"
-    return _Plan("graphmode.TF1Momentum", TF1Momentum, arguments, (note,), refusal)
+    note = "graphmode.train.TF1Momentum keeps TF1's accumulator, so a changing learning rate scales it as in TF1"
+    return _Plan("graphmode.train.TF1Momentum", TF1Momentum, arguments, (note,), refusal)
 
 
 def _adam(spec: OptimizerSpec) -> _Plan:
@@ -178,13 +178,13 @@ def _rmsprop(spec: OptimizerSpec) -> _Plan:
         "TF1 RMSPropOptimizer has no stock Keras counterpart: TF1 initializes its mean-square accumulator "
         "to 1.0, Keras RMSprop its velocity to 0.0 and no argument changes that, so the first Keras steps "
         f"are about {1 / (1 - p['decay']) ** 0.5:.3g}x larger (1/sqrt(1 - rho)). Epsilon sits inside the "
-        "square root on both sides. Use graphmode.TF1RMSprop."
+        "square root on both sides. Use graphmode.train.TF1RMSprop."
     )
     notes = (
-        "graphmode.TF1RMSprop starts the mean square at 1.0 as TF1 does",
+        "graphmode.train.TF1RMSprop starts the mean square at 1.0 as TF1 does",
         f"epsilon={p['epsilon']!r} passed explicitly: Keras' default is 1e-7 (TF1's 1e-10)",
     )
-    return _Plan("graphmode.TF1RMSprop", TF1RMSprop, arguments, notes, refusal)
+    return _Plan("graphmode.train.TF1RMSprop", TF1RMSprop, arguments, notes, refusal)
 
 
 def _adagrad(spec: OptimizerSpec) -> _Plan:

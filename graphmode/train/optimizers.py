@@ -8,10 +8,10 @@ same spec builds the TF1 optimizer here (:func:`make_tf1_optimizer`,
 so the two sides of a migration cannot drift apart.
 
 Example:
-    >>> spec = gm.optimizer_spec("adam", 1e-3, epsilon=1e-8, clip=gm.GradientClipping("global_norm", 5.0))
+    >>> spec = gm.optimizer_spec("adam", 1e-3, epsilon=1e-8, clip=gm.train.GradientClipping("global_norm", 5.0))
     >>> with graph.as_default():
     ...     step = gm.minimize(loss, spec)            # TrainOp: op, loss, grads_and_vars, global_step
-    >>> keras_optimizer = gm.make_keras_optimizer(spec)
+    >>> keras_optimizer = gm.train.make_keras_optimizer(spec)
 """
 
 from __future__ import annotations

@@ -98,11 +98,11 @@ def test_inspect_accepts_directory_and_files(tmp_path):
 
 
 def test_missing_checkpoint_names_what_was_looked_for(tmp_path):
-    with pytest.raises(gm.CheckpointNotFoundError, match=r"no checkpoint at .*nothing.*nothing\.index"):
+    with pytest.raises(gm.errors.CheckpointNotFoundError, match=r"no checkpoint at .*nothing.*nothing\.index"):
         gm.inspect_checkpoint(tmp_path / "nothing")
-    with pytest.raises(gm.CheckpointNotFoundError, match="has no 'checkpoint' state file"):
+    with pytest.raises(gm.errors.CheckpointNotFoundError, match="has no 'checkpoint' state file"):
         gm.inspect_checkpoint(tmp_path)
-    assert issubclass(gm.CheckpointNotFoundError, tf.errors.NotFoundError)
+    assert issubclass(gm.errors.CheckpointNotFoundError, tf.errors.NotFoundError)
 
 
 def _damage(path: str, how: str) -> str:
@@ -121,11 +121,11 @@ def _damage(path: str, how: str) -> str:
 def test_damaged_checkpoint_names_the_file_and_loads_nothing(tmp_path, how):
     path, _ = _save_trained(tmp_path)
     damaged = _damage(path, how)
-    with pytest.raises(gm.CheckpointCorruptError, match="truncated or corrupt") as raised:
+    with pytest.raises(gm.errors.CheckpointCorruptError, match="truncated or corrupt") as raised:
         gm.inspect_checkpoint(path)
     assert repr(damaged) in str(raised.value)
     variables = _eager_dense()
-    with pytest.raises(gm.CheckpointCorruptError) as raised:
+    with pytest.raises(gm.errors.CheckpointCorruptError) as raised:
         gm.load_tf1_checkpoint(path, variables)
     assert repr(damaged) in str(raised.value)
     assert all(not np.any(v.numpy()) for v in variables.values()), "a corrupt checkpoint changed a variable"
@@ -184,7 +184,7 @@ def test_unmatched_names_and_shapes_are_one_error_and_nothing_changes(tmp_path):
     path, _ = _save_trained(tmp_path)
     variables = {"layer1/kernel": tf.Variable(np.zeros((3, 3), np.float32)),
                  "extra/scale": tf.Variable(np.zeros(1, np.float32))}
-    with pytest.raises(gm.CheckpointMatchError) as raised:
+    with pytest.raises(gm.errors.CheckpointMatchError) as raised:
         gm.load_tf1_checkpoint(path, variables)
     message = str(raised.value)
     assert "nothing was changed" in message
@@ -204,7 +204,7 @@ def test_strict_false_leaves_checkpoint_variables_but_never_eager_ones(tmp_path)
 
 def test_name_map_errors_name_the_entry(tmp_path):
     path, _ = _save_trained(tmp_path)
-    with pytest.raises(gm.CheckpointMatchError) as raised:
+    with pytest.raises(gm.errors.CheckpointMatchError) as raised:
         gm.load_tf1_checkpoint(path, _eager_dense(), {"layer1/kernel": "layer1/weight", "nope": "layer1/biases"})
     message = str(raised.value)
     assert "name_map sends 'layer1/kernel' to 'layer1/weight', which is not a checkpoint variable; nearest: " \
@@ -216,26 +216,26 @@ def test_dtype_mismatch_is_reported(tmp_path):
     path, _ = _save_trained(tmp_path)
     variables = {"layer1/kernel": tf.Variable(np.zeros((2, 3), np.float64)),
                  "layer1/bias": tf.Variable(np.zeros(3, np.float32))}
-    with pytest.raises(gm.CheckpointMatchError, match="dtype mismatch: 'layer1/kernel' is float64; checkpoint "
+    with pytest.raises(gm.errors.CheckpointMatchError, match="dtype mismatch: 'layer1/kernel' is float64; checkpoint "
                                                       "'layer1/weights' \\(2, 3\\) is float32"):
         gm.load_tf1_checkpoint(path, variables)
 
 
 def test_tf2_checkpoint_is_refused_with_the_way_to_load_it(tmp_path):
     path = tf.train.Checkpoint(v=tf.Variable(1.0)).save(str(tmp_path / "ckpt"))
-    with pytest.raises(gm.CheckpointMatchError, match="object-based \\(TF2\\) checkpoint; restore it with"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match="object-based \\(TF2\\) checkpoint; restore it with"):
         gm.load_tf1_checkpoint(path, [tf.Variable(0.0)])
 
 
 def test_slots_missing_under_another_optimizer_name(tmp_path):
     path, _ = _save_trained(tmp_path)
-    with pytest.raises(gm.CheckpointMatchError, match=r"layer1/weights/Momentum.*slot suffixes are \['Adam', 'Adam_1'\]"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"layer1/weights/Momentum.*slot suffixes are \['Adam', 'Adam_1'\]"):
         gm.load_tf1_checkpoint(path, _eager_dense(), optimizer=tf.keras.optimizers.SGD(0.1, momentum=0.9))
 
 
 def test_adam_with_other_betas_is_refused(tmp_path):
     path, _ = _save_trained(tmp_path)
-    with pytest.raises(gm.CheckpointMatchError, match="beta1_power = .* is not a power of the Keras optimizer's beta_1"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match="beta1_power = .* is not a power of the Keras optimizer's beta_1"):
         gm.load_tf1_checkpoint(path, _eager_dense(), optimizer=tf.keras.optimizers.Adam(0.1, beta_1=0.8))
 
 
@@ -246,7 +246,7 @@ def test_adam_with_other_betas_is_refused(tmp_path):
 ])
 def test_unsupported_optimizers_are_refused(tmp_path, optimizer, match):
     path, _ = _save_trained(tmp_path)
-    with pytest.raises(gm.ConfigError, match=match):
+    with pytest.raises(gm.errors.ConfigError, match=match):
         gm.load_tf1_checkpoint(path, _eager_dense(), optimizer=optimizer())
 
 
@@ -303,7 +303,7 @@ def test_round_trip_tf1_eager_tf1_is_bit_exact(tmp_path):
 def test_save_against_a_graph_reports_everything_its_saver_would_miss(tmp_path):
     graph, *_ = _dense_graph(("adam",))
     variables = {"layer1/kernel": tf.Variable(np.zeros((2, 4), np.float32)), "other": tf.Variable(0.0)}
-    with pytest.raises(gm.CheckpointMatchError) as raised:
+    with pytest.raises(gm.errors.CheckpointMatchError) as raised:
         gm.save_tf1_checkpoint(tmp_path / "x.ckpt", variables, reference=graph)
     message = str(raised.value)
     assert "shape mismatch: 'layer1/weights' is (2, 3) in the reference graph; the value is (2, 4)" in message
@@ -314,10 +314,10 @@ def test_save_against_a_graph_reports_everything_its_saver_would_miss(tmp_path):
 
 
 def test_save_without_reference_uses_names_and_refuses_collisions(tmp_path):
-    with pytest.raises(gm.CheckpointMatchError, match="two values for TF1 name 'w'"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match="two values for TF1 name 'w'"):
         gm.save_tf1_checkpoint(tmp_path / "x.ckpt", {"w": np.ones(2, np.float32), "v": np.ones(2, np.float32)},
                                {"v": "w"})
-    with pytest.raises(gm.ConfigError, match="global_step must be an int; got 1.5"):
+    with pytest.raises(gm.errors.ConfigError, match="global_step must be an int; got 1.5"):
         gm.save_tf1_checkpoint(tmp_path / "x.ckpt", {"w": np.ones(2, np.float32)}, global_step=1.5)
     path = gm.save_tf1_checkpoint(tmp_path / "x.ckpt", {"w:0": np.arange(2, dtype=np.float32)}, global_step=4)
     reader = tf.train.load_checkpoint(path)
@@ -334,13 +334,13 @@ def test_state_file_naming_a_missing_checkpoint(tmp_path):
     path, _ = _save_trained(tmp_path)
     for suffix in (".index", ".data-00000-of-00001"):
         os.remove(path + suffix)
-    with pytest.raises(gm.CheckpointNotFoundError, match="names no checkpoint whose files exist"):
+    with pytest.raises(gm.errors.CheckpointNotFoundError, match="names no checkpoint whose files exist"):
         gm.inspect_checkpoint(tmp_path)
 
 
 def test_variables_must_be_variables(tmp_path):
     path, _ = _save_trained(tmp_path)
-    with pytest.raises(gm.ConfigError, match="got a ndarray in the list"):
+    with pytest.raises(gm.errors.ConfigError, match="got a ndarray in the list"):
         gm.load_tf1_checkpoint(path, [np.zeros(3)])
 
 
@@ -356,7 +356,7 @@ def test_optimizer_built_for_other_variables_is_refused(tmp_path):
     optimizer = tf.keras.optimizers.Adam(0.1)
     optimizer.build([tf.Variable(np.zeros(3, np.float32))])
     variables = _eager_dense()
-    with pytest.raises(gm.ConfigError, match="was already built for other variables and has no slots for"):
+    with pytest.raises(gm.errors.ConfigError, match="was already built for other variables and has no slots for"):
         gm.load_tf1_checkpoint(path, variables, optimizer=optimizer)
     assert all(not np.any(v.numpy()) for v in variables.values())
 
@@ -374,7 +374,7 @@ def test_momentum_slots_under_a_schedule_convert_with_the_next_steps_learning_ra
 
 
 def test_save_with_an_optimizer_that_never_saw_the_variables(tmp_path):
-    with pytest.raises(gm.CheckpointMatchError, match=r"optimizer Adam has no slots for \['w'\]"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"optimizer Adam has no slots for \['w'\]"):
         gm.save_tf1_checkpoint(tmp_path / "x.ckpt", {"w": tf.Variable(np.ones(2, np.float32))},
                                optimizer=tf.keras.optimizers.Adam())
 
@@ -395,7 +395,7 @@ def test_staged_checkpoint_that_reads_back_wrong_is_not_published(tmp_path, monk
     real_stage = _checkpoint_write._stage
     monkeypatch.setattr(_checkpoint_write, "_stage",
                         lambda prefix, tensors: real_stage(prefix, {k: v[:1] for k, v in tensors.items()}))
-    with pytest.raises(gm.CheckpointCorruptError, match="does not read back 'w' as written"):
+    with pytest.raises(gm.errors.CheckpointCorruptError, match="does not read back 'w' as written"):
         gm.save_tf1_checkpoint(tmp_path / "x.ckpt", {"w": np.ones(2, np.float32)})
     assert os.listdir(tmp_path) == []
 
@@ -411,6 +411,6 @@ def test_recurrent_shape_mismatch_names_the_conversion(tmp_path):
         path = saver.save(session, str(tmp_path / "lstm.ckpt"))
     layer = tf.keras.layers.LSTM(5)
     layer.build((None, None, 3))
-    with pytest.raises(gm.CheckpointMatchError, match=r"shape mismatch: '\S*kernel' is \(3, 20\); checkpoint "
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"shape mismatch: '\S*kernel' is \(3, 20\); checkpoint "
                                                       r".*gives \(3, 16\) \(converted from lstm cell\)"):
         gm.load_tf1_checkpoint(path, [], recurrent={"rnn/lstm_cell": layer})

@@ -38,7 +38,7 @@ def _listing(directory):
 def test_bad_names_are_refused_before_anything_is_written(tmp_path, variables, name_map, culprit):
     gm.save_tf1_checkpoint(tmp_path / "model.ckpt", {"kept": np.zeros(1, np.float32)})
     before = _listing(tmp_path)
-    with pytest.raises(gm.CheckpointMatchError, match="nothing was changed") as raised:
+    with pytest.raises(gm.errors.CheckpointMatchError, match="nothing was changed") as raised:
         gm.save_tf1_checkpoint(tmp_path / "model.ckpt", variables, name_map)
     assert culprit in str(raised.value)
     assert _listing(tmp_path) == before
@@ -47,7 +47,7 @@ def test_bad_names_are_refused_before_anything_is_written(tmp_path, variables, n
 def test_the_atomic_writer_itself_refuses_an_empty_key(tmp_path):
     from graphmode.checkpoint.atomic import write_checkpoint_atomically
 
-    with pytest.raises(gm.CheckpointMatchError, match=r"nothing was written:\n  - '' is empty"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"nothing was written:\n  - '' is empty"):
         write_checkpoint_atomically(tmp_path / "x.ckpt", {"": np.ones(1)})
     assert os.listdir(tmp_path) == []
 
@@ -64,7 +64,7 @@ def latin1_state(tmp_path):
 
 
 def test_non_utf8_state_file_is_named_by_inspect(latin1_state, capsys):
-    with pytest.raises(gm.CheckpointCorruptError) as raised:
+    with pytest.raises(gm.errors.CheckpointCorruptError) as raised:
         gm.inspect_checkpoint(latin1_state.parent)
     message = str(raised.value)
     assert f"checkpoint state file '{latin1_state}' is not UTF-8 text (byte 0xe8 at offset 27)" in message
@@ -76,14 +76,14 @@ def test_non_utf8_state_file_is_named_by_inspect(latin1_state, capsys):
 
 def test_non_utf8_state_file_stops_a_save_before_it_writes(latin1_state):
     before = _listing(latin1_state.parent)
-    with pytest.raises(gm.CheckpointCorruptError, match="is not UTF-8 text"):
+    with pytest.raises(gm.errors.CheckpointCorruptError, match="is not UTF-8 text"):
         gm.save_tf1_checkpoint(latin1_state.parent / "model.ckpt-2", {"w": np.zeros(2, np.float32)})
     assert _listing(latin1_state.parent) == before
 
 
 def test_state_file_that_is_not_a_checkpoint_state(tmp_path):
     (tmp_path / "checkpoint").write_text("this is not a proto\n")
-    with pytest.raises(gm.CheckpointCorruptError, match="is not a CheckpointState"):
+    with pytest.raises(gm.errors.CheckpointCorruptError, match="is not a CheckpointState"):
         gm.save_tf1_checkpoint(tmp_path / "model.ckpt", {"w": np.zeros(2, np.float32)})
     assert os.listdir(tmp_path) == ["checkpoint"]
 
@@ -103,7 +103,7 @@ def _float32_graph():
 def test_dtype_that_differs_from_the_reference_is_refused(tmp_path):
     graph, _, _ = _float32_graph()
     values = {"layer/kernel": np.full((2, 3), 0.1, np.float64), "layer/bias": np.zeros(3, np.float32)}
-    with pytest.raises(gm.CheckpointMatchError) as raised:
+    with pytest.raises(gm.errors.CheckpointMatchError) as raised:
         gm.save_tf1_checkpoint(tmp_path / "x.ckpt", values, reference=graph)
     assert ("dtype mismatch: 'layer/kernel' is float32 in the reference graph; the value is float64 "
             "(pass cast=True to write it as float32)") in str(raised.value)
@@ -127,7 +127,7 @@ def test_cast_writes_the_reference_dtype_and_tf1_restores_it(tmp_path):
 ])
 def test_cast_refuses_what_it_cannot_do_faithfully(tmp_path, value, why):
     graph, _, _ = _float32_graph()
-    with pytest.raises(gm.CheckpointMatchError, match=why.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):
+    with pytest.raises(gm.errors.CheckpointMatchError, match=why.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):
         gm.save_tf1_checkpoint(tmp_path / "x.ckpt", {"layer/kernel": value, "layer/bias": np.zeros(3, np.float32)},
                                reference=graph, cast=True)
     assert os.listdir(tmp_path) == []

@@ -104,10 +104,10 @@ OPTIMIZERS = {
     "momentum": (lambda: v1.train.MomentumOptimizer(0.05, 0.9),
                  lambda: tf.keras.optimizers.SGD(0.05, momentum=0.9), 40),
     "tf1-momentum": (lambda: v1.train.MomentumOptimizer(0.05, 0.9, use_nesterov=True),
-                     lambda: gm.TF1Momentum(0.05, momentum=0.9, nesterov=True), 40),
+                     lambda: gm.train.TF1Momentum(0.05, momentum=0.9, nesterov=True), 40),
     "adagrad": (lambda: v1.train.AdagradOptimizer(0.1), lambda: tf.keras.optimizers.Adagrad(0.1, epsilon=0.0), 40),
     "rmsprop-centered": (lambda: v1.train.RMSPropOptimizer(0.01, momentum=0.5, centered=True),
-                         lambda: gm.TF1RMSprop(0.01, momentum=0.5, centered=True), 40),
+                         lambda: gm.train.TF1RMSprop(0.01, momentum=0.5, centered=True), 40),
     "rmsprop": (lambda: v1.train.RMSPropOptimizer(0.01),
                 lambda: tf.keras.optimizers.RMSprop(0.01, rho=0.9, epsilon=1e-10), 40),
 }

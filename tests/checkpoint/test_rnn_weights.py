@@ -76,42 +76,42 @@ def test_keras_layer_saved_for_an_unmodified_tf1_cell_gives_the_same_outputs(tmp
 def test_conversions_invert_each_other():
     rng = np.random.RandomState(0)
     kernel, bias = rng.randn(3 + UNITS, 4 * UNITS).astype(np.float32), rng.randn(4 * UNITS).astype(np.float32)
-    keras = gm.lstm_weights_from_tf1(kernel, bias, forget_bias=0.0)
+    keras = gm.checkpoint.lstm_weights_from_tf1(kernel, bias, forget_bias=0.0)
     assert keras.kernel.shape == (3, 4 * UNITS) and keras.recurrent_kernel.shape == (UNITS, 4 * UNITS)
-    back = gm.lstm_weights_to_tf1(*keras, forget_bias=0.0)
+    back = gm.checkpoint.lstm_weights_to_tf1(*keras, forget_bias=0.0)
     assert np.array_equal(back.kernel, kernel) and np.array_equal(back.bias, bias)
     # Keras gate order i, f, c, o: its second block is TF1's third (f), shifted by forget_bias.
-    shifted = gm.lstm_weights_from_tf1(kernel, bias, forget_bias=1.0)
+    shifted = gm.checkpoint.lstm_weights_from_tf1(kernel, bias, forget_bias=1.0)
     np.testing.assert_array_equal(shifted.bias[UNITS:2 * UNITS], bias[2 * UNITS:3 * UNITS] + np.float32(1.0))
     gates, candidate = rng.randn(3 + UNITS, 2 * UNITS), rng.randn(3 + UNITS, UNITS)
-    gru = gm.gru_weights_from_tf1(gates, rng.randn(2 * UNITS), candidate, rng.randn(UNITS))
-    assert np.array_equal(gm.gru_weights_to_tf1(*gru).gates_kernel, gates)
+    gru = gm.checkpoint.gru_weights_from_tf1(gates, rng.randn(2 * UNITS), candidate, rng.randn(UNITS))
+    assert np.array_equal(gm.checkpoint.gru_weights_to_tf1(*gru).gates_kernel, gates)
     # Keras z (first block) is TF1's update gate u (second block of gates).
     assert np.array_equal(gru.kernel[:, :UNITS], gates[:3, UNITS:])
 
 
 def test_bad_shapes_are_named():
-    with pytest.raises(gm.CheckpointMatchError, match=r"TF1 LSTMCell kernel has shape \(7, 15\); a fused cell kernel"):
-        gm.lstm_weights_from_tf1(np.zeros((7, 15)), np.zeros(15))
-    with pytest.raises(gm.CheckpointMatchError, match=r"bias has shape \(12,\); expected \(16,\)"):
-        gm.lstm_weights_to_tf1(np.zeros((3, 16)), np.zeros((4, 16)), np.zeros(12))
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"TF1 LSTMCell kernel has shape \(7, 15\); a fused cell kernel"):
+        gm.checkpoint.lstm_weights_from_tf1(np.zeros((7, 15)), np.zeros(15))
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"bias has shape \(12,\); expected \(16,\)"):
+        gm.checkpoint.lstm_weights_to_tf1(np.zeros((3, 16)), np.zeros((4, 16)), np.zeros(12))
 
 
 def test_unsupported_keras_layers_are_refused(tmp_path):
     _, path = _run_tf1("gru", 1.0, save_to=str(tmp_path / "rnn.ckpt"))
     reset_after = tf.keras.layers.GRU(UNITS)
     reset_after.build((None, None, 3))
-    with pytest.raises(gm.ConfigError, match="reset_after=True; TF1 GRUCell applies the reset gate before"):
+    with pytest.raises(gm.errors.ConfigError, match="reset_after=True; TF1 GRUCell applies the reset gate before"):
         gm.load_tf1_checkpoint(path, [], recurrent={"rnn/gru_cell": reset_after})
-    with pytest.raises(gm.ConfigError, match=r"is not built yet; .*layer.build\(\(None, None, input_size\)\)"):
+    with pytest.raises(gm.errors.ConfigError, match=r"is not built yet; .*layer.build\(\(None, None, input_size\)\)"):
         gm.load_tf1_checkpoint(path, [], recurrent={"rnn/gru_cell": tf.keras.layers.GRU(UNITS, reset_after=False)})
-    with pytest.raises(gm.ConfigError, match="is a Dense; recurrent conversion takes a Keras LSTM or GRU"):
+    with pytest.raises(gm.errors.ConfigError, match="is a Dense; recurrent conversion takes a Keras LSTM or GRU"):
         gm.load_tf1_checkpoint(path, [], recurrent={"rnn/gru_cell": tf.keras.layers.Dense(3)})
 
 
 def test_wrong_cell_kind_and_peepholes_are_reported(tmp_path):
     _, gru_path = _run_tf1("gru", 1.0, save_to=str(tmp_path / "gru.ckpt"))
-    with pytest.raises(gm.CheckpointMatchError, match=r"recurrent scope 'rnn/gru_cell' \(lstm\): checkpoint has no "
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"recurrent scope 'rnn/gru_cell' \(lstm\): checkpoint has no "
                                                       r"\['rnn/gru_cell/kernel', 'rnn/gru_cell/bias'\]"):
         gm.load_tf1_checkpoint(gru_path, [], recurrent={"rnn/gru_cell": _keras_layer("lstm")}, strict=False)
     graph = gm.new_graph()
@@ -122,5 +122,5 @@ def test_wrong_cell_kind_and_peepholes_are_reported(tmp_path):
     with gm.Session(graph=graph) as session:
         session.run(v1.global_variables_initializer())
         path = saver.save(session, str(tmp_path / "peep.ckpt"))
-    with pytest.raises(gm.CheckpointMatchError, match=r"has \['w_f_diag', 'w_i_diag', 'w_o_diag'\] \(peepholes\)"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"has \['w_f_diag', 'w_i_diag', 'w_o_diag'\] \(peepholes\)"):
         gm.load_tf1_checkpoint(path, [], recurrent={"rnn/lstm_cell": _keras_layer("lstm")})

@@ -21,7 +21,7 @@ import numpy as np
 import preimported
 import pytest
 
-from graphmode import has_gpu
+from graphmode._runtime import has_gpu
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 HEADLESS_ENV = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}

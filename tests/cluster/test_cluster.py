@@ -26,7 +26,7 @@ WORKER1 = "/job:worker/replica:0/task:1/device:CPU:0"
 
 
 def test_describe_cluster_gives_every_task_its_own_loopback_port():
-    cluster = gm.describe_cluster(ps=2, workers=3)
+    cluster = gm.cluster.describe_cluster(ps=2, workers=3)
     addresses = cluster.ps + cluster.workers
     assert len(addresses) == 5 and len(set(addresses)) == 5
     assert all(address.startswith("127.0.0.1:") for address in addresses)
@@ -34,7 +34,7 @@ def test_describe_cluster_gives_every_task_its_own_loopback_port():
     assert spec.num_tasks("ps") == 2 and spec.num_tasks("worker") == 3
     assert spec.task_address("worker", 2) == cluster.workers[2]
     assert cluster.target("worker", 1) == f"grpc://{cluster.workers[1]}"
-    assert cluster.tasks()[0] == gm.TaskId("ps", 0) and cluster.tasks()[-1].device == "/job:worker/task:2"
+    assert cluster.tasks()[0] == gm.cluster.TaskId("ps", 0) and cluster.tasks()[-1].device == "/job:worker/task:2"
     # The ports were free when picked: each can be bound on loopback right now.
     for address in addresses:
         with socket.socket() as probe:
@@ -42,21 +42,21 @@ def test_describe_cluster_gives_every_task_its_own_loopback_port():
 
 
 def test_the_same_port_on_different_hosts_is_fine():
-    cluster = gm.cluster_from_addresses(["ps0.example:2222", "10.0.0.1:2222"], ["w0.example:2222", "[::2]:2222"])
+    cluster = gm.cluster.cluster_from_addresses(["ps0.example:2222", "10.0.0.1:2222"], ["w0.example:2222", "[::2]:2222"])
     assert cluster.workers == ("w0.example:2222", "[::2]:2222")  # kept as written: TensorFlow gets them as given
 
 
 def test_tf_config_round_trip_and_environment(monkeypatch):
-    cluster = gm.describe_cluster(ps=1, workers=2)
+    cluster = gm.cluster.describe_cluster(ps=1, workers=2)
     text = cluster.tf_config("worker", 1)
     assert json.loads(text) == {"cluster": cluster.as_dict(), "task": {"type": "worker", "index": 1}}
-    assert gm.cluster_from_tf_config(text) == (cluster, gm.TaskId("worker", 1))
+    assert gm.cluster.cluster_from_tf_config(text) == (cluster, gm.cluster.TaskId("worker", 1))
     monkeypatch.setenv("TF_CONFIG", cluster.tf_config("ps", 0))
-    assert gm.cluster_from_tf_config() == (cluster, gm.TaskId("ps", 0))
+    assert gm.cluster.cluster_from_tf_config() == (cluster, gm.cluster.TaskId("ps", 0))
 
 
 def test_session_config_filters_devices_to_the_ps_and_the_task_itself():
-    cluster = gm.cluster_from_addresses(["ps0:2222"], ["w0:2222", "w1:2222"])
+    cluster = gm.cluster.cluster_from_addresses(["ps0:2222"], ["w0:2222", "w1:2222"])
     base = v1.ConfigProto(allow_soft_placement=True)
     config = cluster.session_config("worker", 1, base, intra_op_threads=1, inter_op_threads=1, timeout=2.5)
     assert list(config.device_filters) == ["/job:ps", "/job:worker/task:1"]
@@ -66,7 +66,7 @@ def test_session_config_filters_devices_to_the_ps_and_the_task_itself():
 
 
 def test_device_setter_deals_variables_round_robin_over_ps_and_ops_to_the_worker():
-    cluster = gm.cluster_from_addresses(["ps0:1", "ps1:1"], ["w0:1", "w1:1"])
+    cluster = gm.cluster.cluster_from_addresses(["ps0:1", "ps1:1"], ["w0:1", "w1:1"])
     graph = tf.Graph()
     with graph.as_default(), v1.device(cluster.device_setter(1)):
         first, second, third = (v1.get_variable(name, [1]) for name in ("a", "b", "c"))
@@ -79,31 +79,31 @@ def test_device_setter_deals_variables_round_robin_over_ps_and_ops_to_the_worker
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: gm.describe_cluster(ps=0), "at least one 'ps' task; got ps=0"),
-        (lambda: gm.describe_cluster(workers=-1), "at least one 'worker' task; got worker=-1"),
-        (lambda: gm.cluster_from_addresses([], ["w:1"]), "job 'ps' needs a non-empty list"),
-        (lambda: gm.cluster_from_addresses("ps:1", ["w:1"]), "job 'ps' needs a non-empty list"),
-        (lambda: gm.cluster_from_addresses(["ps"], ["w:1"]), "/job:ps/task:0 has address 'ps'; expected 'host:port'"),
-        (lambda: gm.cluster_from_addresses(["ps:99999"], ["w:1"]), "its port must be in 1..65535"),
-        (lambda: gm.cluster_from_addresses(["h:1"], ["w:2", "h:1"]),
+        (lambda: gm.cluster.describe_cluster(ps=0), "at least one 'ps' task; got ps=0"),
+        (lambda: gm.cluster.describe_cluster(workers=-1), "at least one 'worker' task; got worker=-1"),
+        (lambda: gm.cluster.cluster_from_addresses([], ["w:1"]), "job 'ps' needs a non-empty list"),
+        (lambda: gm.cluster.cluster_from_addresses("ps:1", ["w:1"]), "job 'ps' needs a non-empty list"),
+        (lambda: gm.cluster.cluster_from_addresses(["ps"], ["w:1"]), "/job:ps/task:0 has address 'ps'; expected 'host:port'"),
+        (lambda: gm.cluster.cluster_from_addresses(["ps:99999"], ["w:1"]), "its port must be in 1..65535"),
+        (lambda: gm.cluster.cluster_from_addresses(["h:1"], ["w:2", "h:1"]),
          "address 'h:1' is given to both /job:ps/task:0 and /job:worker/task:1"),
-        (lambda: gm.free_ports(0), "count must be >= 1; got 0"),
+        (lambda: gm.cluster.free_ports(0), "count must be >= 1; got 0"),
         # One port written two ways is still one port: the second server could not start.
-        (lambda: gm.cluster_from_addresses(["127.0.0.1:2222"], ["localhost:2222"]),
+        (lambda: gm.cluster.cluster_from_addresses(["127.0.0.1:2222"], ["localhost:2222"]),
          "addresses '127.0.0.1:2222' (/job:ps/task:0) and 'localhost:2222' (/job:worker/task:0) are the same "
          "port 2222 on this machine; every task needs its own port"),
-        (lambda: gm.cluster_from_addresses(["ps0:2222"], ["w0:1", "PS0:02222"]),
+        (lambda: gm.cluster.cluster_from_addresses(["ps0:2222"], ["w0:1", "PS0:02222"]),
          "addresses 'ps0:2222' (/job:ps/task:0) and 'PS0:02222' (/job:worker/task:1) are the same port 2222 on ps0"),
-        (lambda: gm.cluster_from_addresses(["[::1]:7"], ["0.0.0.0:7"]),
+        (lambda: gm.cluster.cluster_from_addresses(["[::1]:7"], ["0.0.0.0:7"]),
          "addresses '[::1]:7' (/job:ps/task:0) and '0.0.0.0:7' (/job:worker/task:0) are the same port 7 on this "
          "machine"),
-        (lambda: gm.cluster_from_addresses(["[2001:db8::1]:7"], ["[2001:DB8:0::1]:7"]),
+        (lambda: gm.cluster.cluster_from_addresses(["[2001:db8::1]:7"], ["[2001:DB8:0::1]:7"]),
          "addresses '[2001:db8::1]:7' (/job:ps/task:0) and '[2001:DB8:0::1]:7' (/job:worker/task:0) are the same "
          "port 7 on 2001:db8::1"),
     ],
 )
 def test_bad_descriptions_name_the_culprit(build, message):
-    with pytest.raises(gm.ClusterError) as caught:
+    with pytest.raises(gm.errors.ClusterError) as caught:
         build()
     assert message in str(caught.value)
     assert isinstance(caught.value, ValueError)
@@ -120,8 +120,8 @@ def test_bad_descriptions_name_the_culprit(build, message):
     ],
 )
 def test_unknown_tasks_are_refused_before_tensorflow_sees_them(use, message):
-    cluster = gm.cluster_from_addresses(["ps0:1"], ["w0:1", "w1:1"])
-    with pytest.raises(gm.ClusterError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    cluster = gm.cluster.cluster_from_addresses(["ps0:1"], ["w0:1", "w1:1"])
+    with pytest.raises(gm.errors.ClusterError, match=message.replace("(", r"\(").replace(")", r"\)")):
         use(cluster)
 
 
@@ -139,22 +139,22 @@ def test_unknown_tasks_are_refused_before_tensorflow_sees_them(use, message):
 )
 def test_bad_tf_config_is_refused(text, message, monkeypatch):
     monkeypatch.setenv("TF_CONFIG", text)
-    with pytest.raises(gm.ClusterError) as caught:
-        gm.cluster_from_tf_config()
+    with pytest.raises(gm.errors.ClusterError) as caught:
+        gm.cluster.cluster_from_tf_config()
     assert message in str(caught.value)
     assert "the TF_CONFIG environment variable" in str(caught.value)
 
 
 def test_task_of_device_and_grouping_by_task():
-    assert gm.task_of_device(PS0) == "/job:ps/task:0"
-    assert gm.task_of_device("/job:worker/task:3/device:CPU:0") == "/job:worker/task:3"
-    assert gm.task_of_device("/device:CPU:0") == ""
-    report = gm.PlacementReport((
-        gm.PlacementRecord("w", "VarHandleOp", "/job:ps/task:0", PS0),
-        gm.PlacementRecord("y", "MatMul", "/job:worker/task:1", WORKER1),
-        gm.PlacementRecord("loss", "Mean", "/job:worker/task:1", WORKER1),
+    assert gm.cluster.task_of_device(PS0) == "/job:ps/task:0"
+    assert gm.cluster.task_of_device("/job:worker/task:3/device:CPU:0") == "/job:worker/task:3"
+    assert gm.cluster.task_of_device("/device:CPU:0") == ""
+    report = gm.session.PlacementReport((
+        gm.session.PlacementRecord("w", "VarHandleOp", "/job:ps/task:0", PS0),
+        gm.session.PlacementRecord("y", "MatMul", "/job:worker/task:1", WORKER1),
+        gm.session.PlacementRecord("loss", "Mean", "/job:worker/task:1", WORKER1),
     ))
-    assert gm.placement_by_task(report) == {"/job:ps/task:0": ("w",), "/job:worker/task:1": ("y", "loss")}
+    assert gm.cluster.placement_by_task(report) == {"/job:ps/task:0": ("w",), "/job:worker/task:1": ("y", "loss")}
 
 
 def test_variable_placement_covers_the_variables_the_report_has():
@@ -162,8 +162,8 @@ def test_variable_placement_covers_the_variables_the_report_has():
     with graph.as_default():
         v1.get_variable("w", [1])
         v1.get_variable("not_run", [1])
-    report = gm.PlacementReport((gm.PlacementRecord("w", "VarHandleOp", "/job:ps/task:0", PS0),))
-    assert gm.variable_placement(graph, report) == {"w": PS0}
+    report = gm.session.PlacementReport((gm.session.PlacementRecord("w", "VarHandleOp", "/job:ps/task:0", PS0),))
+    assert gm.cluster.variable_placement(graph, report) == {"w": PS0}
 
 
 def _node(partition, name, op, device, inputs=(), client_terminated=False):
@@ -205,8 +205,8 @@ def test_wait_for_variables_refuses_a_finalized_graph():
     with graph.as_default():
         v1.get_variable("w", [1])
     graph.finalize()
-    with pytest.raises(gm.ConfigError, match="graph is finalized; call it earlier"):
-        gm.wait_for_variables("grpc://127.0.0.1:1", graph, timeout=1)
+    with pytest.raises(gm.errors.ConfigError, match="graph is finalized; call it earlier"):
+        gm.cluster.wait_for_variables("grpc://127.0.0.1:1", graph, timeout=1)
 
 
 @pytest.fixture(scope="module")

@@ -34,8 +34,8 @@ TASK = textwrap.dedent("""
 
 
 @pytest.fixture
-def cluster() -> gm.ClusterDescription:
-    return gm.describe_cluster(ps=1, workers=1)
+def cluster() -> gm.cluster.ClusterDescription:
+    return gm.cluster.describe_cluster(ps=1, workers=1)
 
 
 def command(behaviour: str) -> list[str]:
@@ -52,7 +52,7 @@ def is_gone(pid: int) -> bool:
 
 def test_each_task_gets_its_tf_config_and_reports_events(cluster, tmp_path):
     seen = []
-    with gm.TaskProcesses(cluster, command("exit"), str(tmp_path), timeout=30,
+    with gm.cluster.TaskProcesses(cluster, command("exit"), str(tmp_path), timeout=30,
                           on_event=lambda process, event: seen.append((process.name, event["event"]))) as processes:
         started = processes.start_all()
         exited = {}
@@ -63,7 +63,7 @@ def test_each_task_gets_its_tf_config_and_reports_events(cluster, tmp_path):
                 exited[process.name] = event["code"]
                 if len(exited) == 2:
                     break
-    assert [process.task for process in started] == [gm.TaskId("ps", 0), gm.TaskId("worker", 0)]
+    assert [process.task for process in started] == [gm.cluster.TaskId("ps", 0), gm.cluster.TaskId("worker", 0)]
     assert exited == {"ps 0": 0, "worker 0": 0}
     assert events["worker 0"] == [
         {"event": "hello", "job": "worker", "index": 0},
@@ -75,13 +75,13 @@ def test_each_task_gets_its_tf_config_and_reports_events(cluster, tmp_path):
 
 
 def test_a_failed_task_is_described_with_its_log(cluster, tmp_path):
-    with gm.TaskProcesses(cluster, command("fail"), str(tmp_path), timeout=30) as processes:
+    with gm.cluster.TaskProcesses(cluster, command("fail"), str(tmp_path), timeout=30) as processes:
         processes.start_all()
         for process, event in processes.events():
             if event["event"] == "exited" and event["code"] != 0:
                 error = processes.failure(process, event["code"], "training")
                 break
-    assert isinstance(error, gm.TaskFailedError) and isinstance(error, RuntimeError)
+    assert isinstance(error, gm.errors.TaskFailedError) and isinstance(error, RuntimeError)
     message = str(error)
     assert message.startswith(f"worker 0 (/job:worker/task:0, pid {process.popen.pid}) ended with exit code 3 "
                               "while training; every other task is being stopped.")
@@ -90,8 +90,8 @@ def test_a_failed_task_is_described_with_its_log(cluster, tmp_path):
 
 @pytest.mark.parametrize("behaviour", ["hang", "ignore-stdin"])
 def test_the_deadline_stops_every_process(cluster, tmp_path, behaviour):
-    with pytest.raises(gm.ClusterTimeoutError) as caught:
-        with gm.TaskProcesses(cluster, command(behaviour), str(tmp_path), timeout=1.0,
+    with pytest.raises(gm.errors.ClusterTimeoutError) as caught:
+        with gm.cluster.TaskProcesses(cluster, command(behaviour), str(tmp_path), timeout=1.0,
                               stop_grace=0.5) as processes:
             processes.start_all()
             for _ in processes.events():
@@ -106,10 +106,10 @@ def test_the_deadline_stops_every_process(cluster, tmp_path, behaviour):
 
 
 def test_kill_ends_one_task_and_start_runs_it_again(cluster, tmp_path):
-    with gm.TaskProcesses(cluster, command("hang"), str(tmp_path), timeout=30, stop_grace=0.5) as processes:
-        first = processes.start(gm.TaskId("worker", 0))
+    with gm.cluster.TaskProcesses(cluster, command("hang"), str(tmp_path), timeout=30, stop_grace=0.5) as processes:
+        first = processes.start(gm.cluster.TaskId("worker", 0))
         assert processes.kill(first) == -9
-        second = processes.start(gm.TaskId("worker", 0))
+        second = processes.start(gm.cluster.TaskId("worker", 0))
         for process, event in processes.events():
             if process is second and event["event"] == "hello":
                 break

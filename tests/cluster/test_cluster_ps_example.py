@@ -280,7 +280,7 @@ def test_the_ledger_counts_a_killed_chiefs_steps_from_its_checkpoint_event(examp
 def test_the_launcher_says_the_ports_are_open_to_the_network(example):
     import graphmode as gm
 
-    notice = example.exposure_notice(gm.cluster_from_addresses(["127.0.0.1:2222"], ["127.0.0.1:2223"]))
+    notice = example.exposure_notice(gm.cluster.cluster_from_addresses(["127.0.0.1:2222"], ["127.0.0.1:2223"]))
     assert "listen on every network interface (0.0.0.0), not only 127.0.0.1, on ports 2222, 2223" in notice
     assert "anyone who can reach them can run ops there, reading and writing files as this user" in notice
     assert "Security:" in example.__doc__ and "every" in example.__doc__

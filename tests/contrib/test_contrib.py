@@ -17,11 +17,12 @@ from pathlib import Path
 import preimported
 import pytest
 
-from graphmode import RemovedModuleError, RemovedSymbolError, v1
+from graphmode import v1
 from graphmode.contrib import namespace as contrib
 from graphmode.contrib import renames as contrib_renames
 from graphmode.contrib.layers import fully_connected
 from graphmode.contrib.norm import batch_norm
+from graphmode.errors import RemovedModuleError, RemovedSymbolError
 from graphmode.legacy.api import TF1, import_tf1
 from graphmode.mnist import input_data
 from graphmode.scan.scanner import MAPPED, REMOVED, scan_source

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from graphmode import ContribArgumentError, v1
+from graphmode import v1
 from graphmode.contrib.conv import avg_pool2d, conv2d, max_pool2d
 from graphmode.contrib.layers import (
     flatten,
@@ -23,6 +23,7 @@ from graphmode.contrib.layers import (
 )
 from graphmode.contrib.norm import batch_norm
 from graphmode.contrib.seq2seq import sequence_loss
+from graphmode.errors import ContribArgumentError
 from graphmode.legacy.api import TF1
 
 X = np.random.RandomState(0).normal(size=(6, 3)).astype(np.float32)

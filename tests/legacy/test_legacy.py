@@ -17,7 +17,8 @@ import preimported
 import pytest
 
 import graphmode
-from graphmode import RemovedModuleError, RemovedSymbolError, ScriptError, tf, v1
+from graphmode import tf, v1
+from graphmode.errors import RemovedModuleError, RemovedSymbolError, ScriptError
 from graphmode.legacy.api import TF1, import_tf1, is_user_module
 from graphmode.legacy.removed import describe_removed, find_removed, symbol_as_written
 from graphmode.legacy.runner import run_script

@@ -233,7 +233,7 @@ def test_mlp_digits_trains_on_an_mnist_file(mlp_digits, capsys, tmp_path):
 )
 def test_malformed_mnist_file_is_named(mlp_digits, tmp_path, overrides, message):
     path = write_mnist(tmp_path / "mnist.npz", **overrides)
-    with pytest.raises(gm.DatasetError) as raised:
+    with pytest.raises(gm.errors.DatasetError) as raised:
         mlp_digits.load_mnist(path)
     assert str(raised.value).startswith(f"--mnist {path}: ") and message in str(raised.value)
 
@@ -244,7 +244,7 @@ def test_unreadable_mnist_path_exits_2(mlp_digits, capsys, tmp_path):
     assert capsys.readouterr().err.startswith(f"mlp_digits: --mnist {missing}: no such file")
     garbage = tmp_path / "garbage.npz"
     garbage.write_text("not an archive")
-    with pytest.raises(gm.DatasetError, match=r"not a NumPy \.npz archive"):
+    with pytest.raises(gm.errors.DatasetError, match=r"not a NumPy \.npz archive"):
         mlp_digits.load_mnist(garbage)
 
 
@@ -283,7 +283,7 @@ def test_unknown_variant_is_named(capsys):
     assert cli.main(["parity", "mlp_digits", "--variant", "softmax_sgd"]) == 2
     assert capsys.readouterr().err.strip() == (
         "graphmode parity: mlp_digits has no variant 'softmax_sgd'; its variants: mse_sgd, softmax_adam")
-    with pytest.raises(gm.ExampleError, match="regress_a has no variant 'minibatch'; its variants: stochastic, batch"):
+    with pytest.raises(gm.errors.ExampleError, match="regress_a has no variant 'minibatch'; its variants: stochastic, batch"):
         gallery.load("regress_a").parity_problem(variant="minibatch")
 
 
@@ -298,9 +298,9 @@ def test_out_of_range_steps_is_a_usage_error(regress_a, capsys):
 
 def made_up_run(graph_losses, eager_losses, name="made_up") -> plumbing.ExampleRun:
     steps = len(graph_losses)
-    graph = gm.Trajectory("graph", np.array(graph_losses, float), {"w": np.linspace(0, 1, steps + 1)[:, None]})
-    eager = gm.Trajectory("eager", np.array(eager_losses, float), {"w": np.linspace(0, 1, steps + 1)[:, None]})
-    report = gm.compare_trajectories(graph, eager, atol=1e-6, rtol=0)
+    graph = gm.parity.Trajectory("graph", np.array(graph_losses, float), {"w": np.linspace(0, 1, steps + 1)[:, None]})
+    eager = gm.parity.Trajectory("eager", np.array(eager_losses, float), {"w": np.linspace(0, 1, steps + 1)[:, None]})
+    report = gm.parity.compare_trajectories(graph, eager, atol=1e-6, rtol=0)
     return plumbing.ExampleRun(name, None, report, (plumbing.loss_curve(report),))
 
 

@@ -164,11 +164,11 @@ def test_shape_mismatch_is_reported_even_when_the_values_agree(batches):
 
 
 def test_different_data_order_diverges_at_the_first_reordered_step(batches):
-    reference = gm.run_graph(build_graph(), batches)
+    reference = gm.parity.run_graph(build_graph(), batches)
     reordered = batches[:2] + [batches[3], batches[2]] + batches[4:]
     initial = {name: values[0] for name, values in reference.variables.items()}
-    candidate = gm.run_eager(build_eager(), reordered, initial)
-    report = gm.compare_trajectories(reference, candidate, atol=1e-6, rtol=1e-5)
+    candidate = gm.parity.run_eager(build_eager(), reordered, initial)
+    report = gm.parity.compare_trajectories(reference, candidate, atol=1e-6, rtol=1e-5)
     assert (report.first_divergence.step, report.first_divergence.variable) == (3, "loss")
     assert all(q.first_divergence.step == 3 for q in report.variables)
 
@@ -218,7 +218,7 @@ def test_explicit_initial_values_reach_both_sides(batches):
 
 
 def _trajectory(mode, losses, **variables):
-    return gm.Trajectory(mode, np.asarray(losses, np.float64),
+    return gm.parity.Trajectory(mode, np.asarray(losses, np.float64),
                          {k: np.asarray(v, np.float64) for k, v in variables.items()})
 
 
@@ -226,21 +226,21 @@ def test_tolerance_rule_is_scaled_by_the_reference():
     # atol + rtol*|ref| = 0.5 + 0.01*100 = 1.5 allowed around 100.
     reference = _trajectory("graph", [100.0], v=[[0.0], [100.0]])
     at_limit = _trajectory("eager", [101.5], v=[[0.5], [98.5]])
-    assert gm.compare_trajectories(reference, at_limit, atol=0.5, rtol=0.01).ok
+    assert gm.parity.compare_trajectories(reference, at_limit, atol=0.5, rtol=0.01).ok
     past_limit = _trajectory("eager", [101.75], v=[[0.0], [100.0]])
-    report = gm.compare_trajectories(reference, past_limit, atol=0.5, rtol=0.01)
+    report = gm.parity.compare_trajectories(reference, past_limit, atol=0.5, rtol=0.01)
     assert (report.first_divergence.step, report.first_divergence.variable) == (1, "loss")
     # Swapping sides changes the scale: |98.5 - 100| = 1.5 > 0.5 + 0.01*98.5.
-    swapped = gm.compare_trajectories(at_limit, reference, atol=0.5, rtol=0.01)
+    swapped = gm.parity.compare_trajectories(at_limit, reference, atol=0.5, rtol=0.01)
     assert (swapped.first_divergence.step, swapped.first_divergence.variable) == (1, "v")
 
 
 def test_nan_matches_nan_but_not_a_number():
     reference = _trajectory("graph", [np.nan, 1.0], v=[[0.0], [1.0], [2.0]])
     same = _trajectory("eager", [np.nan, 1.0], v=[[0.0], [1.0], [2.0]])
-    assert gm.compare_trajectories(reference, same, atol=0, rtol=0).ok
+    assert gm.parity.compare_trajectories(reference, same, atol=0, rtol=0).ok
     diverged = _trajectory("eager", [1.0, 1.0], v=[[0.0], [1.0], [np.nan]])
-    report = gm.compare_trajectories(reference, diverged, atol=0, rtol=0)
+    report = gm.parity.compare_trajectories(reference, diverged, atol=0, rtol=0)
     assert (report.first_divergence.step, report.first_divergence.variable) == (1, "loss")
     assert report.first_divergence.max_abs_diff == np.inf
     assert json.loads(report.to_json())["first_divergence"]["max_abs_diff"] == "inf"
@@ -250,7 +250,7 @@ def test_nan_matches_nan_but_not_a_number():
 def test_different_step_counts_compare_the_shared_steps():
     reference = _trajectory("graph", [3.0, 2.0, 1.0], v=[[0.0], [1.0], [2.0], [3.0]])
     shorter = _trajectory("eager", [3.0, 2.0], v=[[0.0], [1.0], [2.0]])
-    report = gm.compare_trajectories(reference, shorter, atol=0, rtol=0)
+    report = gm.parity.compare_trajectories(reference, shorter, atol=0, rtol=0)
     assert report.steps == 2 and report.loss.ok
     assert (report.first_divergence.kind, report.first_divergence.step) == ("steps", 3)
     assert "ran 3 steps and the candidate (eager) 2" in report.first_divergence.detail
@@ -284,18 +284,18 @@ def test_report_table_dict_and_json(batches):
 
 
 def test_match_variable_names():
-    pairs = gm.match_variable_names(
+    pairs = gm._pairing.match_variable_names(
         ["dense/kernel:0", "dense/bias:0", "dense_1/kernel:0", "scale"],
         ["dense_7/kernel:0", "dense_7/bias:0", "dense_8/kernel:0", "offset"],
     )
     assert pairs == {"dense/kernel:0": "dense_7/kernel:0", "dense/bias:0": "dense_7/bias:0",
                      "dense_1/kernel:0": "dense_8/kernel:0"}
     # Counters shifted by one: equal names must not pair across layers.
-    shifted = gm.match_variable_names(["dense/kernel", "dense_1/kernel"], ["dense_1/kernel", "dense_2/kernel"])
+    shifted = gm._pairing.match_variable_names(["dense/kernel", "dense_1/kernel"], ["dense_1/kernel", "dense_2/kernel"])
     assert shifted == {"dense/kernel": "dense_1/kernel", "dense_1/kernel": "dense_2/kernel"}
-    same = gm.match_variable_names(["b/v", "a/v"], ["a/v", "b/v"])
+    same = gm._pairing.match_variable_names(["b/v", "a/v"], ["a/v", "b/v"])
     assert same == {"b/v": "b/v", "a/v": "a/v"}
-    assert gm.match_variable_names(["scale"], ["offset"], {"scale": "offset"}) == {"scale": "offset"}
+    assert gm._pairing.match_variable_names(["scale"], ["offset"], {"scale": "offset"}) == {"scale": "offset"}
 
 
 @pytest.mark.parametrize(
@@ -315,16 +315,16 @@ def test_match_variable_names():
          r"initial value for graph variable 'w' has shape \(3,\); the variable has shape \(3, 1\)"),
         (lambda b: gm.check_parity(lambda: "graph", build_eager, b), "build_graph must return a GraphModel; it returned str"),
         (lambda b: gm.check_parity(build_graph, lambda: None, b), "build_eager must return an EagerModel; it returned NoneType"),
-        (lambda b: gm.run_graph(build_graph(), [b[0][0]]), "step 1: the batch has 1 arrays but the graph model takes 2 inputs"),
-        (lambda b: gm.compare_trajectories(_trajectory("graph", [1.0]), _trajectory("eager", [1.0]), atol=0, rtol=None),
+        (lambda b: gm.parity.run_graph(build_graph(), [b[0][0]]), "step 1: the batch has 1 arrays but the graph model takes 2 inputs"),
+        (lambda b: gm.parity.compare_trajectories(_trajectory("graph", [1.0]), _trajectory("eager", [1.0]), atol=0, rtol=None),
          "rtol must be a number >= 0; got None"),
         (lambda b: gm.assert_parity("report"), "assert_parity takes a ParityReport or ParityProblem; got str"),
-        (lambda b: gm.run_eager(gm.EagerModel([tf.Variable(1.0, name="v"), tf.Variable(2.0, name="v")], None), b),
+        (lambda b: gm.parity.run_eager(gm.EagerModel([tf.Variable(1.0, name="v"), tf.Variable(2.0, name="v")], None), b),
          "two eager variables are named 'v'"),
     ],
 )
 def test_bad_input_is_named(batches, call, message):
-    with pytest.raises(gm.ConfigError, match=message):
+    with pytest.raises(gm.errors.ConfigError, match=message):
         call(batches)
 
 
@@ -332,20 +332,20 @@ def test_non_scalar_loss_is_a_parity_error(batches):
     def per_example_loss():
         return build_eager(reduce=lambda squares: tf.reduce_mean(squares, axis=1))
 
-    with pytest.raises(gm.ParityError, match=r"step 1: the eager loss has shape \(8,\); .*tf.reduce_mean"):
+    with pytest.raises(gm.errors.ParityError, match=r"step 1: the eager loss has shape \(8,\); .*tf.reduce_mean"):
         gm.check_parity(build_graph, per_example_loss, batches[:1])
 
 
 def test_run_eager_inside_a_graph_block_is_refused(batches):
     with gm.new_graph().as_default():
-        with pytest.raises(gm.ConfigError, match="run_eager needs eager execution"):
-            gm.run_eager(gm.EagerModel({}, lambda *batch: 0.0), batches)
+        with pytest.raises(gm.errors.ConfigError, match="run_eager needs eager execution"):
+            gm.parity.run_eager(gm.EagerModel({}, lambda *batch: 0.0), batches)
 
 
 def test_an_error_inside_a_step_says_which_side_and_step(batches):
     wrong_width = (np.zeros((BATCH, 4), np.float32), batches[1][1])
-    with pytest.raises(gm.FeedError) as caught:
-        gm.run_graph(build_graph(), [batches[0], wrong_width])
+    with pytest.raises(gm.errors.FeedError) as caught:
+        gm.parity.run_graph(build_graph(), [batches[0], wrong_width])
     assert "graphmode parity: raised by the graph side at step 2" in caught.value.__notes__
 
 

@@ -22,7 +22,7 @@ CHAOS_STEPS = 40
 
 
 def _trajectory(mode, losses, **variables):
-    return gm.Trajectory(mode, np.asarray(losses, np.float64),
+    return gm.parity.Trajectory(mode, np.asarray(losses, np.float64),
                          {k: np.asarray(v, np.float64) for k, v in variables.items()})
 
 
@@ -35,11 +35,11 @@ def test_one_chaotic_element_excuses_one_element_not_the_tensor():
     # The candidate is off by 0.5 at element 2 (another element: chaos picks its elements
     # anew in every sample): its excess ranks first, so it gets the largest floor, 2*0.25.
     one = _trajectory("eager", [4.0], v=[[0.0] * 4, [0.0, 0.0, 0.5, 0.0]])
-    report = gm.compare_trajectories(reference, one, atol=0.0, rtol=0.0, noise_floor=shadow, noise_factor=2)
+    report = gm.parity.compare_trajectories(reference, one, atol=0.0, rtol=0.0, noise_floor=shadow, noise_factor=2)
     assert report.ok, str(report)
     # Off at two elements: the second worst gets the second largest floor, 0, and fails.
     two = _trajectory("eager", [4.0], v=[[0.0] * 4, [0.0, 0.5, 0.5, 0.0]])
-    report = gm.compare_trajectories(reference, two, atol=0.0, rtol=0.0, noise_floor=shadow, noise_factor=2)
+    report = gm.parity.compare_trajectories(reference, two, atol=0.0, rtol=0.0, noise_floor=shadow, noise_factor=2)
     divergence = report.first_divergence
     assert (divergence.step, divergence.variable, divergence.index) == (1, "v", (2,))
     assert divergence.noise_floor == 0.0 and divergence.max_abs_diff == 0.5
@@ -71,11 +71,11 @@ def test_floor_keeps_its_running_max_when_the_rerun_comes_back():
     # Loss at steps 2 and 3: atol 0.25 + rtol 0.125*4 + 2*0.125 = 1.0 (0.75 at step 1);
     # v at steps 2 and 3: 0.25 + 2*0.25 = 0.75 (0.25 before).
     within = _trajectory("eager", [4.75, 5.0, 5.0], v=[[0.25], [0.25], [0.75], [0.75]])
-    report = gm.compare_trajectories(reference, within, atol=0.25, rtol=0.125, noise_floor=shadow, noise_factor=2)
+    report = gm.parity.compare_trajectories(reference, within, atol=0.25, rtol=0.125, noise_floor=shadow, noise_factor=2)
     assert report.ok, str(report)
     assert report.loss.max_noise_floor == 0.125 and report.variables[0].max_noise_floor == 0.25
     past = _trajectory("eager", [4.75, 5.0, 5.125], v=[[0.25], [0.25], [0.75], [0.875]])
-    report = gm.compare_trajectories(reference, past, atol=0.25, rtol=0.125, noise_floor=shadow, noise_factor=2)
+    report = gm.parity.compare_trajectories(reference, past, atol=0.25, rtol=0.125, noise_floor=shadow, noise_factor=2)
     assert [(d.step, d.variable) for d in report.divergences] == [(3, "loss"), (3, "v")]
     assert report.first_divergence.noise_floor == 0.125 and report.first_divergence.noise_factor == 2
 
@@ -93,9 +93,9 @@ def test_near_zero_elements_are_held_to_their_tensors_scale():
     graph = _trajectory("graph", [1.0], w=[[3.0, -4.0, 0.0, 0.0]] * 2)
     # 2.4e-5 at a zero of a tensor of RMS 2.5: within rtol 1e-5 of 2.5 (atol 0); 2.6e-5 is not.
     ok = _trajectory("eager", [1.0], w=[[3.0, -4.0, 0.0, 0.0], [3.0, -4.0, 2.4e-5, 0.0]])
-    assert gm.compare_trajectories(graph, ok, atol=0.0, rtol=1e-5).ok
+    assert gm.parity.compare_trajectories(graph, ok, atol=0.0, rtol=1e-5).ok
     past = _trajectory("eager", [1.0], w=[[3.0, -4.0, 0.0, 0.0], [3.0, -4.0, 2.6e-5, 0.0]])
-    divergence = gm.compare_trajectories(graph, past, atol=0.0, rtol=1e-5).first_divergence
+    divergence = gm.parity.compare_trajectories(graph, past, atol=0.0, rtol=1e-5).first_divergence
     assert (divergence.step, divergence.index) == (1, (2,))
 
 
@@ -118,7 +118,7 @@ def test_rounding_chaos_passes_with_the_floor(adam_digits):
 def _free_run_report(problem, eager_model, graph_run, shadow_run):
     eager_run = run_eager(eager_model, problem.batches,
                           {name: values[0] for name, values in graph_run.variables.items()})
-    return gm.compare_trajectories(graph_run, eager_run, atol=problem.atol, rtol=problem.rtol, noise_floor=shadow_run)
+    return gm.parity.compare_trajectories(graph_run, eager_run, atol=problem.atol, rtol=problem.rtol, noise_floor=shadow_run)
 
 
 def _graph_and_shadow(problem):
@@ -196,7 +196,7 @@ def test_late_mistakes_the_per_tensor_floor_missed_are_caught(seed):
     correct = _free_run_report(problem, mlp_digits.build_eager(inputs, "softmax_adam"), graph_run, shadow_run)
     assert correct.ok, str(correct)
     # ... and without the floor the correct port fails: the chaos is real.
-    assert not gm.compare_trajectories(graph_run, correct.candidate, atol=problem.atol, rtol=problem.rtol).ok
+    assert not gm.parity.compare_trajectories(graph_run, correct.candidate, atol=problem.atol, rtol=problem.rtol).ok
 
 
 def test_a_real_mistake_is_caught_at_its_step_with_the_floor_on():
@@ -248,16 +248,16 @@ def test_report_shows_the_floor_in_table_dict_json_and_divergence():
     [
         (lambda: gm.check_parity(build_graph, build_eager, regression_batches(1), noise_floor=True, noise_factor=-1),
          "noise_factor must be a number >= 0; got -1"),
-        (lambda: gm.compare_trajectories(_trajectory("graph", [1.0], v=[[0.0], [0.0]]),
+        (lambda: gm.parity.compare_trajectories(_trajectory("graph", [1.0], v=[[0.0], [0.0]]),
                                          _trajectory("eager", [1.0], v=[[0.0], [0.0]]), atol=0, rtol=0,
                                          noise_floor=_trajectory("shadow", [1.0], u=[[0.0], [0.0]])),
          r"the noise-floor run \(shadow\) lacks reference variables \['v'\]"),
-        (lambda: gm.compare_trajectories(_trajectory("graph", [1.0], v=[[0.0], [0.0]]),
+        (lambda: gm.parity.compare_trajectories(_trajectory("graph", [1.0], v=[[0.0], [0.0]]),
                                          _trajectory("eager", [1.0], v=[[0.0], [0.0]]), atol=0, rtol=0,
                                          noise_floor=_trajectory("shadow", [1.0, 1.0], v=[[0.0], [0.0], [0.0]])),
          r"noise floor for 'v': the reference has shape \(2, 1\) over its steps but the perturbed rerun \(3, 1\)"),
     ],
 )
 def test_bad_floor_input_is_named(call, message):
-    with pytest.raises(gm.ConfigError, match=message):
+    with pytest.raises(gm.errors.ConfigError, match=message):
         call()

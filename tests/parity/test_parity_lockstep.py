@@ -182,20 +182,20 @@ def test_verdict_free_decides_by_the_free_run_and_keeps_lockstep_as_information(
     assert text.splitlines()[0].endswith(", free-running, tolerance |a-b| <= atol + rtol*|ref| with atol=1e-06, "
                                          "rtol=1e-05")
     assert "lockstep (information, not the verdict)" in text
-    with pytest.raises(gm.ConfigError, match=r"verdict must be one of \('lockstep', 'free'\); got 'final'"):
+    with pytest.raises(gm.errors.ConfigError, match=r"verdict must be one of \('lockstep', 'free'\); got 'final'"):
         gm.check_parity(build_graph, build_eager, regression_batches(1), verdict="final")
 
 
 def test_an_empty_variable_list_is_an_error_that_says_so():
-    with pytest.raises(gm.ConfigError, match=r"GraphModel.variables is empty: list the model's variables"):
+    with pytest.raises(gm.errors.ConfigError, match=r"GraphModel.variables is empty: list the model's variables"):
         gm.check_parity(lambda: build_graph()._replace(variables={}), build_eager, regression_batches(1))
-    with pytest.raises(gm.ConfigError, match=r"EagerModel.variables is empty"):
+    with pytest.raises(gm.errors.ConfigError, match=r"EagerModel.variables is empty"):
         gm.check_parity(build_graph, lambda: build_eager()._replace(variables=[]), regression_batches(1))
 
 
 def test_a_builder_returning_the_same_variables_twice_is_refused():
     shared = build_eager()
-    with pytest.raises(gm.ConfigError, match=r"build_eager returned the same variables twice \(\['b', 'w'\]\)"):
+    with pytest.raises(gm.errors.ConfigError, match=r"build_eager returned the same variables twice \(\['b', 'w'\]\)"):
         gm.check_parity(build_graph, lambda: shared, regression_batches(1))
 
 
@@ -207,11 +207,11 @@ def test_equal_infinities_are_equal_without_warnings():
         assert same.max_abs_diff == 0 and same.over_tolerance == 0
         opposite = step_difference(np.array([np.inf, 1.0]), np.array([-np.inf, 1.0]), 1e-6, 1e-5)
         assert opposite.max_abs_diff == np.inf and opposite.over_tolerance == np.inf and opposite.index == (0,)
-        reference = gm.Trajectory("graph", np.array([np.inf, 2.0]), {"v": np.array([[1.0], [np.inf], [np.inf]])})
-        candidate = gm.Trajectory("eager", np.array([np.inf, 2.0]), {"v": np.array([[1.0], [np.inf], [np.inf]])})
-        report = gm.compare_trajectories(reference, candidate, atol=1e-6, rtol=1e-5)
+        reference = gm.parity.Trajectory("graph", np.array([np.inf, 2.0]), {"v": np.array([[1.0], [np.inf], [np.inf]])})
+        candidate = gm.parity.Trajectory("eager", np.array([np.inf, 2.0]), {"v": np.array([[1.0], [np.inf], [np.inf]])})
+        report = gm.parity.compare_trajectories(reference, candidate, atol=1e-6, rtol=1e-5)
         assert report.ok and report.loss.max_abs_diff == 0
-        assert not gm.compare_trajectories(
+        assert not gm.parity.compare_trajectories(
             reference, candidate._replace(losses=np.array([-np.inf, 2.0])), atol=1e-6, rtol=1e-5).ok
 
 

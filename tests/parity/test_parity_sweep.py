@@ -55,7 +55,7 @@ PROBLEMS = {
 }
 
 
-def lockstep_verdict(problem: gm.ParityProblem) -> tuple[gm.LockstepReport, tuple]:
+def lockstep_verdict(problem: gm.ParityProblem) -> tuple[gm.parity.LockstepReport, tuple]:
     """``check_parity``'s verdict (lockstep and the initializer check) without the free run."""
     assert problem.initial_values is None and problem.random_ops is None
     run = run_lockstep(problem.build_graph(), problem.build_eager(), problem.batches, atol=problem.atol,
@@ -63,7 +63,7 @@ def lockstep_verdict(problem: gm.ParityProblem) -> tuple[gm.LockstepReport, tupl
     return run.report, check_initializers(run.own_initial)
 
 
-def worst_ratio(report: gm.LockstepReport, steps: int) -> tuple[float, str, int]:
+def worst_ratio(report: gm.parity.LockstepReport, steps: int) -> tuple[float, str, int]:
     """The largest ratio to the tolerance in the first ``steps`` steps: (ratio, quantity, step)."""
     best = (0.0, "-", 0)
     for quantity in (report.loss, *report.state):

@@ -151,7 +151,7 @@ def test_code_that_creates_different_variables_per_call_is_refused():
         return tf.reduce_sum(w)
 
     eager = gm.EagerModel.from_tf1(model, tf.keras.optimizers.SGD(0.1), (np.ones(2, np.float32),))
-    with pytest.raises(gm.ConfigError, match=r"tf.Variable number 1 has shape \(3,\) on call 2 but \(2,\) on the "
+    with pytest.raises(gm.errors.ConfigError, match=r"tf.Variable number 1 has shape \(3,\) on call 2 but \(2,\) on the "
                                              r"first \('w'\)"):
         eager.train_step(np.ones(2, np.float32))
 
@@ -168,5 +168,5 @@ def test_code_that_creates_different_variables_per_call_is_refused():
     ],
 )
 def test_bad_arguments_are_named(arguments, message):
-    with pytest.raises(gm.ConfigError, match=message):
+    with pytest.raises(gm.errors.ConfigError, match=message):
         gm.EagerModel.from_tf1(*arguments)

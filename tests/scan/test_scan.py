@@ -11,7 +11,9 @@ import numpy as np
 import preimported
 import pytest
 
-from graphmode import ScanFinding, has_gpu, scan_files, scan_source
+from graphmode import scan_files
+from graphmode._runtime import has_gpu
+from graphmode.scan import ScanFinding, scan_source
 from graphmode.scan.scanner import MAPPED, NOTE, REMOVED, UNKNOWN
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"

@@ -11,7 +11,7 @@ import time
 import graphmode as gm
 from graphmode import tf, v1
 
-cluster = gm.describe_cluster(ps=1, workers=2)
+cluster = gm.cluster.describe_cluster(ps=1, workers=2)
 local = gm.start_local_cluster(cluster)
 result = {"targets": {f"{task.job}{task.index}": local.target(task.job, task.index) for task in cluster.tasks()}}
 
@@ -51,34 +51,34 @@ with gm.Session(local.target("worker", 1), graph=graph, config=config, record_pl
     result["losses"] = losses
     result["global_step"] = int(session.run(global_step))
     result["placement"] = session.placement.to_dicts()
-    result["by_task"] = {task: list(ops) for task, ops in gm.placement_by_task(session.placement).items()}
-    result["variables"] = gm.variable_placement(graph, session.placement)
+    result["by_task"] = {task: list(ops) for task, ops in gm.cluster.placement_by_task(session.placement).items()}
+    result["variables"] = gm.cluster.variable_placement(graph, session.placement)
 
 # The variables live on the ps: a plain session through worker 0 sees the values worker 1 trained.
-result["waited_seconds"] = gm.wait_for_variables(local.target("worker", 0), graph, config=config, timeout=10)
+result["waited_seconds"] = gm.cluster.wait_for_variables(local.target("worker", 0), graph, config=config, timeout=10)
 with v1.Session(local.target("worker", 0), graph=graph) as plain:
-    (step, w_value), report = gm.run_with_placement(plain, [global_step, w])
+    (step, w_value), report = gm.cluster.run_with_placement(plain, [global_step, w])
 result["seen_from_worker0"] = {"global_step": int(step), "w": w_value.ravel().tolist(),
-                               "variables": gm.variable_placement(graph, report)}
+                               "variables": gm.cluster.variable_placement(graph, report)}
 
 never = tf.Graph()
 with never.as_default(), v1.device(cluster.device_setter(0)):
     v1.get_variable("never_initialized", [1])
 try:
-    gm.wait_for_variables(local.target("worker", 0), never, timeout=0.5, poll_seconds=0.1)
-except gm.RunTimeoutError as error:
+    gm.cluster.wait_for_variables(local.target("worker", 0), never, timeout=0.5, poll_seconds=0.1)
+except gm.errors.RunTimeoutError as error:
     result["wait_error"] = {"type": type(error).__name__, "message": str(error),
                             "is_deadline": isinstance(error, tf.errors.DeadlineExceededError)}
 
 try:
     gm.start_server(cluster, "ps", 0)
-except gm.ServerStartError as error:
+except gm.errors.ServerStartError as error:
     result["port_taken_error"] = {"type": type(error).__name__, "message": str(error),
                                   "is_unknown_error": isinstance(error, tf.errors.UnknownError)}
 
 # A worker whose ps is down (its port has nothing listening): every timeout bounds the session.
-ps_port, worker_port = gm.free_ports(2)
-orphan = gm.cluster_from_addresses([f"127.0.0.1:{ps_port}"], [f"127.0.0.1:{worker_port}"])
+ps_port, worker_port = gm.cluster.free_ports(2)
+orphan = gm.cluster.cluster_from_addresses([f"127.0.0.1:{ps_port}"], [f"127.0.0.1:{worker_port}"])
 orphan_server = gm.start_server(orphan, "worker", 0)
 lonely = tf.Graph()
 with lonely.as_default(), v1.device(orphan.device_setter(0)):
@@ -124,7 +124,7 @@ bounded("per_session", per_session)
 bounded("per_run", per_run)
 bounded("run_options", run_options)
 bounded("plain_run", plain_run_on_a_timed_session)
-bounded("wait_for_variables", lambda: gm.wait_for_variables(orphan_server.target, lonely, config=lonely_config,
+bounded("wait_for_variables", lambda: gm.cluster.wait_for_variables(orphan_server.target, lonely, config=lonely_config,
                                                             timeout=1))
 result["ps_down_address"] = orphan.ps[0]
 

@@ -9,11 +9,11 @@ README's table "Where graphmode differs from tf.compat.v1.Session":
 
 * ``REFUSED``: TensorFlow silently changes the fed data (wraps an integer,
   truncates a fraction, turns 2 into True, parses a string as a number);
-  graphmode raises :class:`graphmode.FeedError` instead. For each such case the
+  graphmode raises :class:`graphmode.errors.FeedError` instead. For each such case the
   test also checks that TensorFlow's result really differs from what was fed.
 * ``CLASS_DIFFERS``: both refuse, but TensorFlow's error comes late and from the
   runtime (``InternalError: Unsupported object type int`` for a number fed to a
-  string placeholder); graphmode raises :class:`graphmode.FeedTypeError` first.
+  string placeholder); graphmode raises :class:`graphmode.errors.FeedTypeError` first.
 """
 
 from __future__ import annotations
@@ -161,13 +161,13 @@ def test_same_values_and_exception_classes(sessions, kind, dtype, entry):
     case = f"{kind!r} into {dtype} via {entry}"
     if (kind, dtype) in REFUSED:
         assert tf_error is None and _fed_values_changed(kind, expected), f"{case}: TensorFlow no longer changes it"
-        assert isinstance(gm_error, gm.FeedError), f"{case}: graphmode gave {got!r} / {gm_error!r}"
+        assert isinstance(gm_error, gm.errors.FeedError), f"{case}: graphmode gave {got!r} / {gm_error!r}"
         assert placeholder.name in str(gm_error), str(gm_error)
         return
     if tf_error is not None:
         assert gm_error is not None, f"{case}: TensorFlow raised {tf_error!r}, graphmode returned {got!r}"
         if (kind, dtype) in CLASS_DIFFERS:
-            assert isinstance(gm_error, gm.FeedTypeError) and placeholder.name in str(gm_error), repr(gm_error)
+            assert isinstance(gm_error, gm.errors.FeedTypeError) and placeholder.name in str(gm_error), repr(gm_error)
         else:
             assert isinstance(gm_error, type(tf_error)), f"{case}: {gm_error!r} is no {type(tf_error).__name__}"
         return
@@ -216,7 +216,7 @@ ERROR_CASES = [  # noqa: E501
 # Error cases where TensorFlow's class is an accident of its own code, and graphmode's is the intended one.
 ERROR_CLASS_DIFFERS = {
     # TensorFlow tries to build its TypeError from `e.message` and fails with AttributeError instead.
-    "partial_run_setup with a bad feed key": gm.FeedTypeError,
+    "partial_run_setup with a bad feed key": gm.errors.FeedTypeError,
 }
 
 
@@ -232,7 +232,7 @@ def test_errors_are_instances_of_tensorflows_classes(sessions, name):
         assert isinstance(gm_error, ERROR_CLASS_DIFFERS[name]), repr(gm_error)
         return
     assert isinstance(gm_error, type(tf_error)), f"{name}: {gm_error!r} is no {type(tf_error).__name__}"
-    assert isinstance(gm_error, gm.GraphmodeError) or type(gm_error) is type(tf_error), repr(gm_error)
+    assert isinstance(gm_error, gm.errors.GraphmodeError) or type(gm_error) is type(tf_error), repr(gm_error)
     if isinstance(tf_error, tf.errors.OpError):
         assert (gm_error.op.name, gm_error.error_code) == (tf_error.op.name, tf_error.error_code)
 
@@ -243,6 +243,6 @@ def test_config_that_is_not_a_config_proto():
         half_made.__init__(config="threads=1")
     # TensorFlow's __init__ failed before setting _session, which its __del__ reads.
     half_made._session = None
-    with pytest.raises(gm.ConfigTypeError) as candidate:
+    with pytest.raises(gm.errors.ConfigTypeError) as candidate:
         gm.Session(config="threads=1")
     assert isinstance(candidate.value, type(reference.value))

@@ -39,7 +39,7 @@ def test_new_graph_seed_makes_random_ops_repeatable():
 def _draw(kind: str, shape, **params) -> np.ndarray:
     graph = gm.new_graph()
     with graph.as_default():
-        variable = tf.Variable(gm.initial_value(kind, shape, seed=3, **params), name=kind)
+        variable = tf.Variable(gm.session.initial_value(kind, shape, seed=3, **params), name=kind)
         init = v1.global_variables_initializer()
     with gm.Session(graph=graph) as session:
         session.run(init)
@@ -68,10 +68,10 @@ def test_random_initial_values_have_their_distributions():
 
 
 def test_initial_value_rejects_unknown_kind_and_parameters(graph):
-    with pytest.raises(gm.ConfigError, match="unknown initial value kind 'xavier'"):
-        gm.initial_value("xavier", [2])
-    with pytest.raises(gm.ConfigError, match="'zeros' does not take \\['stddev'\\]"):
-        gm.initial_value("zeros", [2], stddev=1.0)
+    with pytest.raises(gm.errors.ConfigError, match="unknown initial value kind 'xavier'"):
+        gm.session.initial_value("xavier", [2])
+    with pytest.raises(gm.errors.ConfigError, match="'zeros' does not take \\['stddev'\\]"):
+        gm.session.initial_value("zeros", [2], stddev=1.0)
 
 
 def test_get_variable_initializers(session):
@@ -120,8 +120,8 @@ def test_standard_and_custom_collections(graph):
     v1.add_to_collection("my_losses", tf.reduce_sum(weights))
     v1.add_to_collection("my_losses", tf.reduce_mean(weights))
 
-    sizes = {summary.name: summary.size for summary in gm.list_collections(graph)}
-    keys = gm.STANDARD_COLLECTIONS
+    sizes = {summary.name: summary.size for summary in gm.session.list_collections(graph)}
+    keys = gm.session.STANDARD_COLLECTIONS
     assert sizes[keys["trainable_variables"]] == 1
     assert sizes[keys["global_variables"]] == 3  # weights, step, the moving average
     assert sizes[keys["moving_average_variables"]] == 1
@@ -130,9 +130,9 @@ def test_standard_and_custom_collections(graph):
     assert sizes["my_losses"] == 2
     assert step not in v1.trainable_variables()
     assert v1.get_collection("my_losses")[0].name == "Sum_1:0"
-    table = gm.format_collections(graph)
+    table = gm.session.format_collections(graph)
     assert "my_losses" in table and "trainable_variables" in table
 
 
 def test_format_collections_of_an_empty_graph():
-    assert gm.format_collections(gm.new_graph()) == "(no collections)"
+    assert gm.session.format_collections(gm.new_graph()) == "(no collections)"

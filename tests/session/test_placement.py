@@ -11,7 +11,7 @@ import graphmode as gm
 from graphmode import tf, v1
 from graphmode.session.placement import PlacementRecord, records_from_run_metadata
 
-needs_no_gpu = pytest.mark.skipif(gm.has_gpu(), reason="checks the fallback on a machine without a GPU")
+needs_no_gpu = pytest.mark.skipif(gm._runtime.has_gpu(), reason="checks the fallback on a machine without a GPU")
 CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
 
 
@@ -50,7 +50,7 @@ def test_soft_placement_falls_back_to_cpu_and_the_report_says_so(gpu_pinned):
 def test_without_soft_placement_the_error_names_op_and_device(gpu_pinned):
     x, cpu_sum = gpu_pinned
     with gm.Session(graph=x.graph, allow_soft_placement=False) as session:
-        with pytest.raises(gm.DevicePlacementError) as caught:
+        with pytest.raises(gm.errors.DevicePlacementError) as caught:
             session.run(cpu_sum, {x: [1.0, 1.0]})
     message = str(caught.value)
     assert "asks for device '/device:GPU:0', which does not exist here" in message

@@ -120,7 +120,7 @@ def test_session_takes_options_as_keywords(graph):
     ],
 )
 def test_session_config_rejects_bad_values(options, message):
-    with pytest.raises(gm.ConfigError, match=message):
+    with pytest.raises(gm.errors.ConfigError, match=message):
         gm.session_config(**options)
 
 
@@ -129,9 +129,9 @@ def test_make_callable_runs_and_checks_feeds(linear, session):
     session.run(init)
     step = session.make_callable(y, [x])
     np.testing.assert_allclose(step(np.ones((4, 2))), np.full((4, 1), 3.0))
-    with pytest.raises(gm.FeedError, match=r"feed for placeholder 'x-input:0' has shape \(4, 3\); it expects \(\?, 2\)"):
+    with pytest.raises(gm.errors.FeedError, match=r"feed for placeholder 'x-input:0' has shape \(4, 3\); it expects \(\?, 2\)"):
         step(np.ones((4, 3)))
-    with pytest.raises(gm.FeedError, match=r"takes 1 feed\(s\) \('x-input:0'\); got 2"):
+    with pytest.raises(gm.errors.FeedError, match=r"takes 1 feed\(s\) \('x-input:0'\); got 2"):
         step(np.ones((1, 2)), np.ones((1, 2)))
 
 
@@ -140,7 +140,7 @@ def test_make_callable_reports_missing_placeholders(graph, session):
     b = v1.placeholder(tf.float32, [], name="b")
     total = a + b
     add = session.make_callable(total, [a])
-    with pytest.raises(gm.MissingFeedError, match="'b:0'"):
+    with pytest.raises(gm.errors.MissingFeedError, match="'b:0'"):
         add(1.0)
 
 
@@ -177,7 +177,7 @@ def test_callable_of_a_closed_session_refuses(linear):
     session = gm.Session(graph=x.graph)
     step = session.make_callable(y, [x])
     session.close()
-    with pytest.raises(gm.SessionClosedError):
+    with pytest.raises(gm.errors.SessionClosedError):
         step(np.ones((1, 2)))
 
 

@@ -65,9 +65,9 @@ def test_feeds_changing_dtype_and_shape_between_calls(graph, session):
     for value in ([1, 2], np.array([3.0]), np.array([4, 5, 6], np.int64), np.array([], np.int32)):
         got = session.run(doubled, {counts: value})
         assert got.dtype == np.int32 and got.tolist() == [2 * int(item) for item in np.asarray(value)]
-    with pytest.raises(gm.FeedRangeError, match="'counts:0' holds 4294967296"):
+    with pytest.raises(gm.errors.FeedRangeError, match="'counts:0' holds 4294967296"):
         session.run(doubled, {counts: np.array([2**32])})
-    with pytest.raises(gm.FeedError, match=r"'counts:0' has shape \(1, 1\); it expects \(\?,\)"):
+    with pytest.raises(gm.errors.FeedError, match=r"'counts:0' has shape \(1, 1\); it expects \(\?,\)"):
         session.run(doubled, {counts: [[1]]})
 
 
@@ -82,9 +82,9 @@ def test_feed_key_sets_and_fetch_structures_are_separate_signatures(graph, sessi
         assert session.run([total], {b: 2.0}) == [3.0]
         assert session.run((total, a), {b: 2.0}) == (3.0, 1.0)
         assert session.run((total, b), {b: 2.0}) == (3.0, 2.0)  # b is fed and fetched
-    with pytest.raises(gm.MissingFeedError, match="'b:0'"):
+    with pytest.raises(gm.errors.MissingFeedError, match="'b:0'"):
         session.run(total, {a: 1.0})
-    with pytest.raises(gm.MissingFeedError, match="'b:0'"):
+    with pytest.raises(gm.errors.MissingFeedError, match="'b:0'"):
         session.run(total, {a: 1.0})
 
 
@@ -96,14 +96,14 @@ def test_closed_session_refuses_through_the_cache(regression):
         session.run(loss, {x: [1.0]})
     session.close()
     assert not session._run_cache._entries
-    with pytest.raises(gm.SessionClosedError):
+    with pytest.raises(gm.errors.SessionClosedError):
         session.run(loss, {x: [1.0]})
 
 
 def test_errors_from_the_cached_path_are_translated(regression, session):
     x, a, loss, train, init = regression
-    with pytest.raises(gm.UninitializedVariableError, match="'a'"):
+    with pytest.raises(gm.errors.UninitializedVariableError, match="'a'"):
         session.run(loss, {x: [1.0]})
-    with pytest.raises(gm.UninitializedVariableError, match="'a'"):
+    with pytest.raises(gm.errors.UninitializedVariableError, match="'a'"):
         session.run(loss, {x: [1.0]})
     assert session._run_cache._entries

@@ -37,7 +37,7 @@ def test_integer_narrowing_is_refused_by_every_entry_point(counts, session, entr
         "partial_run": lambda: session.partial_run(session.partial_run_setup(echo, [placeholder]), echo, {placeholder: value}),
         "eval": lambda: echo.eval({placeholder: value}, session=session),
     }
-    with pytest.raises(gm.FeedRangeError, match=f"placeholder 'counts:0' {message}") as caught:
+    with pytest.raises(gm.errors.FeedRangeError, match=f"placeholder 'counts:0' {message}") as caught:
         calls[entry]()
     assert isinstance(caught.value, TypeError) and isinstance(caught.value, ValueError)
 
@@ -47,7 +47,7 @@ def test_operation_run_checks_feeds(graph, session):
     store = tf.Variable(0, dtype=tf.int8)
     assign = store.assign(small)
     session.run(store.initializer)
-    with pytest.raises(gm.FeedRangeError, match="'small:0' holds 300, outside int8's range \\[-128, 127\\]"):
+    with pytest.raises(gm.errors.FeedRangeError, match="'small:0' holds 300, outside int8's range \\[-128, 127\\]"):
         assign.op.run({small: 300}, session=session)
     assign.op.run({small: 100}, session=session)
     assert session.run(store) == 100
@@ -55,10 +55,10 @@ def test_operation_run_checks_feeds(graph, session):
 
 def test_python_int_out_of_int64_range(graph, session):
     wide = v1.placeholder(tf.int64, [None], name="wide")
-    with pytest.raises(gm.FeedRangeError, match="'wide:0' holds 18446744073709551616") as caught:
+    with pytest.raises(gm.errors.FeedRangeError, match="'wide:0' holds 18446744073709551616") as caught:
         session.run(wide + 0, {wide: [2**64]})
     assert isinstance(caught.value, OverflowError)  # what TensorFlow raises for it
-    with pytest.raises(gm.FeedRangeError, match="holds 9223372036854775809, outside int64's range"):
+    with pytest.raises(gm.errors.FeedRangeError, match="holds 9223372036854775809, outside int64's range"):
         session.run(wide + 0, {wide: np.array([2**63 + 1], np.uint64)})
 
 
@@ -85,14 +85,14 @@ def test_bytes_arrive_exactly(graph, session):
 def test_partial_run_refuses_what_run_refuses(counts, session):
     placeholder, echo = counts
     handle = session.partial_run_setup(echo, [placeholder])
-    with pytest.raises(gm.FeedRangeError, match="non-whole values"):
+    with pytest.raises(gm.errors.FeedRangeError, match="non-whole values"):
         session.partial_run(handle, echo, {placeholder: [1.5, 2.0]})
     handle = session.partial_run_setup(echo, [placeholder])
     np.testing.assert_array_equal(session.partial_run(handle, echo, {placeholder: [1.0, 2.0]}), [1, 2])
 
 
 def test_partial_run_setup_checks_feed_keys(counts, session):
-    with pytest.raises(gm.FeedTypeError, match="feed key 'nowhere:0' names no tensor"):
+    with pytest.raises(gm.errors.FeedTypeError, match="feed key 'nowhere:0' names no tensor"):
         session.partial_run_setup(counts[1], ["nowhere:0"])
 
 
@@ -108,11 +108,11 @@ def test_fetch_by_name_before_the_variable_exists_does_not_poison_later_fetches(
 @pytest.mark.parametrize(
     "feed, error, message",
     [
-        ({3: [1]}, gm.FeedTypeError, "feed key 3 \\(int\\) cannot be fed"),
-        ({"nowhere:0": [1]}, gm.FeedTypeError, "feed key 'nowhere:0' names no tensor"),
-        ("tensor value", gm.FeedTypeError, "is the tf.Tensor 'const_ints:0'"),
-        ("string gets int", gm.FeedTypeError, "'text:0' is the int 3; it expects a string"),
-        ("string gets list of ints", gm.FeedTypeError, "'text:0' holds 3 \\(int\\); it expects strings"),
+        ({3: [1]}, gm.errors.FeedTypeError, "feed key 3 \\(int\\) cannot be fed"),
+        ({"nowhere:0": [1]}, gm.errors.FeedTypeError, "feed key 'nowhere:0' names no tensor"),
+        ("tensor value", gm.errors.FeedTypeError, "is the tf.Tensor 'const_ints:0'"),
+        ("string gets int", gm.errors.FeedTypeError, "'text:0' is the int 3; it expects a string"),
+        ("string gets list of ints", gm.errors.FeedTypeError, "'text:0' holds 3 \\(int\\); it expects strings"),
     ],
 )
 def test_where_tensorflow_raises_type_error_so_does_graphmode(counts, session, feed, error, message):
@@ -130,7 +130,7 @@ def test_where_tensorflow_raises_type_error_so_does_graphmode(counts, session, f
 
 
 def test_config_must_be_a_config_proto(graph):
-    with pytest.raises(gm.ConfigTypeError, match="config must be a tf.compat.v1.ConfigProto; got str") as caught:
+    with pytest.raises(gm.errors.ConfigTypeError, match="config must be a tf.compat.v1.ConfigProto; got str") as caught:
         gm.Session(graph=graph, config="intra_op=1")
     assert isinstance(caught.value, TypeError)
 
@@ -145,7 +145,7 @@ def _tensorflow_error(graph, fetch, feed=None):
 def test_translated_errors_keep_op_error_fields(graph, session):
     x = v1.placeholder(tf.float32, [None], name="x")
     w = tf.Variable([1.0], name="w")
-    cases = [(x * 2, gm.MissingFeedError), (w * 2, gm.UninitializedVariableError)]
+    cases = [(x * 2, gm.errors.MissingFeedError), (w * 2, gm.errors.UninitializedVariableError)]
     for fetch, translated in cases:
         expected = _tensorflow_error(graph, fetch)
         with pytest.raises(translated) as caught:
@@ -170,19 +170,19 @@ def test_make_callable_with_a_tensor_both_fed_and_fetched(graph, session):
 def test_feeding_a_resource_variable_by_name_says_what_to_do(graph, session):
     tf.Variable([1.0, 2.0], name="w")
     x = v1.placeholder(tf.float32, [None], name="x")
-    with pytest.raises(gm.FeedTypeError, match="'w:0' is the handle of resource variable 'w'.*w.load\\(value, session\\)"):
+    with pytest.raises(gm.errors.FeedTypeError, match="'w:0' is the handle of resource variable 'w'.*w.load\\(value, session\\)"):
         session.run(x * 1, {"w:0": [3.0, 4.0], x: [1.0]})
 
 
 def test_run_options_timeout_is_reported_as_such(graph, session):
     item = v1.FIFOQueue(1, tf.float32).dequeue(name="take")
-    with pytest.raises(gm.RunTimeoutError, match=r"gave up after 0.4 s \(per-run RunOptions timeout\) waiting on op 'take'"):
+    with pytest.raises(gm.errors.RunTimeoutError, match=r"gave up after 0.4 s \(per-run RunOptions timeout\) waiting on op 'take'"):
         session.run(item, options=v1.RunOptions(timeout_in_ms=400))
 
 
 @pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1.0, "1"])
 def test_bad_run_timeouts_are_config_errors(graph, session, timeout):
-    with pytest.raises(gm.ConfigError, match="timeout must be a positive, finite number of seconds"):
+    with pytest.raises(gm.errors.ConfigError, match="timeout must be a positive, finite number of seconds"):
         session.run(tf.constant(1.0), timeout=timeout)
 
 

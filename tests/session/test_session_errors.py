@@ -23,7 +23,7 @@ def model(graph):
 def test_feed_with_wrong_shape_names_placeholder_expected_and_given(model, session):
     x, labels, w, loss, train, init = model
     session.run(init)
-    with pytest.raises(gm.FeedError) as caught:
+    with pytest.raises(gm.errors.FeedError) as caught:
         session.run(loss, {x: np.ones((3, 3)), labels: np.ones((3, 1))})
     assert str(caught.value) == "feed for placeholder 'x-input:0' has shape (3, 3); it expects (?, 2)"
     assert isinstance(caught.value, ValueError)
@@ -44,13 +44,13 @@ def test_feed_dtype_checks_on_a_float_placeholder(model, session, value, given):
     if given is None:
         assert np.isfinite(session.run(loss, feed))
     else:
-        with pytest.raises(gm.FeedError, match=f"'x-input:0' has dtype {given}; it expects float32"):
+        with pytest.raises(gm.errors.FeedError, match=f"'x-input:0' has dtype {given}; it expects float32"):
             session.run(loss, feed)
 
 
 def test_float_feed_into_int_placeholder_is_refused_not_truncated(graph, session):
     counts = v1.placeholder(tf.int32, [2], name="counts")
-    with pytest.raises(gm.FeedRangeError, match=r"'counts:0' has dtype float64 with non-whole values \(e.g. 1.7\)"):
+    with pytest.raises(gm.errors.FeedRangeError, match=r"'counts:0' has dtype float64 with non-whole values \(e.g. 1.7\)"):
         session.run(counts * 2, {counts: [1.7, 2.0]})
     # Whole-number floats (TF1 scripts feed one-hot float labels to int placeholders) lose nothing.
     np.testing.assert_array_equal(session.run(counts * 2, {counts: np.array([1.0, 2.0])}), [2, 4])
@@ -59,7 +59,7 @@ def test_float_feed_into_int_placeholder_is_refused_not_truncated(graph, session
 
 def test_every_bad_feed_is_listed_at_once(model, session):
     x, labels, *_ , loss, train, init = model
-    with pytest.raises(gm.FeedError) as caught:
+    with pytest.raises(gm.errors.FeedError) as caught:
         session.run(loss, {x: np.ones((2, 5)), labels: np.ones((2,))})
     message = str(caught.value)
     assert "'x-input:0' has shape (2, 5); it expects (?, 2)" in message
@@ -67,21 +67,21 @@ def test_every_bad_feed_is_listed_at_once(model, session):
 
 
 def test_feed_by_unknown_name(model, session):
-    with pytest.raises(gm.FeedError, match="feed key 'z-input:0' names no tensor of the session's graph"):
+    with pytest.raises(gm.errors.FeedError, match="feed key 'z-input:0' names no tensor of the session's graph"):
         session.run(model[3], {"z-input:0": [[1.0, 2.0]]})
 
 
 def test_missing_placeholders_are_all_listed(model, session):
     x, labels, w, loss, train, init = model
     session.run(init)
-    with pytest.raises(gm.MissingFeedError) as caught:
+    with pytest.raises(gm.errors.MissingFeedError) as caught:
         session.run(loss)
     message = str(caught.value)
     assert "needs 2 placeholder(s) that were not fed" in message
     assert "'x-input:0' (float32, shape (?, 2))" in message and "'y-input:0' (float32, shape (?, 1))" in message
     assert isinstance(caught.value, tf.errors.InvalidArgumentError)
     assert isinstance(caught.value.__cause__, tf.errors.InvalidArgumentError)
-    with pytest.raises(gm.MissingFeedError, match="needs 1 placeholder.*'y-input:0'"):
+    with pytest.raises(gm.errors.MissingFeedError, match="needs 1 placeholder.*'y-input:0'"):
         session.run(loss, {x: [[1.0, 1.0]]})
 
 
@@ -89,16 +89,16 @@ def test_feeding_or_fetching_from_another_graph(model, session):
     other = gm.new_graph()
     with other.as_default():
         stranger = v1.placeholder(tf.float32, [], name="stranger")
-    with pytest.raises(gm.ForeignGraphError, match="fetch 'stranger:0' belongs to another graph"):
+    with pytest.raises(gm.errors.ForeignGraphError, match="fetch 'stranger:0' belongs to another graph"):
         session.run(stranger)
-    with pytest.raises(gm.ForeignGraphError, match="feed key 'stranger:0' belongs to another graph"):
+    with pytest.raises(gm.errors.ForeignGraphError, match="feed key 'stranger:0' belongs to another graph"):
         session.run(model[3], {stranger: 1.0})
 
 
 def test_running_a_closed_session(model):
     session = gm.Session(graph=model[0].graph)
     session.close()
-    with pytest.raises(gm.SessionClosedError, match="was closed; create a new session"):
+    with pytest.raises(gm.errors.SessionClosedError, match="was closed; create a new session"):
         session.run(model[5])
     with pytest.raises(RuntimeError):
         session.make_callable(model[3])
@@ -106,7 +106,7 @@ def test_running_a_closed_session(model):
 
 def test_uninitialized_variables_are_listed(model, session):
     x, labels, w, loss, train, init = model
-    with pytest.raises(gm.UninitializedVariableError) as caught:
+    with pytest.raises(gm.errors.UninitializedVariableError) as caught:
         session.run(loss, {x: [[1.0, 1.0]], labels: [[1.0]]})
     message = str(caught.value)
     assert "2 uninitialized variable(s)" in message
@@ -124,7 +124,7 @@ def test_failed_run_changes_nothing(model, session):
     x, labels, w, loss, train, init = model
     session.run(init)
     before = session.run(w)
-    with pytest.raises(gm.FeedError):
+    with pytest.raises(gm.errors.FeedError):
         session.run(train, {x: np.ones((1, 3)), labels: [[1.0]]})
     np.testing.assert_array_equal(session.run(w), before)
     session.run(train, {x: np.ones((1, 2)), labels: [[0.0]]})
@@ -137,10 +137,10 @@ def test_check_numerics_names_the_tensor(graph):
     total = tf.reduce_sum(log_x, name="total")
     with gm.Session(graph=graph, check_numerics=True) as session:
         assert session.run(total, {x: [1.0, 1.0]}) == 0.0
-        with pytest.raises(gm.NumericsError, match="tensor 'log_x:0' has NaN values") as caught:
+        with pytest.raises(gm.errors.NumericsError, match="tensor 'log_x:0' has NaN values") as caught:
             session.run(total, {x: [-1.0, 1.0]})
         assert isinstance(caught.value, tf.errors.InvalidArgumentError)
-        with pytest.raises(gm.NumericsError, match="tensor 'log_x:0' has Inf values"):
+        with pytest.raises(gm.errors.NumericsError, match="tensor 'log_x:0' has Inf values"):
             session.run(total, {x: [0.0, 1.0]})
         # Off for one run: TensorFlow returns the NaN as TF1 did.
         assert np.isnan(session.run(total, {x: [-1.0, 1.0]}, check_numerics=False))
@@ -150,14 +150,14 @@ def test_check_numerics_in_training_names_a_tensor(model):
     x, labels, w, loss, train, init = model
     with gm.Session(graph=x.graph) as session:
         session.run(init)
-        with pytest.raises(gm.NumericsError, match="has (Inf|NaN|-Inf) values"):
+        with pytest.raises(gm.errors.NumericsError, match="has (Inf|NaN|-Inf) values"):
             session.run([train, loss], {x: [[np.inf, 1.0]], labels: [[1.0]]}, check_numerics=True)
 
 
 def test_per_run_timeout_on_an_empty_queue(graph, session):
     queue = v1.FIFOQueue(2, tf.float32, name="inbox")
     item = queue.dequeue(name="take")
-    with pytest.raises(gm.RunTimeoutError) as caught:
+    with pytest.raises(gm.errors.RunTimeoutError) as caught:
         session.run(item, timeout=0.2)
     message = str(caught.value)
     assert "gave up after 0.2 s (per-run timeout)" in message
@@ -170,7 +170,7 @@ def test_per_run_timeout_on_an_empty_queue(graph, session):
 def test_per_session_timeout_on_an_empty_queue(graph):
     item = v1.FIFOQueue(2, tf.float32).dequeue(name="take")
     with gm.Session(graph=graph, timeout=0.3) as session:
-        with pytest.raises(gm.RunTimeoutError, match=r"0.3 s \(per-session timeout\) waiting on op 'take'"):
+        with pytest.raises(gm.errors.RunTimeoutError, match=r"0.3 s \(per-session timeout\) waiting on op 'take'"):
             session.run(item)
 
 
@@ -178,10 +178,10 @@ def test_timeout_on_a_dead_remote_target(graph, free_port):
     answer = tf.constant(41.0) + 1.0
     target = f"grpc://127.0.0.1:{free_port}"
     with gm.Session(target, graph=graph, timeout=1.0) as session:
-        with pytest.raises(gm.RunTimeoutError, match=f"the remote target '{target}'"):
+        with pytest.raises(gm.errors.RunTimeoutError, match=f"the remote target '{target}'"):
             session.run(answer)
 
 
 def test_run_timeout_must_be_positive(graph, session):
-    with pytest.raises(gm.ConfigError, match="timeout must be a positive, finite number"):
+    with pytest.raises(gm.errors.ConfigError, match="timeout must be a positive, finite number"):
         session.run(tf.constant(1.0), timeout=-1)

@@ -11,14 +11,14 @@ from graphmode import tf, v1
 _rng = np.random.default_rng(3)
 X = _rng.normal(1.0, 0.1, size=(20, 1)).astype(np.float32)
 Y = np.full((20, 1), 10.0, np.float32)
-SPEC = gm.optimizer_spec("momentum", gm.ExponentialDecay(0.02, 5, 0.9), momentum=0.5)
+SPEC = gm.optimizer_spec("momentum", gm.train.ExponentialDecay(0.02, 5, 0.9), momentum=0.5)
 
 
 def _regression_loss(x, y, a):
     return tf.reduce_mean(tf.square(x * a - y))
 
 
-def build(steps_per_call: int = 1, spec: gm.OptimizerSpec = SPEC, batch: int = 2):
+def build(steps_per_call: int = 1, spec: gm.train.OptimizerSpec = SPEC, batch: int = 2):
     """The X*A=10 regression as a TrainStep; returns (graph, step, A, init)."""
     graph = gm.new_graph()
     with graph.as_default():
@@ -33,7 +33,7 @@ def build(steps_per_call: int = 1, spec: gm.OptimizerSpec = SPEC, batch: int = 2
     return graph, step, a, init
 
 
-def reference_run(steps: int, batch: int = 2, spec: gm.OptimizerSpec = SPEC):
+def reference_run(steps: int, batch: int = 2, spec: gm.train.OptimizerSpec = SPEC):
     """The same training with a plain feed_dict Session.run loop: (losses, final A)."""
     graph = gm.new_graph()
     with graph.as_default():
@@ -136,7 +136,7 @@ def test_exhausted_dataset_names_the_step(steps_per_call, message):
     graph, step, init = _dataset_graph(steps_per_call, repeat=False)
     with gm.Session(graph=graph) as session:
         session.run(init)
-        with pytest.raises(gm.InputExhaustedError, match=message) as caught:
+        with pytest.raises(gm.errors.InputExhaustedError, match=message) as caught:
             gm.run_steps(session, step, 12)
     assert isinstance(caught.value, tf.errors.OutOfRangeError)
 
@@ -152,7 +152,7 @@ def test_nonfinite_loss_stops_with_the_step_named(steps_per_call):
     assert unchecked.steps == 60 and 0 < first_bad < 60
     with gm.Session(graph=graph) as session:
         session.run(init)
-        with pytest.raises(gm.NumericsError, match=rf"loss '.*' became (NaN|Inf) at step {first_bad} \(steps 0-{first_bad - 1} were finite") as caught:
+        with pytest.raises(gm.errors.NumericsError, match=rf"loss '.*' became (NaN|Inf) at step {first_bad} \(steps 0-{first_bad - 1} were finite") as caught:
             gm.run_steps(session, step, 60, inputs=(X, Y), batch_size=2)
         assert caught.value.step == first_bad
         np.testing.assert_array_equal(caught.value.losses[:first_bad], unchecked.losses[:first_bad])
@@ -176,21 +176,21 @@ def test_progress_bar_on_request_and_off_when_not_a_terminal(capsys):
 def test_uninitialized_variables_are_reported_by_name():
     graph, step, _, _ = build()
     with gm.Session(graph=graph) as session:
-        with pytest.raises(gm.UninitializedVariableError, match="A"):
+        with pytest.raises(gm.errors.UninitializedVariableError, match="A"):
             gm.run_steps(session, step, 2, inputs=(X, Y), batch_size=2)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"inputs": (X,), "batch_size": 2}, gm.FeedError, r"feeds 2 placeholder\(s\) \('x:0', 'y:0'\); got 1 input"),
-        ({"inputs": (X.reshape(10, 2), Y), "batch_size": 2}, gm.FeedError, r"'x:0' has shape \(2, 2\); it expects \(2, 1\)"),
-        ({"inputs": (X.astype(np.int64).astype(str), Y), "batch_size": 2}, gm.FeedError, r"'x:0' has dtype <U"),
-        ({"inputs": (X, Y[:10]), "batch_size": 2}, gm.ConfigError, r"different numbers of rows \('x:0': 20, 'y:0': 10\)"),
-        ({"inputs": (X[:1], Y[:1]), "batch_size": 2}, gm.ConfigError, r"'x:0' has 1 rows, fewer than batch_size=2"),
-        ({"inputs": (X, Y), "batch_size": 0}, gm.ConfigError, r"batch_size must be an int >= 1 or None; got 0"),
-        ({"inputs": (X, Y), "batch_size": 2, "steps": -1}, gm.ConfigError, r"steps must be an int >= 0 or None; got -1"),
-        ({"inputs": (X, Y), "batch_size": 2, "steps": None}, gm.ConfigError, r"steps=None runs until a tf.data input"),
+        ({"inputs": (X,), "batch_size": 2}, gm.errors.FeedError, r"feeds 2 placeholder\(s\) \('x:0', 'y:0'\); got 1 input"),
+        ({"inputs": (X.reshape(10, 2), Y), "batch_size": 2}, gm.errors.FeedError, r"'x:0' has shape \(2, 2\); it expects \(2, 1\)"),
+        ({"inputs": (X.astype(np.int64).astype(str), Y), "batch_size": 2}, gm.errors.FeedError, r"'x:0' has dtype <U"),
+        ({"inputs": (X, Y[:10]), "batch_size": 2}, gm.errors.ConfigError, r"different numbers of rows \('x:0': 20, 'y:0': 10\)"),
+        ({"inputs": (X[:1], Y[:1]), "batch_size": 2}, gm.errors.ConfigError, r"'x:0' has 1 rows, fewer than batch_size=2"),
+        ({"inputs": (X, Y), "batch_size": 0}, gm.errors.ConfigError, r"batch_size must be an int >= 1 or None; got 0"),
+        ({"inputs": (X, Y), "batch_size": 2, "steps": -1}, gm.errors.ConfigError, r"steps must be an int >= 0 or None; got -1"),
+        ({"inputs": (X, Y), "batch_size": 2, "steps": None}, gm.errors.ConfigError, r"steps=None runs until a tf.data input"),
     ],
 )
 def test_run_steps_input_errors_name_the_culprit(kwargs, error, message):
@@ -214,7 +214,7 @@ def test_run_steps_refuses_a_value_that_would_change_in_any_batch_not_only_the_f
     rows[6] = 2**40 + 5  # the fourth batch of two; int32 would wrap it to 5
     with gm.Session(graph=graph) as session:
         session.run(init)
-        with pytest.raises(gm.FeedRangeError, match=r"'counts:0'.*1099511627781"):
+        with pytest.raises(gm.errors.FeedRangeError, match=r"'counts:0'.*1099511627781"):
             gm.run_steps(session, step, 4, inputs=(rows,), batch_size=2)
         assert session.run(total) == 0.0  # refused before any update
 
@@ -225,14 +225,14 @@ def test_closed_session_is_refused():
     session.run(init)
     gm.run_steps(session, step, 2, inputs=(X, Y), batch_size=2)
     session.close()
-    with pytest.raises(gm.SessionClosedError, match="closed session"):
+    with pytest.raises(gm.errors.SessionClosedError, match="closed session"):
         gm.run_steps(session, step, 2, inputs=(X, Y), batch_size=2)
 
 
 def test_step_from_another_graph_is_refused():
     _, step, _, _ = build()
     with gm.Session(graph=gm.new_graph()) as session:
-        with pytest.raises(gm.ConfigError, match=r"step's loss '.*' belongs to another graph"):
+        with pytest.raises(gm.errors.ConfigError, match=r"step's loss '.*' belongs to another graph"):
             gm.run_steps(session, step, 1)
 
 
@@ -243,22 +243,22 @@ def test_build_train_step_errors_name_the_culprit(graph):
         return _regression_loss(x, y, a)
 
     specs = [tf.TensorSpec([2, 1]), tf.TensorSpec([2, 1])]
-    with pytest.raises(gm.ConfigError, match=r"steps_per_call must be an int >= 1; got 0"):
+    with pytest.raises(gm.errors.ConfigError, match=r"steps_per_call must be an int >= 1; got 0"):
         gm.build_train_step(loss_fn, SPEC, input_specs=specs, steps_per_call=0)
-    with pytest.raises(gm.ConfigError, match="give input_specs or dataset, not both"):
+    with pytest.raises(gm.errors.ConfigError, match="give input_specs or dataset, not both"):
         gm.build_train_step(loss_fn, SPEC, input_specs=specs, dataset=tf.data.Dataset.range(3))
-    with pytest.raises(gm.ConfigError, match=r"input_specs entries must be tf.TensorSpec; got \(2, 1\)"):
+    with pytest.raises(gm.errors.ConfigError, match=r"input_specs entries must be tf.TensorSpec; got \(2, 1\)"):
         gm.build_train_step(loss_fn, SPEC, input_specs=[(2, 1)])
-    with pytest.raises(gm.ConfigError, match=r"input spec .* has unknown rank; give its shape"):
+    with pytest.raises(gm.errors.ConfigError, match=r"input spec .* has unknown rank; give its shape"):
         gm.build_train_step(loss_fn, SPEC, input_specs=[tf.TensorSpec(None), tf.TensorSpec([2, 1])])
     decaying = v1.train.GradientDescentOptimizer(v1.train.exponential_decay(0.1, v1.train.get_or_create_global_step(), 5, 0.5))
-    with pytest.raises(gm.ConfigError, match=r"learning rate is a tensor \('ExponentialDecay.*'\).*pass an OptimizerSpec"):
+    with pytest.raises(gm.errors.ConfigError, match=r"learning rate is a tensor \('ExponentialDecay.*'\).*pass an OptimizerSpec"):
         gm.build_train_step(loss_fn, decaying, input_specs=specs, steps_per_call=4)
 
     def creates_a_variable(x, y):
         return _regression_loss(x, y, tf.Variable([1.0], name="made_in_loop"))
 
-    with pytest.raises(gm.ConfigError, match=r"step_fn created variables inside the in-graph loop \(.*made_in_loop"):
+    with pytest.raises(gm.errors.ConfigError, match=r"step_fn created variables inside the in-graph loop \(.*made_in_loop"):
         gm.build_train_step(creates_a_variable, SPEC, input_specs=specs, steps_per_call=4)
 
 
@@ -266,9 +266,9 @@ def test_train_step_refuses_a_non_scalar_loss_and_foreign_pieces(graph):
     a = tf.Variable([1.0, 2.0], name="A")
     vector_loss = tf.square(a)
     train_op = v1.train.GradientDescentOptimizer(0.1).minimize(tf.reduce_sum(vector_loss))
-    with pytest.raises(gm.ConfigError, match=r"loss '.*' has shape \(2,\); the loop needs a scalar loss"):
+    with pytest.raises(gm.errors.ConfigError, match=r"loss '.*' has shape \(2,\); the loop needs a scalar loss"):
         gm.train_step(train_op, vector_loss)
     with gm.new_graph().as_default():
         foreign = v1.placeholder(tf.float32, [], name="foreign")
-    with pytest.raises(gm.ConfigError, match=r"'foreign:0' belongs to another graph than the loss"):
+    with pytest.raises(gm.errors.ConfigError, match=r"'foreign:0' belongs to another graph than the loss"):
         gm.train_step(train_op, tf.reduce_sum(vector_loss), [foreign])

@@ -59,7 +59,7 @@ def graphmode_run(batches: int, steps_per_call: int, steps: int | None = None):
         session.run(init)
         try:
             result = gm.run_steps(session, step, steps)
-        except gm.InputExhaustedError as error:
+        except gm.errors.InputExhaustedError as error:
             result = error
         return result, session.run(a), session.run(v1.train.get_global_step(graph))
 
@@ -77,7 +77,7 @@ def test_steps_none_runs_until_the_data_ends_for_any_k(references, batches, step
     losses, a, global_step = references[batches]
     assert len(losses) == batches and global_step == batches
     result, final_a, final_step = graphmode_run(batches, steps_per_call)
-    assert isinstance(result, gm.LoopResult), result
+    assert isinstance(result, gm.train.LoopResult), result
     assert result.steps == batches and final_step == batches
     assert result.losses.dtype == np.float32
     np.testing.assert_array_equal(result.losses, losses)
@@ -88,7 +88,7 @@ def test_steps_none_runs_until_the_data_ends_for_any_k(references, batches, step
 def test_data_ending_before_steps_keeps_the_losses_of_the_steps_that_ran(references, steps_per_call):
     losses, a, _ = references[10]
     error, final_a, final_step = graphmode_run(10, steps_per_call, steps=12)
-    assert isinstance(error, gm.InputExhaustedError) and isinstance(error, tf.errors.OutOfRangeError)
+    assert isinstance(error, gm.errors.InputExhaustedError) and isinstance(error, tf.errors.OutOfRangeError)
     assert "ran out at step 10 of the 12 requested; 10 steps ran and their updates were applied" in str(error)
     assert error.steps == 10 and final_step == 10
     np.testing.assert_array_equal(error.losses, losses)
@@ -143,7 +143,7 @@ def test_a_float64_overflow_reports_the_step_the_updates_and_the_global_step(ste
     with gm.Session(graph=graph) as session:
         session.run(init)
         session.run(v1.assign(v1.trainable_variables()[0], 10.0))
-        with pytest.raises(gm.NumericsError) as caught:
+        with pytest.raises(gm.errors.NumericsError) as caught:
             gm.run_steps(session, step, len(values), inputs=(values,), batch_size=1)
         global_step = session.run(v1.train.get_global_step(graph))
     error = caught.value
@@ -157,6 +157,6 @@ def test_a_float64_overflow_reports_the_step_the_updates_and_the_global_step(ste
 
 def test_a_non_floating_loss_is_refused_in_k_step_mode(graph):
     counter = tf.Variable(1, name="counter")
-    with pytest.raises(gm.ConfigError, match=r"step_fn returned '.*' of dtype int32 .*scalar floating-point loss"):
+    with pytest.raises(gm.errors.ConfigError, match=r"step_fn returned '.*' of dtype int32 .*scalar floating-point loss"):
         gm.build_train_step(lambda x: counter * x, gm.optimizer_spec("gradient_descent", 0.1),
                             input_specs=[tf.TensorSpec([], tf.int32)], steps_per_call=2)

@@ -29,7 +29,7 @@ def _loss(x, y, w, b, scale):
     return scale * tf.reduce_mean(tf.square(tf.matmul(x, w) + b - y))
 
 
-def train_graph(spec: gm.OptimizerSpec, scale: float = 1.0) -> np.ndarray:
+def train_graph(spec: gm.train.OptimizerSpec, scale: float = 1.0) -> np.ndarray:
     """[step, parameter] values after each TF1 graph-mode step."""
     graph = gm.new_graph()
     with graph.as_default():
@@ -72,15 +72,15 @@ def first_mismatch(graph_values: np.ndarray, eager_values: np.ndarray) -> str | 
     )
 
 
-EXPONENTIAL = gm.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
-PIECEWISE = gm.PiecewiseConstant((2, 5), (0.1, 0.03, 0.01))
-POLYNOMIAL = gm.PolynomialDecay(0.1, decay_steps=5, end_learning_rate=0.01, power=2.0)
+EXPONENTIAL = gm.train.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
+PIECEWISE = gm.train.PiecewiseConstant((2, 5), (0.1, 0.03, 0.01))
+POLYNOMIAL = gm.train.PolynomialDecay(0.1, decay_steps=5, end_learning_rate=0.01, power=2.0)
 
 PAIRS = {
     "gradient_descent": (gm.optimizer_spec("gradient_descent", 0.1), True),
     "gradient_descent/piecewise": (gm.optimizer_spec("gradient_descent", PIECEWISE), True),
     "gradient_descent/exponential-staircase": (
-        gm.optimizer_spec("gradient_descent", gm.ExponentialDecay(0.1, 3, 0.5, staircase=True)),
+        gm.optimizer_spec("gradient_descent", gm.train.ExponentialDecay(0.1, 3, 0.5, staircase=True)),
         True,
     ),
     "momentum": (gm.optimizer_spec("momentum", 0.05, momentum=0.9), True),
@@ -89,18 +89,18 @@ PAIRS = {
     "momentum/nesterov-polynomial": (gm.optimizer_spec("momentum", POLYNOMIAL, momentum=0.8, use_nesterov=True), False),
     "adam": (gm.optimizer_spec("adam", 0.01), True),
     "adam/betas-epsilon": (gm.optimizer_spec("adam", 0.01, beta1=0.8, beta2=0.99, epsilon=1e-6), True),
-    "adam/exponential": (gm.optimizer_spec("adam", gm.ExponentialDecay(0.01, 2, 0.5)), True),
+    "adam/exponential": (gm.optimizer_spec("adam", gm.train.ExponentialDecay(0.01, 2, 0.5)), True),
     "rmsprop": (gm.optimizer_spec("rmsprop", 0.01), False),
     "rmsprop/momentum-centered": (gm.optimizer_spec("rmsprop", 0.01, momentum=0.5, centered=True), False),
     "rmsprop/piecewise-epsilon": (
-        gm.optimizer_spec("rmsprop", gm.PiecewiseConstant((3,), (0.01, 0.003)), decay=0.8, epsilon=1e-4),
+        gm.optimizer_spec("rmsprop", gm.train.PiecewiseConstant((3,), (0.01, 0.003)), decay=0.8, epsilon=1e-4),
         False,
     ),
     "adagrad": (gm.optimizer_spec("adagrad", 0.1), True),
     "adagrad/accumulator-polynomial": (gm.optimizer_spec("adagrad", POLYNOMIAL, initial_accumulator_value=0.01), True),
-    "clip/global_norm": (gm.optimizer_spec("adam", 0.01, clip=gm.GradientClipping("global_norm", 0.5)), True),
-    "clip/norm": (gm.optimizer_spec("gradient_descent", 0.1, clip=gm.GradientClipping("norm", 0.3)), True),
-    "clip/value": (gm.optimizer_spec("momentum", 0.05, momentum=0.9, clip=gm.GradientClipping("value", 0.2)), True),
+    "clip/global_norm": (gm.optimizer_spec("adam", 0.01, clip=gm.train.GradientClipping("global_norm", 0.5)), True),
+    "clip/norm": (gm.optimizer_spec("gradient_descent", 0.1, clip=gm.train.GradientClipping("norm", 0.3)), True),
+    "clip/value": (gm.optimizer_spec("momentum", 0.05, momentum=0.9, clip=gm.train.GradientClipping("value", 0.2)), True),
 }
 
 
@@ -128,9 +128,9 @@ def test_counterpart_code_names_the_arguments_that_differ_from_keras_defaults():
     assert clipped.optimizer.global_clipnorm == 0.5 and "global_clipnorm=0.5" in clipped.code
 
 
-def _diverges(spec: gm.OptimizerSpec, naive: tf.keras.optimizers.Optimizer, scale: float = 1.0) -> str | None:
+def _diverges(spec: gm.train.OptimizerSpec, naive: tf.keras.optimizers.Optimizer, scale: float = 1.0) -> str | None:
     graph_values = train_graph(spec, scale)
-    assert first_mismatch(graph_values, train_eager(gm.make_keras_optimizer(spec), scale)) is None
+    assert first_mismatch(graph_values, train_eager(gm.train.make_keras_optimizer(spec), scale)) is None
     return first_mismatch(graph_values, train_eager(naive, scale))
 
 
@@ -145,7 +145,7 @@ def test_trap_keras_sgd_momentum_with_a_decaying_rate_diverges_and_builtin_only_
     naive = tf.keras.optimizers.SGD(EXPONENTIAL.keras_schedule(), momentum=0.9)
     # Step 0 runs at the initial rate on both sides; they part when the rate first changes.
     assert (_diverges(spec, naive) or "").startswith("step 1,")
-    with pytest.raises(gm.NoKerasEquivalentError, match=r"ExponentialDecay.*lr_t \* accumulator.*TF1Momentum"):
+    with pytest.raises(gm.errors.NoKerasEquivalentError, match=r"ExponentialDecay.*lr_t \* accumulator.*TF1Momentum"):
         gm.keras_counterpart(spec, builtin_only=True)
 
 
@@ -153,8 +153,8 @@ def test_trap_keras_rmsprop_starts_its_accumulator_at_zero_and_builtin_only_refu
     spec = gm.optimizer_spec("rmsprop", 0.01)
     naive = tf.keras.optimizers.RMSprop(0.01, rho=0.9, epsilon=1e-10)  # every argument carried over
     assert (_diverges(spec, naive) or "").startswith("step 0,")
-    with pytest.raises(gm.NoKerasEquivalentError, match=r"accumulator to 1\.0.*3\.16x larger"):
-        gm.make_keras_optimizer(spec, builtin_only=True)
+    with pytest.raises(gm.errors.NoKerasEquivalentError, match=r"accumulator to 1\.0.*3\.16x larger"):
+        gm.train.make_keras_optimizer(spec, builtin_only=True)
 
 
 def test_trap_keras_default_adagrad_epsilon_diverges():
@@ -172,7 +172,7 @@ def test_trap_a_tf1_decay_evaluated_once_freezes_the_rate():
 def test_tf1_sgd_momentum_with_constant_rate_matches_keras_despite_the_different_state():
     # The TF1 slot is the accumulator a, the Keras slot the velocity -lr * a.
     spec = gm.optimizer_spec("momentum", 0.05, momentum=0.9)
-    keras_optimizer = gm.make_keras_optimizer(spec)
+    keras_optimizer = gm.train.make_keras_optimizer(spec)
     train_eager(keras_optimizer)
     graph = gm.new_graph()
     with graph.as_default():
@@ -218,7 +218,7 @@ def test_global_norm_clipping_rescales_all_gradients_together(graph, session):
     w, b = tf.Variable(W0), tf.Variable(B0)
     loss = _loss(tf.constant(FEATURES[0]), TARGETS[0], w, b, 1.0)
     raw = tf.gradients(loss, [w, b])
-    step = gm.minimize(loss, gm.optimizer_spec("gradient_descent", 0.1, clip=gm.GradientClipping("global_norm", 0.05)))
+    step = gm.minimize(loss, gm.optimizer_spec("gradient_descent", 0.1, clip=gm.train.GradientClipping("global_norm", 0.05)))
     session.run(v1.global_variables_initializer())
     raw_values, clipped = session.run([raw, [grad for grad, _ in step.grads_and_vars]])
     norm = np.sqrt(sum(float(np.sum(np.square(grad))) for grad in raw_values))
@@ -237,14 +237,14 @@ def test_global_norm_clipping_rescales_all_gradients_together(graph, session):
         (lambda: gm.optimizer_spec("gradient_descent", tf.constant(0.1)), r"learning_rate must be a positive number"),
         (lambda: gm.optimizer_spec("adagrad", 0.1, initial_accumulator_value=0.0), r"initial_accumulator_value must be > 0"),
         (lambda: gm.optimizer_spec("adam", 0.1, epsilon=-1e-8), r"'adam': epsilon must be >= 0; got -1e-08"),
-        (lambda: gm.optimizer_spec("adam", 0.1, clip=gm.GradientClipping("l2", 1.0)), r"unknown clipping kind 'l2'"),
-        (lambda: gm.optimizer_spec("adam", 0.1, clip=gm.GradientClipping("norm", 0.0)), r"threshold must be > 0; got 0\.0"),
-        (lambda: gm.PiecewiseConstant((10, 20), (0.1, 0.01)), r"one more value than boundaries; got 2 boundaries"),
-        (lambda: gm.PiecewiseConstant((20, 10), (0.1, 0.01, 0.001)), r"boundaries must increase; got \[20, 10\]"),
+        (lambda: gm.optimizer_spec("adam", 0.1, clip=gm.train.GradientClipping("l2", 1.0)), r"unknown clipping kind 'l2'"),
+        (lambda: gm.optimizer_spec("adam", 0.1, clip=gm.train.GradientClipping("norm", 0.0)), r"threshold must be > 0; got 0\.0"),
+        (lambda: gm.train.PiecewiseConstant((10, 20), (0.1, 0.01)), r"one more value than boundaries; got 2 boundaries"),
+        (lambda: gm.train.PiecewiseConstant((20, 10), (0.1, 0.01, 0.001)), r"boundaries must increase; got \[20, 10\]"),
     ],
 )
 def test_spec_errors_name_the_culprit(call, message):
-    with pytest.raises(gm.ConfigError, match=message):
+    with pytest.raises(gm.errors.ConfigError, match=message):
         call()
 
 
@@ -252,18 +252,18 @@ def test_minimize_errors_name_the_culprit(graph):
     w = tf.Variable(W0, name="w")
     unused = tf.Variable(1.0, name="unused")
     loss = _loss(tf.constant(FEATURES[0]), TARGETS[0], w, tf.constant(B0), 1.0)
-    clipped = gm.optimizer_spec("adam", 0.1, clip=gm.GradientClipping("norm", 1.0))
-    with pytest.raises(gm.ConfigError, match="clipping given twice"):
-        gm.minimize(loss, clipped, clip=gm.GradientClipping("value", 1.0))
-    with pytest.raises(gm.NoGradientError, match=r"loss '.*' has no gradient .*\('unused:0'\)"):
+    clipped = gm.optimizer_spec("adam", 0.1, clip=gm.train.GradientClipping("norm", 1.0))
+    with pytest.raises(gm.errors.ConfigError, match="clipping given twice"):
+        gm.minimize(loss, clipped, clip=gm.train.GradientClipping("value", 1.0))
+    with pytest.raises(gm.errors.NoGradientError, match=r"loss '.*' has no gradient .*\('unused:0'\)"):
         gm.minimize(loss, gm.optimizer_spec("adam", 0.1), var_list=[unused])
     with gm.new_graph().as_default():
         foreign = tf.Variable(1.0, name="foreign")
-    with pytest.raises(gm.ConfigError, match=r"var_list entry foreign:0 is not a variable of the loss's graph"):
+    with pytest.raises(gm.errors.ConfigError, match=r"var_list entry foreign:0 is not a variable of the loss's graph"):
         gm.minimize(loss, gm.optimizer_spec("adam", 0.1), var_list=[foreign])
 
 
-@pytest.mark.parametrize("keras_class", [gm.TF1Momentum, gm.TF1RMSprop])
+@pytest.mark.parametrize("keras_class", [gm.train.TF1Momentum, gm.train.TF1RMSprop])
 def test_tf1_style_keras_optimizers_refuse_sparse_gradients(keras_class):
     table = tf.Variable(np.ones((4, 2), np.float32), name="table")
     optimizer = keras_class(learning_rate=0.1)
@@ -271,5 +271,5 @@ def test_tf1_style_keras_optimizers_refuse_sparse_gradients(keras_class):
         loss = tf.reduce_sum(tf.gather(table, [1, 3]))
     gradient = tape.gradient(loss, table)
     assert isinstance(gradient, tf.IndexedSlices)
-    with pytest.raises(gm.NoKerasEquivalentError, match=r"variable 'table:0' got a sparse gradient.*tf\.convert_to_tensor"):
+    with pytest.raises(gm.errors.NoKerasEquivalentError, match=r"variable 'table:0' got a sparse gradient.*tf\.convert_to_tensor"):
         optimizer.apply_gradients([(gradient, table)])

@@ -2,7 +2,7 @@
 
 Each example in :mod:`graphmode.parity.gallery` holds only its model (a graph
 version and an eager version, next to each other) and its data; it trains both
-through the parity harness and hands the :class:`~graphmode.ParityReport` of
+through the parity harness and hands the :class:`~graphmode.parity.ParityReport` of
 each run to :func:`finish`, which prints the table (step, graph loss, eager
 loss, difference; about ten rows) and the report, and writes whatever
 ``--plot``, ``--logdir`` (drawn by :mod:`graphmode.parity.gallery.figures`) and

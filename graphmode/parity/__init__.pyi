@@ -1,0 +1,17 @@
+# graphmode.parity's public names, each once: lazy_loader reads this file at run time, type checkers too.
+
+from .check import ParityProblem as ParityProblem
+from .check import assert_parity as assert_parity
+from .check import check_parity as check_parity
+from .compare import compare_trajectories as compare_trajectories
+from .initializers import InitializerCheck as InitializerCheck
+from .lockstep_report import LockstepQuantity as LockstepQuantity
+from .lockstep_report import LockstepReport as LockstepReport
+from .report import Divergence as Divergence
+from .report import ParityReport as ParityReport
+from .report import QuantityDiff as QuantityDiff
+from .report import Trajectory as Trajectory
+from .run import EagerModel as EagerModel
+from .run import GraphModel as GraphModel
+from .run import run_eager as run_eager
+from .run import run_graph as run_graph
