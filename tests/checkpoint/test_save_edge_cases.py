@@ -48,7 +48,7 @@ def test_partitioned_variable_is_written_as_tf1_saver_writes_it_and_restores(tmp
 
 def test_partitioned_variable_with_a_part_missing_is_refused(tmp_path):
     graph, weights, _ = _partitioned_graph()
-    with pytest.raises(gm.CheckpointMatchError, match=r"partitioned variable 'w': parts \['w/part_1'\] are not given"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"partitioned variable 'w': parts \['w/part_1'\] are not given"):
         gm.save_tf1_checkpoint(tmp_path / "model", {"w/part_0": WHOLE[:3]}, reference=graph)
     assert not os.listdir(tmp_path)
 
@@ -80,20 +80,20 @@ def test_tf1_checkpoint_with_a_string_variable_loads(tmp_path):
 
 
 def test_nothing_to_save_says_so(tmp_path):
-    with pytest.raises(gm.CheckpointMatchError, match="no variables to save"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match="no variables to save"):
         gm.save_tf1_checkpoint(tmp_path / "model", {})
     assert not os.listdir(tmp_path)
 
 
 def test_a_prefix_naming_a_directory_is_refused_not_written_beside_it(tmp_path):
-    with pytest.raises(gm.CheckpointMatchError, match=r"names a directory; give a file name inside it, e\.g\. .*model\.ckpt"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"names a directory; give a file name inside it, e\.g\. .*model\.ckpt"):
         gm.save_tf1_checkpoint(f"{tmp_path}/run/", {"a": np.zeros(2, np.float32)})
     assert not os.listdir(tmp_path)
 
 
 def test_global_step_given_twice_with_different_values_is_refused(tmp_path):
     variables = {"a": np.zeros(2, np.float32), "global_step": np.int64(5)}
-    with pytest.raises(gm.CheckpointMatchError, match=r"two values for 'global_step': 5 in the variables and 7"):
+    with pytest.raises(gm.errors.CheckpointMatchError, match=r"two values for 'global_step': 5 in the variables and 7"):
         gm.save_tf1_checkpoint(tmp_path / "model", variables, global_step=7)
     prefix = gm.save_tf1_checkpoint(tmp_path / "model", variables, global_step=5)  # the same value twice is one
     assert int(tf.train.load_checkpoint(prefix).get_tensor("global_step")) == 5
@@ -107,7 +107,7 @@ def test_corrupt_data_message_names_only_the_checkpoints_own_files(tmp_path):
     with open(data, "r+b") as damaged:
         damaged.seek(100)
         damaged.write(b"\xff" * 64)
-    with pytest.raises(gm.CheckpointCorruptError) as caught:
+    with pytest.raises(gm.errors.CheckpointCorruptError) as caught:
         gm.load_tf1_checkpoint(prefix, {"a": tf.Variable(np.zeros(1000, np.float32))})
     assert repr(data) in str(caught.value)
     assert ".bak" not in str(caught.value)

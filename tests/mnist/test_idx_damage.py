@@ -30,13 +30,13 @@ def test_damaged_header_is_a_dataset_error_naming_the_file(tmp_path, compressed,
     header = MAGIC_IMAGES + b"".join(n.to_bytes(4, "big") for n in dimensions)
     with (gzip.open if compressed else open)(path, "wb") as handle:
         handle.write(header + bytes(100))
-    with pytest.raises(gm.DatasetError, match=re.escape(str(path)) + ": " + message):
+    with pytest.raises(gm.errors.DatasetError, match=re.escape(str(path)) + ": " + message):
         idx.read_idx(str(path), idx.IMAGES_MAGIC)
 
 
 def test_next_batch_of_a_fake_data_set_without_fake_data_says_what_to_call():
     fake = DataSet(None, None, fake_data=True)
-    with pytest.raises(gm.DatasetError, match=r"next_batch\(5\) on a DataSet made with fake_data=True.*"
+    with pytest.raises(gm.errors.DatasetError, match=r"next_batch\(5\) on a DataSet made with fake_data=True.*"
                                               r"call next_batch\(5, fake_data=True\)"):
         fake.next_batch(5)
     images, labels = fake.next_batch(5, fake_data=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphmode import DataFilesNotFoundError, DatasetError, v1
+from graphmode import v1
+from graphmode.errors import DataFilesNotFoundError, DatasetError
 from graphmode.mnist import copies
 from graphmode.mnist import files as mnist_files
 from graphmode.mnist import input_data as mnist

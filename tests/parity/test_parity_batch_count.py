@@ -65,19 +65,19 @@ def test_a_correct_port_passes_the_free_run(use_resource):
 
 
 def test_no_batches_is_an_error():
-    with pytest.raises(gm.ConfigError, match="got 0 batches"):
+    with pytest.raises(gm.errors.ConfigError, match="got 0 batches"):
         gm.check_parity(_graph_side(True), _eager_side, [])
 
 
 def test_an_exhausted_iterator_is_an_error():
     batches = iter(_batches(3))
     list(batches)
-    with pytest.raises(gm.ConfigError, match=r"got 0 batches.*exhausted"):
+    with pytest.raises(gm.errors.ConfigError, match=r"got 0 batches.*exhausted"):
         gm.check_parity(_graph_side(True), _eager_side, batches)
 
 
 def test_fewer_batches_than_steps_is_an_error_saying_how_many():
-    with pytest.raises(gm.ConfigError, match="asked for 5 steps, but the batches gave 3"):
+    with pytest.raises(gm.errors.ConfigError, match="asked for 5 steps, but the batches gave 3"):
         gm.check_parity(_graph_side(True), _eager_side, iter(_batches(3)), steps=5)
 
 
@@ -88,11 +88,11 @@ def test_steps_takes_that_many_batches_from_an_endless_iterator():
 
 @pytest.mark.parametrize("steps", [0, -1, 2.5, True])
 def test_steps_must_be_a_positive_int(steps):
-    with pytest.raises(gm.ConfigError, match="steps must be an int >= 1"):
+    with pytest.raises(gm.errors.ConfigError, match="steps must be an int >= 1"):
         gm.check_parity(_graph_side(True), _eager_side, _batches(2), steps=steps)
 
 
 def test_a_problem_with_no_batches_is_an_error():
     problem = gm.ParityProblem("empty", _graph_side(True), _eager_side, [])
-    with pytest.raises(gm.ConfigError, match="got 0 batches"):
+    with pytest.raises(gm.errors.ConfigError, match="got 0 batches"):
         problem.check()

@@ -60,7 +60,7 @@ def test_a_change_after_cached_runs_raises_as_tensorflow_does(change, entry):
     assert gm_error is not None, f"graphmode returned {got!r} after {change}; TensorFlow raised {tf_error!r}"
     assert isinstance(gm_error, type(tf_error)), f"{gm_error!r} is no {type(tf_error).__name__}"
     if change != "prevent_fetching":  # TensorFlow's own error: graphmode lets it through
-        assert isinstance(gm_error, gm.FeedError) and "'x:0'" in str(gm_error), str(gm_error)
+        assert isinstance(gm_error, gm.errors.FeedError) and "'x:0'" in str(gm_error), str(gm_error)
 
 
 def test_set_shape_message_names_the_new_shape(session):
@@ -69,7 +69,7 @@ def test_set_shape_message_names_the_new_shape(session):
     for _ in range(3):
         session.run(y, {x: np.ones((5, 2))})
     x.set_shape([3, 2])
-    with pytest.raises(gm.FeedError, match=r"'x:0' has shape \(5, 2\); it expects \(3, 2\)"):
+    with pytest.raises(gm.errors.FeedError, match=r"'x:0' has shape \(5, 2\); it expects \(3, 2\)"):
         session.run(y, {x: np.ones((5, 2))})
     assert session.run(y, {x: np.ones((3, 2))}).shape == (3, 2)
     assert session.run(y, {x: np.ones((3, 2))}).shape == (3, 2)
@@ -81,7 +81,7 @@ def test_prevent_feeding_message_says_the_graph_prevents_it(session):
     for _ in range(3):
         session.run(y, {x: 1.0})
     session.graph.prevent_feeding(x)
-    with pytest.raises(gm.FeedError, match="placeholder 'x:0' may not be fed"):
+    with pytest.raises(gm.errors.FeedError, match="placeholder 'x:0' may not be fed"):
         session.run(y, {x: 1.0})
 
 

@@ -57,7 +57,7 @@ def test_accepted_as_tensorflow_accepts_them(kind, dtype):
 def test_refused_where_the_conversion_changes_a_value(kind, dtype):
     items = REFUSED[kind, dtype]
     (expected, tf_error), (got, gm_error) = _run_both(dtype, items)
-    assert isinstance(gm_error, gm.FeedRangeError) and "'x:0'" in str(gm_error), repr(gm_error)
+    assert isinstance(gm_error, gm.errors.FeedRangeError) and "'x:0'" in str(gm_error), repr(gm_error)
     if tf_error is None:  # TensorFlow changed the values (the reason graphmode refuses)
         assert expected[0].tolist() != items
     else:
