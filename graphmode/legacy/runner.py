@@ -23,7 +23,7 @@ These make headless runs of old scripts work:
   fails, graphmode writes the files it asked for from its own sources
   (:mod:`graphmode.mnist.copies`).
 
-With ``record=DIR`` a :class:`graphmode.trace.Recorder` watches the script's
+With ``record=DIR`` a :class:`graphmode.trace.recorder.Recorder` watches the script's
 runs and writes a trace of its first train steps to ``DIR`` (``docs/trace.md``);
 the script's output and exit code stay its own, and a one-line summary goes
 to stderr when it ends.

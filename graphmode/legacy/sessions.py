@@ -13,7 +13,7 @@ running unmodified TF1 scripts here:
   so once on stderr. ``tf.test.is_gpu_available()`` answers truthfully (False).
 * **Placement recording on request.** ``graphmode run --placement`` records
   every session's placement and reports it when the script ends.
-* **Run observers.** ``graphmode run --record`` has a :class:`graphmode.trace.Recorder`
+* **Run observers.** ``graphmode run --record`` has a :class:`graphmode.trace.recorder.Recorder`
   watch every run (:func:`observe_runs`) until it has the steps it records.
 """
 
@@ -35,7 +35,7 @@ class _ScriptSessions:
     tracked: list = dataclasses.field(default_factory=list)
     tracking: bool = False
     fallback_noted: bool = False
-    # Told about every run (graphmode.trace.Recorder's before_run / after_run), or None.
+    # Told about every run (graphmode.trace.recorder.Recorder's before_run / after_run), or None.
     observer: Any = None
 
 

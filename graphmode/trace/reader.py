@@ -8,7 +8,7 @@ file and what is wrong. Reading needs TensorFlow only for the state
 checkpoints and the graph, and never switches the process to the TF1 API.
 
 Example:
-    >>> trace = gm.Trace("traces/regress")
+    >>> trace = gm.trace.Trace("traces/regress")
     >>> trace.steps, trace.feed_names, trace.loss(1)
     (100, ('x_data:0', 'y_target:0'), 92.61...)
     >>> trace.state(0)["A"]                       # before step 1

@@ -77,7 +77,7 @@ def _eager(optimizer) -> gm.EagerModel:
     return gm.EagerModel(variables, train_step)
 
 
-def _check(tf1_optimizer, keras_optimizer) -> gm.ParityReport:
+def _check(tf1_optimizer, keras_optimizer) -> gm.parity.ParityReport:
     return gm.check_parity(lambda: _graph(tf1_optimizer), lambda: _eager(keras_optimizer()), _batches())
 
 
