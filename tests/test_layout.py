@@ -1,45 +1,27 @@
-"""The package layout is the architecture: public names, folder tables of contents, import directions."""
+"""The package layout is the architecture: the public face here, import directions in import-linter's contracts.
+
+The contracts (layers from ``cli`` down to the ground floor, no cycle inside any folder) live in
+pyproject.toml under ``[tool.importlinter]``; this file runs them and checks what they cannot:
+the public names and where they are declared.
+"""
 
 from __future__ import annotations
 
 import ast
 import importlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import graphmode
 
+ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(graphmode.__file__).resolve().parent
-GROUND_FLOOR = {"_runtime", "errors", "_text", "_pairing", "_slots"}
-CAPABILITIES = (
-    "session", "train", "parity", "contrib", "mnist", "legacy", "scan", "checkpoint", "cluster", "trace", "migrate",
-    "cli",
-)
-# Folders whose names the top level does not re-export (internals of the TF1 module).
-UNEXPORTED = {"cli", "contrib", "mnist", "migrate"}
-# Which capabilities each one may import (sideways); everything may use the ground floor.
-# `cli` sits on top of all of them; `legacy` runs scripts through sessions and hands them
-# `tf.contrib` and MNIST's input_data; `scan` checks scripts against the TF1 module; `train`,
-# `parity` and `cluster` drive sessions; `trace` records a script's sessions (legacy installs
-# its recorder) and reads the state as train/ and checkpoint/ do.
-ALLOWED = {
-    "session": set(),
-    "train": {"session"},
-    "checkpoint": set(),
-    "parity": {"session", "train", "checkpoint"},
-    "contrib": set(),
-    "mnist": set(),
-    "legacy": {"session", "train", "contrib", "mnist", "trace"},
-    "scan": {"legacy", "contrib", "mnist"},
-    "cluster": {"session"},
-    "trace": {"session", "train", "checkpoint"},
-    # `migrate` records scripts through the TF1 module and writes optimizers from train's Keras map.
-    "migrate": {"legacy", "session", "train", "trace", "parity"},
-    "cli": set(CAPABILITIES),
-}
-
-
+# Folders that declare public names (an __init__.pyi read by lazy_loader); the others are internals.
+STUBBED = sorted(path.parent.name for path in PACKAGE.glob("*/__init__.pyi"))
 TOP_LEVEL_LIMIT = 30  # what a user types; the rest is imported from its capability
 
 
@@ -66,7 +48,7 @@ def test_top_level_names_are_the_capabilities_own_objects():
         assert getattr(graphmode, name) is getattr(home, name), f"graphmode.{name} is not graphmode.{module}.{name}"
 
 
-@pytest.mark.parametrize("capability", [c for c in CAPABILITIES if c not in UNEXPORTED])
+@pytest.mark.parametrize("capability", STUBBED)
 def test_folder_stub_lists_each_name_once_and_every_one_imports(capability):
     package = importlib.import_module(f"graphmode.{capability}")
     names = [name for _, name in _stub_imports(f"graphmode.{capability}")]
@@ -93,51 +75,17 @@ def test_errors_print_under_the_public_module():
     assert FeedError.__module__ == GraphmodeError.__module__ == "graphmode.errors"
 
 
-def _imported_graphmode_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "graphmode":
-                # `from graphmode import X` imports a module only when X is one (not `__version__`).
-                found.update(f"graphmode.{alias.name}" for alias in node.names
-                             if (PACKAGE / alias.name).is_dir() or (PACKAGE / f"{alias.name}.py").is_file())
-            elif node.module.startswith("graphmode."):
-                found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names if alias.name.startswith("graphmode."))
-    return found
+def test_imports_keep_the_contracts():
+    # In a process of its own: import-linter's console output replaces the streams pytest captures.
+    # PYTHONPATH puts this tree first, so the contracts are checked against the code under test.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": path},
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _capability_of(module_file: Path) -> str | None:
-    relative = module_file.relative_to(PACKAGE).parts
-    return relative[0] if len(relative) > 1 else None
-
-
-def test_imports_go_down_or_sideways_never_up():
-    offences = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        capability = _capability_of(path)
-        relative = path.relative_to(PACKAGE).as_posix()
-        for module in _imported_graphmode_modules(path):
-            parts = module.split(".")
-            target = parts[1] if len(parts) > 1 else ""
-            if target in GROUND_FLOOR:
-                continue
-            if capability is None:
-                # The ground floor imports nothing above it; the root's entry points
-                # (`__init__`, `tf1`, `pytest_plugin`, `__main__`) may use any folder.
-                if path.stem in GROUND_FLOOR:
-                    offences.append(f"{relative} (ground floor) imports {module}")
-                continue
-            if target != capability and target not in ALLOWED[capability]:
-                offences.append(f"{relative} ({capability}/) imports {module}")
-    assert not offences, "\n".join(offences)
-
-
-def test_ground_floor_modules_stay_at_the_root():
-    for name in GROUND_FLOOR:
-        assert (PACKAGE / f"{name}.py").is_file(), name
-    for capability in CAPABILITIES:
-        assert (PACKAGE / capability / "__init__.py").is_file(), capability
-        assert not (PACKAGE / capability / f"{capability}.py").exists(), f"{capability}/{capability}.py stutters"
+def test_folders_do_not_stutter():
+    for folder in PACKAGE.iterdir():
+        if (folder / "__init__.py").is_file():
+            assert not (folder / f"{folder.name}.py").exists(), f"{folder.name}/{folder.name}.py stutters"
