@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -148,3 +149,12 @@ def test_step_out_of_range(regress_trace):
         trace.feeds(31)
     with pytest.raises(TraceError, match=r"has no state for step -1"):
         trace.state(-1)
+
+
+def test_docs_describe_every_index_field():
+    from graphmode.trace.format import INDEX_SCHEMA
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "trace.md").read_text()
+    documented = set(re.findall(r"^\| `(\w+)` \|", page.split("## The trace format")[1], re.M))
+    assert documented == set(INDEX_SCHEMA["properties"])
+    assert set(INDEX_SCHEMA["required"]) <= documented

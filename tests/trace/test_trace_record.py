@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import numpy as np
@@ -14,20 +15,41 @@ from graphmode.errors import TraceError
 from graphmode.trace import Trace
 
 
-def test_recording_changes_nothing_the_script_computes(tmp_path):
-    # Adam, slots and counters: the state read after every step must not disturb the next one.
-    plain = run_plain("sigmoid_classifier.py", "--steps", "60")
-    recorded = record("sigmoid_classifier.py", tmp_path / "trace", "--steps", "60")
+def _printed_variables(stdout: str) -> dict[str, np.ndarray]:
+    # Lines "name [values...]" / "name: [values...]" / "global_step 20": float32 values printed as float64 lists,
+    # which name each float32 exactly.
+    found = {}
+    for line in stdout.splitlines():
+        match = re.match(r"^([\w/]+):? (\[.*\]|-?\d+)$", line)
+        if match:
+            found[match.group(1)] = np.array(json.loads(match.group(2)))
+    return found
+
+
+@pytest.mark.parametrize(("script", "steps", "names"), [
+    # Adam: slots and counters read after every step must not disturb the next one.
+    ("sigmoid_classifier.py", ("--steps", "60"), {"w1", "w2"}),
+    # Dropout (a random op in every step), a resource variable, a decayed learning rate, a finalized graph.
+    ("dropout_net.py", (), {"w1", "b1", "w2", "global_step", "w1/Momentum", "b1/Momentum", "w2/Momentum"}),
+])
+def test_recording_changes_nothing_the_script_computes(tmp_path, script, steps, names):
+    plain = run_plain(script, *steps)
+    recorded = record(script, tmp_path / "trace", *steps)
     assert plain.returncode == recorded.returncode == 0, plain.stderr + recorded.stderr
     assert recorded.stdout == plain.stdout
-    # The script prints its final weights (float32 values written exactly as float64 lists).
-    printed = {line.split(":")[0]: np.array(json.loads(line.split(":", 1)[1]), np.float32)
-               for line in plain.stdout.splitlines() if line.startswith(("w1:", "w2:"))}
+    printed = _printed_variables(plain.stdout)
+    assert set(printed) == names
     trace = Trace(tmp_path / "trace")
+    assert trace.complete and trace.state_steps[-1] == trace.steps
     last = trace.state(trace.steps)
-    for name in ("w1", "w2"):
-        assert last[name].tobytes() == printed[name].tobytes()
-    assert trace.steps == 60 and trace.complete
+    for name, value in printed.items():
+        assert last[name].tobytes() == value.astype(last[name].dtype).tobytes(), name
+
+
+def test_adam_trace_describes_the_optimizer_and_its_state(tmp_path):
+    result = record("sigmoid_classifier.py", tmp_path / "trace", "--steps", "3")
+    assert result.returncode == 0, result.stderr
+    trace = Trace(tmp_path / "trace")
     assert trace.loss_name == "Neg:0" and trace.loss(1) is None  # not fetched in the train runs
     assert trace.optimizer.kind == "AdamOptimizer"
     assert trace.optimizer.hyperparameters == {"learning_rate": 0.001, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
@@ -36,7 +58,19 @@ def test_recording_changes_nothing_the_script_computes(tmp_path):
     # beta1_power starts at beta1 and is multiplied by beta1 once per step (in float32).
     assert trace.state(0)["beta1_power"] == np.float32(0.9)
     assert trace.state(2)["beta1_power"] == np.float32(0.9) * np.float32(0.9) * np.float32(0.9)
-    assert "graphmode: recorded 60 train step(s) of session 1 (train op 'Adam', loss Neg:0)" in recorded.stderr
+    assert not trace.state(0)["w2/Adam"].any()
+    assert "graphmode: recorded 3 train step(s) of session 1 (train op 'Adam', loss Neg:0)" in result.stderr
+
+
+def test_decayed_learning_rate_is_named_as_varying(tmp_path):
+    result = record("dropout_net.py", tmp_path / "trace", options=("--record-steps", "2"))
+    assert result.returncode == 0, result.stderr
+    trace = Trace(tmp_path / "trace")
+    assert trace.steps == 2 and trace.ended == "steps"
+    assert trace.optimizer.hyperparameters == {"learning_rate": 0.1, "momentum": 0.9, "use_nesterov": False}
+    assert trace.optimizer.varying == ("learning_rate",)
+    assert [v.role for v in trace.variables if v.name == "global_step"] == ["counter"]
+    assert trace.state(2)["global_step"] == 2
 
 
 def test_state_checkpoints_read_with_checkpoint_inspect(regress_trace):
