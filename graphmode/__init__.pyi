@@ -22,6 +22,7 @@ from .session import InteractiveSession as InteractiveSession
 from .session import Session as Session
 from .session import new_graph as new_graph
 from .session import session_config as session_config
+from .trace import Trace as Trace
 from .train import build_train_step as build_train_step
 from .train import keras_counterpart as keras_counterpart
 from .train import minimize as minimize
