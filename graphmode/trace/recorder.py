@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -95,6 +96,10 @@ class Recorder:
         self._numpy_seeds: list[Any] = []
         self._numpy_seed = np.random.seed
         self.finished = False
+        # A forked child inherits the recorder; only the recording process writes the trace. Runs from
+        # other threads (queue runners) are told about one at a time.
+        self._pid = os.getpid()
+        self._lock = threading.RLock()
         self.index: dict[str, Any] = {
             "format": fmt.FORMAT, "version": fmt.VERSION, "complete": False, "ended": "recording",
             "steps_recorded": 0, "steps_requested": steps, "max_bytes": max_bytes,
@@ -114,22 +119,24 @@ class Recorder:
 
     def before_run(self, session: Any, fetches: Any, feed_dict: Any) -> _Step | None:
         """Returns a token when this run is a train step to record (after reading state 0 for step 1)."""
-        if self.finished:
+        if self.finished or os.getpid() != self._pid:
             return None
-        try:
-            return self._before_run(session, fetches, feed_dict)
-        except Exception as error:  # noqa: BLE001 - recording must never change what the script does
-            self._fail(error)
-            return None
+        with self._lock:
+            try:
+                return self._before_run(session, fetches, feed_dict)
+            except Exception as error:  # noqa: BLE001 - recording must never change what the script does
+                self._fail(error)
+                return None
 
     def after_run(self, step: _Step, result: Any) -> None:
         """Records the step the token of :meth:`before_run` describes, given the run's result."""
-        if self.finished:
+        if self.finished or os.getpid() != self._pid:
             return
-        try:
-            self._after_run(step, result)
-        except Exception as error:  # noqa: BLE001 - as above
-            self._fail(error)
+        with self._lock:
+            try:
+                self._after_run(step, result)
+            except Exception as error:  # noqa: BLE001 - as above
+                self._fail(error)
 
     def _before_run(self, session: Any, fetches: Any, feed_dict: Any) -> _Step | None:
         if session not in self._sessions:
@@ -296,7 +303,12 @@ class Recorder:
         np.random.seed = self._numpy_seed
         self.index["ended"] = ended
         self.index["complete"] = ended in _COMPLETE_ENDINGS
-        if self.index["session"] is None and ended != "unrecordable":
+        if self.index["session"] is None and ended != "unrecordable" and not self._sessions:
+            self.index["notes"].append(
+                "the script ran no Session.run on a session of graphmode's TF1 API (tf.Session, "
+                "tf.InteractiveSession); sessions TensorFlow makes inside MonitoredTrainingSession or an "
+                "Estimator are not watched; nothing was recorded")
+        elif self.index["session"] is None and ended != "unrecordable":
             runs = sum(self._runs.values())
             self.index["notes"].append(
                 f"the script ran no train step: none of its {runs} Session.run call(s) in {len(self._sessions)} "
@@ -308,6 +320,8 @@ class Recorder:
 
     def close(self, ended: str = "script-end") -> str:
         """Ends the recording (if still going) as ``ended`` and returns a one-line summary for stderr."""
+        if os.getpid() != self._pid:
+            return "graphmode: the trace is written by the process that started recording"
         if not self.finished:
             if self.index["steps_recorded"] and ended == "script-end":
                 self.index["notes"].append(f"the script ended after {self.index['steps_recorded']} train step(s), "

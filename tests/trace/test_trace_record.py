@@ -91,6 +91,14 @@ def test_a_script_that_never_trains_records_nothing_and_says_why(tmp_path):
         Trace(tmp_path / "trace")
 
 
+def test_a_script_without_a_session_records_nothing_and_says_why(tmp_path):
+    result = record("no_session.py", tmp_path / "trace")
+    assert (result.returncode, result.stdout) == (0, "add:0\n")
+    assert "the script ran no Session.run on a session of graphmode's TF1 API (tf.Session" in result.stderr
+    with pytest.raises(TraceError, match=r"MonitoredTrainingSession or an Estimator are not watched"):
+        Trace(tmp_path / "trace")
+
+
 def test_two_train_ops_records_the_first_and_names_the_other(tmp_path):
     result = record("two_train_ops.py", tmp_path / "trace")
     assert result.returncode == 0, result.stderr
