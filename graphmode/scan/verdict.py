@@ -1,11 +1,13 @@
 """``graphmode scan``'s verdict per script: will ``graphmode run`` run it as it is, and what would stop it.
 
-Three things stop an unmodified TF1 script under ``graphmode run``:
+Four things stop an unmodified TF1 script under ``graphmode run``:
 
 * a TF1 name with no stand-in (the scan's ``removed`` and ``unknown`` findings);
 * GPU-only code on a machine without a GPU: cuDNN-only layers, and indexing
   the list of GPUs (``tf.config.list_physical_devices("GPU")[0]``) which is
   empty here. Pinning ops to ``/gpu:0`` is not one: sessions fall back to the CPU;
+* an import of a package that is not installed (``import cv2``) outside a
+  ``try`` that catches ``ImportError``;
 * data files it reads that are nowhere: MNIST folders (``read_data_sets``,
   ``load_dataset("mnist")``) without the IDX files, no ``$GRAPHMODE_MNIST_DIR``
   and no Keras cache. ``graphmode run`` then downloads them when the network
@@ -24,7 +26,9 @@ flag's default (``DEFINE_string("data_dir", "/tmp/mnist", ...)`` or
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
+import sys
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -88,6 +92,44 @@ class LocalCode(NamedTuple):
     failing: Sequence
 
 
+def _guarded(tree: ast.AST) -> set[int]:
+    """ids of import nodes inside ``try`` blocks that catch ImportError (optional dependencies)."""
+    guarded = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        caught = set()
+        for handler in node.handlers:
+            kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+            caught.update("*" if kind is None else ast.unparse(kind) for kind in kinds)
+        if caught & {"*", "ImportError", "ModuleNotFoundError", "Exception", "BaseException"}:
+            guarded.update(id(inner) for statement in node.body for inner in ast.walk(statement))
+    return guarded
+
+
+def _missing_packages(tree: ast.AST, folder: str) -> list[str]:
+    """Imports of top-level modules that are neither next to the script nor installed: they fail at once."""
+    guarded, missing = _guarded(tree), []
+    for node in ast.walk(tree):
+        if id(node) in guarded:
+            continue
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.partition(".")[0]
+            if top in sys.builtin_module_names or top == "__future__":
+                continue
+            if os.path.exists(os.path.join(folder, f"{top}.py")) or os.path.isdir(os.path.join(folder, top)):
+                continue
+            if importlib.util.find_spec(top) is None:
+                missing.append(f"line {node.lineno}: import {name} (no module {top!r} is installed)")
+    return missing
+
+
 def _stop_entries(failing: Sequence, where: str) -> list[str]:
     entries = []
     for finding in failing:
@@ -103,7 +145,7 @@ def judge(file: str, tree: ast.AST, failing: Sequence, local: Sequence[LocalCode
     ``local`` are the script's own modules it imports: what stops them stops the script.
     """
     folder = os.path.dirname(os.path.abspath(file))
-    stops = _stop_entries(failing, "")
+    stops = _stop_entries(failing, "") + _missing_packages(tree, folder)
     if not has_gpu():
         stops.extend(_gpu_only(tree))
     own_loaders = {name for code in local if code.module.shadows and code.module.name == "input_data"
@@ -121,6 +163,7 @@ def judge(file: str, tree: ast.AST, failing: Sequence, local: Sequence[LocalCode
             stops.append(f"{where}(it cannot be parsed)")
             continue
         stops.extend(_stop_entries(code.failing, where))
+        stops.extend(where + entry for entry in _missing_packages(code.tree, folder))
         if not has_gpu():
             stops.extend(where + entry for entry in _gpu_only(code.tree))
         data.extend(where + entry for entry in _missing_data(code.tree, folder, set()))

@@ -120,3 +120,24 @@ def test_an_unparsable_local_module_is_a_stop(tmp_path):
     _write(tmp_path, {"a.py": "import b\n", "b.py": "print 'python 2'\n"})
     verdict = scan_files([str(tmp_path / "a.py")]).verdicts[0]
     assert verdict.stops == ("b.py (it cannot be parsed)",) and not verdict.runs
+
+
+def test_a_package_that_is_not_installed_stops_the_script_unless_its_import_is_optional(tmp_path):
+    _write(tmp_path, {
+        "plot.py": """\
+            import tensorflow as tf
+            import graphmode_no_such_package.io as gio
+            try:
+                import graphmode_no_such_optional
+            except ImportError:
+                graphmode_no_such_optional = None
+            import helper
+        """,
+        "helper.py": "from graphmode_no_such_package_either import thing\n",
+    })
+    verdict = scan_files([str(tmp_path / "plot.py")]).verdicts[0]
+    assert verdict.stops == (
+        "line 2: import graphmode_no_such_package.io (no module 'graphmode_no_such_package' is installed)",
+        "helper.py line 1: import graphmode_no_such_package_either "
+        "(no module 'graphmode_no_such_package_either' is installed)",
+    )
