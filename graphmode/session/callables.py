@@ -78,7 +78,10 @@ def build_callable(
         else:
             plan.append(("fetch", None))
             options.fetch.append(leaf.name)
-    handle = session._make_callable_from_options(options)
+    if options.fetch or options.target:
+        handle = session._make_callable_from_options(options)
+    else:  # only fed tensors are fetched: TensorFlow's Session.run runs nothing either
+        handle = lambda *arrays: []  # noqa: E731
     if all(kind == "fetch" for kind, _ in plan):
         return lambda arrays: owned(handle(*arrays))
 
@@ -228,6 +231,8 @@ class RunCache:
         leaves = [fetches] if single else list(fetches)
         if any(leaf.graph is not graph for leaf in leaves):
             return None  # Session.run's path names the stranger
+        if not all(map(graph.is_fetchable, leaves)):
+            return None  # Session.run's path raises what TensorFlow raises
         keys = list(feed_dict or ())
         specs = [resolve_spec(key) for key in keys]
         feeds = [key if isinstance(key, tf.Tensor) else graph.as_graph_element(key) for key in keys]

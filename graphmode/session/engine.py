@@ -209,6 +209,9 @@ class _SessionFeatures:
         leaves = [diagnosis.fetch_element(graph, leaf) for leaf in tf.nest.flatten(fetches)]
         if any(leaf is None for leaf in leaves):  # fetches only TensorFlow's conversion registry understands
             return super().make_callable(fetches, feed_list, accept_options)
+        if not all(map(graph.is_feedable, tensors)) or not all(map(graph.is_fetchable, leaves)):
+            # TensorFlow refuses these when it is made (no feed_list) or at each call (its callable is run).
+            return super().make_callable(fetches, feed_list, accept_options)
         specs = [feeds.spec_for(graph, tensor, self._feed_specs) for tensor in tensors]
         # TensorFlow's callable with a feed_list is Session.run (fetchability checked per call);
         # without one, fetches are checked once, here.
