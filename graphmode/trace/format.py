@@ -6,7 +6,8 @@ A trace is a folder::
       trace.json                  the index (this module's INDEX_SCHEMA)
       graph.meta                  the MetaGraphDef, collections included
       steps/step-000001.npz ...   per recorded train step: "feed/<placeholder tensor name>",
-                                  "fetch/<tensor name>" (and, for string tensors, two arrays each)
+                                  "fetch/<tensor name>" (and, for string tensors, two arrays each),
+                                  "hyper/<name>" (optimizer hyper-parameters that change per step)
       state/step-000000.index     TF1 Saver (TensorBundle V2) checkpoints of every global
       state/step-000000.data-...  variable: step 0 before step 1, step k after step k
 
@@ -31,6 +32,7 @@ STEPS_FOLDER = "steps"
 STATE_FOLDER = "state"
 FEED_PREFIX = "feed/"
 FETCH_PREFIX = "fetch/"
+HYPER_PREFIX = "hyper/"
 _BYTES, _LENGTHS = "#bytes", "#lengths"
 
 
@@ -127,11 +129,13 @@ INDEX_SCHEMA = {
         "fetches": {"type": "array", "items": {"type": "object", "required": ["name", "kind"],
                                                "properties": {"name": {"type": "string"},
                                                               "kind": {"enum": ["tensor", "operation"]}}}},
-        "optimizer": {"type": ["object", "null"], "required": ["kind", "name", "spec", "hyperparameters", "varying"],
+        "optimizer": {"type": ["object", "null"],
+                      "required": ["kind", "name", "spec", "hyperparameters", "varying", "per_step"],
                       "properties": {"kind": {"type": "string"}, "name": {"type": ["string", "null"]},
                                      "spec": {"type": ["string", "null"]},
                                      "hyperparameters": {"type": "object"},
-                                     "varying": {"type": "array", "items": {"type": "string"}}}},
+                                     "varying": {"type": "array", "items": {"type": "string"}},
+                                     "per_step": {"type": "array", "items": {"type": "string"}}}},
         "variables": {"type": "array", "items": {
             "type": "object",
             "required": ["name", "dtype", "shape", "trainable", "role", "slot_of", "slot_name"],

@@ -124,12 +124,18 @@ def _varies(tensor: Any) -> bool:
     return any(op.type in _VARIABLE_OPS or op.type.startswith("Placeholder") for op in upstream_ops([tensor.op]))
 
 
+def _fed(tensor: Any) -> bool:
+    return any(op.type.startswith("Placeholder") for op in upstream_ops([tensor.op]))
+
+
 class OptimizerFacts(NamedTuple):
     """The TF1 optimizer a train op applies, read from its apply ops.
 
     ``tensors`` are the hyper-parameter tensors that can be evaluated without
     side effects (no random or queue op upstream); ``varying`` the ones that
-    depend on a variable or placeholder (a decayed or fed learning rate).
+    depend on a variable or placeholder (a decayed or fed learning rate);
+    ``per_step`` those of them computed from variables alone (a decay of the
+    global step), which a read of the state after one step gives for the next.
     """
 
     kind: str
@@ -138,6 +144,7 @@ class OptimizerFacts(NamedTuple):
     attributes: dict[str, Any]
     tensors: dict[str, Any]
     varying: tuple[str, ...]
+    per_step: tuple[str, ...]
 
 
 def read_optimizer(train_op: Any) -> OptimizerFacts | None:
@@ -159,7 +166,8 @@ def read_optimizer(train_op: Any) -> OptimizerFacts | None:
     if kind == "RMSPropOptimizer":
         attributes["centered"] = "Centered" in first.type
     varying = tuple(sorted(hyper for hyper, tensor in tensors.items() if _varies(tensor)))
-    return OptimizerFacts(kind, name, _SPEC_NAMES.get(kind), attributes, tensors, varying)
+    per_step = tuple(hyper for hyper in varying if not _fed(tensors[hyper]))
+    return OptimizerFacts(kind, name, _SPEC_NAMES.get(kind), attributes, tensors, varying, per_step)
 
 
 def variable_table(graph: tf.Graph, train_op: Any) -> list[dict[str, Any]]:

@@ -46,7 +46,8 @@ class TraceOptimizer(NamedTuple):
 
     ``spec`` is graphmode's :func:`~graphmode.train.optimizer_spec` name (``"adam"``);
     ``hyperparameters`` use TF1's argument names (``learning_rate``, ``beta1``, ...);
-    ``varying`` names those that depend on a variable or a fed value.
+    ``varying`` names those that depend on a variable or a fed value, and ``per_step``
+    those of them the trace holds for every step (:meth:`Trace.hyperparameters`).
     """
 
     kind: str
@@ -54,6 +55,7 @@ class TraceOptimizer(NamedTuple):
     spec: str | None
     hyperparameters: Mapping[str, Any]
     varying: tuple[str, ...]
+    per_step: tuple[str, ...] = ()
 
 
 def _schema_problem(index: Any) -> str | None:
@@ -183,7 +185,8 @@ class Trace:
         o = self._index["optimizer"]
         if o is None:
             return None
-        return TraceOptimizer(o["kind"], o["name"], o["spec"], dict(o["hyperparameters"]), tuple(o["varying"]))
+        return TraceOptimizer(o["kind"], o["name"], o["spec"], dict(o["hyperparameters"]), tuple(o["varying"]),
+                              tuple(o["per_step"]))
 
     @property
     def loss_name(self) -> str | None:
@@ -260,6 +263,23 @@ class Trace:
         arrays = self._step_arrays(step)
         return {key[len(fmt.FETCH_PREFIX):]: value for key, value in arrays.items()
                 if key.startswith(fmt.FETCH_PREFIX)}
+
+    def hyperparameters(self, step: int) -> dict[str, Any]:
+        """The optimizer's hyper-parameters at ``step``: those that change per step as recorded, the rest as indexed.
+
+        A decayed learning rate (computed from the global step) has its value at each step; one computed
+        from a fed value has step 1's. Empty when the train op applies no TF1 optimizer.
+        """
+        optimizer = self.optimizer
+        if optimizer is None:
+            self._check_step(step, "recorded step", tuple(range(1, self.steps + 1)))
+            return {}
+        values = dict(optimizer.hyperparameters)
+        for key, value in self._step_arrays(step).items():
+            if key.startswith(fmt.HYPER_PREFIX):
+                # float32 as its shortest decimal, as the index writes it (0.05, not 0.05000000074505806)
+                values[key[len(fmt.HYPER_PREFIX):]] = float(str(value)) if value.dtype == np.float32 else value.item()
+        return values
 
     def loss(self, step: int) -> float | None:
         """The loss the script fetched in ``step``'s run call (from the state before the update), or None.

@@ -202,15 +202,22 @@ class Recorder:
         needed = {name: value for name, (_, value) in feeds.items()}
         values = self._read(session, list(self._variables.values()) + list(hyper_tensors.values()), needed)
         state = dict(zip(self._variables, values[: len(self._variables)], strict=True))
+        self._per_step = {}
         if optimizer is not None:
-            hyper = {name: _plain(value) for name, value in zip(hyper_tensors, values[len(self._variables):],
-                                                                strict=True)}
+            read = dict(zip(hyper_tensors, values[len(self._variables):], strict=True))
+            hyper = {name: _plain(value) for name, value in read.items()}
             hyper.update(optimizer.attributes)
             self.index["optimizer"] = {"kind": optimizer.kind, "name": optimizer.name, "spec": optimizer.spec,
-                                       "hyperparameters": hyper, "varying": list(optimizer.varying)}
-            if optimizer.varying:
-                self.index["notes"].append(f"optimizer hyper-parameters {list(optimizer.varying)} depend on a "
-                                           "variable or a fed value; the index holds their value at step 1")
+                                       "hyperparameters": hyper, "varying": list(optimizer.varying),
+                                       "per_step": list(optimizer.per_step)}
+            # Values computed from variables alone (a decayed learning rate) are read with each state:
+            # the read after step k gives the value step k + 1 uses.
+            self._per_step = {name: hyper_tensors[name] for name in optimizer.per_step}
+            self._next_hyper = {name: read[name] for name in optimizer.per_step}
+            fed = sorted(set(optimizer.varying) - set(optimizer.per_step))
+            if fed:
+                self.index["notes"].append(f"optimizer hyper-parameters {fed} depend on a fed value; the index "
+                                           "holds their value at step 1")
         self._state_bytes = sum(value.nbytes for value in state.values())
         self.writer.write_graph(self._meta_graph(graph))
         self.writer.write_state(0, state)
@@ -269,13 +276,15 @@ class Recorder:
         for item, value in zip(items, tf.nest.flatten(result), strict=True):
             if item.kind == "tensor":
                 fetched[item.name] = np.array(value, copy=True)
-        step_bytes = self.writer.write_step(number, feeds, fetched)
+        step_bytes = self.writer.write_step(number, feeds, fetched, self._next_hyper if self._per_step else {})
         if number == 1:
             note = self.writer.plan_states(self.steps_requested, self._state_bytes, step_bytes)
             if note:
                 self.index["notes"].append(note)
-        values = self._read(session, list(self._variables.values()))
-        self.writer.write_state(number, dict(zip(self._variables, values, strict=True)))
+        values = self._read(session, list(self._variables.values()) + list(self._per_step.values()))
+        count = len(self._variables)
+        self.writer.write_state(number, dict(zip(self._variables, values[:count], strict=True)))
+        self._next_hyper = dict(zip(self._per_step, values[count:], strict=True))
         self.index["steps"].append({"step": number, "call_site": step.call_site, "run": step.run})
         self.index["steps_recorded"] = number
         if number >= self.steps_requested:

@@ -115,10 +115,12 @@ class TraceWriter:
         _replace(os.path.join(self.directory, fmt.GRAPH_FILE), meta_graph_bytes)
         self._add(fmt.GRAPH_FILE)
 
-    def write_step(self, step: int, feeds: Mapping[str, np.ndarray], fetched: Mapping[str, np.ndarray]) -> int:
+    def write_step(self, step: int, feeds: Mapping[str, np.ndarray], fetched: Mapping[str, np.ndarray],
+                   hyperparameters: Mapping[str, np.ndarray]) -> int:
         """Writes the step file; returns its size in bytes."""
         arrays = {fmt.FEED_PREFIX + name: value for name, value in feeds.items()}
         arrays.update({fmt.FETCH_PREFIX + name: value for name, value in fetched.items()})
+        arrays.update({fmt.HYPER_PREFIX + name: value for name, value in hyperparameters.items()})
         buffer = io.BytesIO()
         np.savez(buffer, **fmt.encode_arrays(arrays))
         relative = fmt.step_file(step)

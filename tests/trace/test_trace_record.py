@@ -68,7 +68,9 @@ def test_decayed_learning_rate_is_named_as_varying(tmp_path):
     trace = Trace(tmp_path / "trace")
     assert trace.steps == 2 and trace.ended == "steps"
     assert trace.optimizer.hyperparameters == {"learning_rate": 0.1, "momentum": 0.9, "use_nesterov": False}
-    assert trace.optimizer.varying == ("learning_rate",)
+    assert trace.optimizer.varying == trace.optimizer.per_step == ("learning_rate",)
+    # exponential_decay(0.1, global_step, 5, 0.5): step k runs with global_step k - 1.
+    assert [trace.hyperparameters(k)["learning_rate"] for k in (1, 2)] == [0.1, pytest.approx(0.1 * 0.5 ** 0.2)]
     assert [v.role for v in trace.variables if v.name == "global_step"] == ["counter"]
     assert trace.state(2)["global_step"] == 2
 
