@@ -21,7 +21,13 @@ from typing import Any, NamedTuple
 
 from graphmode._pairing import base_name
 from graphmode._runtime import tf
-from graphmode.train.graph_state import APPLY_OPTIMIZER, WRITE_OP_PREFIXES, graph_state, written_variables
+from graphmode.train.graph_state import (
+    APPLY_OPTIMIZER,
+    WRITE_OP_PREFIXES,
+    graph_state,
+    upstream_ops,
+    written_variables,
+)
 
 _GRAD_YS = re.compile(r"^(?P<scope>.+)/grad_ys_\d+$")
 _APPLY = re.compile(r"^(Resource)?(Sparse)?Apply(?P<kind>\w+)$")
@@ -49,19 +55,6 @@ def fetch_items(graph: tf.Graph, fetches: Any) -> list[FetchItem]:
         kind = "operation" if isinstance(element, tf.Operation) else "tensor"
         items.append(FetchItem(element.name, kind, element))
     return items
-
-
-def upstream_ops(start: Iterable[Any]) -> set[Any]:
-    """Every op the given ops depend on through inputs and control inputs, themselves included."""
-    seen, stack = set(), list(start)
-    while stack:
-        op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        stack.extend(tensor.op for tensor in op.inputs)
-        stack.extend(op.control_inputs)
-    return seen
 
 
 def _updates(write_op: Any) -> bool:

@@ -11,13 +11,14 @@ Lockstep parity and trace recording both read a graph's state this way.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from graphmode._pairing import base_name
 from graphmode._runtime import tf
 
-__all__ = ["APPLY_OPTIMIZER", "COUNTERS", "GraphState", "counter_leaf", "graph_state", "written_variables"]
+__all__ = ["APPLY_OPTIMIZER", "COUNTERS", "GraphState", "counter_leaf", "graph_state", "upstream_ops",
+           "written_variables"]
 
 COUNTERS = ("beta1_power", "beta2_power", "global_step")
 
@@ -60,18 +61,26 @@ def _variable_ops(graph: tf.Graph) -> dict[Any, Any]:
     return ops
 
 
-def written_variables(graph: tf.Graph, train_op: Any) -> tuple[list[Any], set[str]]:
-    """The global variables ``train_op`` writes (in walk order) and the TF1 optimizers whose apply ops it runs."""
-    variables = _variable_ops(graph)
-    start = train_op if isinstance(train_op, tf.Operation) else getattr(train_op, "op", train_op)
-    seen, stack, written, apply_kinds = set(), [start], {}, set()
+def upstream_ops(start: Iterable[Any]) -> list[Any]:
+    """Every op the given ops depend on through inputs and control inputs, themselves included, in walk order."""
+    seen, order, stack = set(), [], list(start)
     while stack:
         op = stack.pop()
         if op in seen:
             continue
         seen.add(op)
+        order.append(op)
         stack.extend(tensor.op for tensor in op.inputs)
         stack.extend(op.control_inputs)
+    return order
+
+
+def written_variables(graph: tf.Graph, train_op: Any) -> tuple[list[Any], set[str]]:
+    """The global variables ``train_op`` writes (in walk order) and the TF1 optimizers whose apply ops it runs."""
+    variables = _variable_ops(graph)
+    start = train_op if isinstance(train_op, tf.Operation) else getattr(train_op, "op", train_op)
+    written, apply_kinds = {}, set()
+    for op in upstream_ops([start]):
         if not op.type.startswith(WRITE_OP_PREFIXES):
             continue
         kind = re.sub(r"^(Resource)?(Sparse)?Apply", "", op.type)
