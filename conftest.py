@@ -24,3 +24,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if is_slow(item):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A skipped page block is reported at its page line, not at unittest's SkipTest handling."""
+    outcome = yield
+    report = outcome.get_result()
+    example = getattr(item, "example", None)
+    if example is not None and report.skipped and isinstance(report.longrepr, tuple):
+        report.longrepr = (str(item.path), example.line - 1, report.longrepr[2])
