@@ -128,6 +128,11 @@ def _import_tensorflow():
 
 tf = _import_tensorflow()
 v1 = tf.compat.v1
+# TensorFlow's own session classes, as they were when graphmode loaded. graphmode's sessions
+# subclass them, and its internal sessions and checks use them, so installing graphmode's classes
+# in TensorFlow's place (``tf.compat.v1.Session = graphmode.Session``) cannot loop back into graphmode.
+TFSession = v1.Session
+TFInteractiveSession = v1.InteractiveSession
 
 
 def default_session_config() -> v1.ConfigProto:
@@ -139,6 +144,44 @@ def default_session_config() -> v1.ConfigProto:
     from tensorflow.python.eager import context
 
     return context.context().config
+
+
+def tensorflow_session(target: str, graph, config) -> TFSession:
+    """Returns a session of TensorFlow's own class, whatever is installed under its name.
+
+    TensorFlow's ``Session.__init__`` calls ``super(Session, self)`` through its
+    module's global name; with graphmode's class installed there, that call fails
+    for TensorFlow's own class. This builds the session as that ``__init__`` does,
+    past the name.
+    """
+    session = TFSession.__new__(TFSession)
+    super(TFSession, session).__init__(target, graph, config=config)
+    session._default_graph_context_manager = None
+    session._default_session_context_manager = None
+    return session
+
+
+def session_run_expansions() -> list[tuple]:
+    """Returns TensorFlow's registry of ``Session.run`` conversions (the live list, newest first).
+
+    Each entry is ``(type, fetch_function, feed_function, feed_function_for_partial_run)``:
+    ``SparseTensor``, ``IndexedSlices``, the types user code registered with
+    ``register_session_run_conversion_functions``, and last ``object`` (a key feeds itself).
+    """
+    from tensorflow.python.client import session
+
+    return session._REGISTERED_EXPANSIONS
+
+
+def flatten_feed_dict(feed_dict: dict) -> dict:
+    """Flattens nested tuple keys of ``feed_dict`` against their values, as ``Session.run`` does.
+
+    Raises:
+        ValueError, TypeError: a key's structure does not match its value's (TensorFlow's words).
+    """
+    from tensorflow.python.util import nest
+
+    return nest.flatten_dict_items(feed_dict)
 
 
 def v2_behavior_enabled() -> bool:

@@ -11,7 +11,28 @@ from graphmode._runtime import tf
 
 
 class GraphmodeError(Exception):
-    """Root of every error graphmode raises."""
+    """Root of every error graphmode raises.
+
+    Where TensorFlow refuses the same input, graphmode's sentence comes first and
+    TensorFlow's own message follows it, word for word, as the last line(s)
+    (also in ``tensorflow_message``): code that matches TensorFlow's text with
+    ``re.search`` or ``assertRaisesRegex`` still matches.
+    """
+
+    tensorflow_message: str | None = None
+
+    def add_tensorflow_message(self, text: str) -> None:
+        """Appends TensorFlow's message for the same input (once; an empty text adds nothing)."""
+        if not text or self.tensorflow_message is not None:
+            return
+        self.tensorflow_message = text
+        self._set_message(f"{self._message_text()}\n{text}")
+
+    def _message_text(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def _set_message(self, message: str) -> None:
+        self.args = (message, *self.args[1:])
 
 
 class _TensorFlowError(GraphmodeError):
@@ -31,6 +52,12 @@ class _TensorFlowError(GraphmodeError):
             if issubclass(base, tf.errors.OpError) and base.__module__.startswith("tensorflow")
         )
         tensorflow_base.__init__(self, node_def, op, message)
+
+    def _message_text(self) -> str:
+        return self.message
+
+    def _set_message(self, message: str) -> None:
+        self._message = message  # where tf.errors.OpError keeps it (its str() and .message read it)
 
 
 class FeedError(GraphmodeError, ValueError):

@@ -70,6 +70,7 @@ def check_timeout(timeout: float | None) -> None:
 
 
 def run_options(options: v1.RunOptions | None, timeout: float | None, record: bool) -> v1.RunOptions:
+    """Returns a copy of the caller's ``RunOptions`` (left unchanged) with graphmode's timeout and recording."""
     copied = v1.RunOptions()
     if options is not None:
         copied.CopyFrom(options)
@@ -79,3 +80,15 @@ def run_options(options: v1.RunOptions | None, timeout: float | None, record: bo
     if record:
         copied.output_partition_graphs = True
     return copied
+
+
+def hand_over_metadata(own: v1.RunMetadata, callers: v1.RunMetadata, asked: v1.RunOptions | None) -> None:
+    """Fills the caller's ``RunMetadata`` from graphmode's own, as TensorFlow would for the caller's options.
+
+    Recording placement asks TensorFlow for partition graphs; they stay
+    graphmode's unless the caller's own options asked for them too.
+    """
+    callers.CopyFrom(own)
+    if asked is None or not asked.output_partition_graphs:
+        callers.ClearField("partition_graphs")
+        callers.ClearField("function_graphs")

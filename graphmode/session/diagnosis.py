@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from graphmode._runtime import tf, v1
+from graphmode._runtime import TFSession, tf, v1
 from graphmode.errors import (
     DevicePlacementError,
     ForeignGraphError,
+    GraphmodeError,
     MissingFeedError,
     NumericsError,
     RunTimeoutError,
@@ -38,6 +39,25 @@ _DEVICE_ASSIGN = re.compile(
     re.S,
 )
 _NUMERICS = re.compile(r"graphmode-check-numerics\[(?P<tensor>[^\]]+)\] : Tensor had (?P<kind>[\w ]+) values")
+
+
+def add_tensorflow_words(error: GraphmodeError, tensorflow_call: Callable[[], object]) -> GraphmodeError:
+    """Ends ``error``'s message with TensorFlow's own message for the same input, and returns it.
+
+    ``tensorflow_call`` repeats on TensorFlow's side what graphmode refused, in a
+    form that runs nothing: ``Session.run`` with nothing to fetch checks every feed
+    the way a real run would and stops there. TensorFlow's refusal is taken at its
+    word when ``error`` is also an instance of its class (the drop-in promise);
+    where TensorFlow accepts the input (graphmode refuses on purpose, e.g. a value
+    the feed would wrap) or refuses it with another class (a deliberate, listed
+    difference), the message stays graphmode's alone.
+    """
+    try:
+        tensorflow_call()
+    except Exception as refusal:  # noqa: BLE001 - only its words are wanted, and only where the class agrees
+        if isinstance(error, type(refusal)):
+            error.add_tensorflow_message(refusal.message if isinstance(refusal, tf.errors.OpError) else str(refusal))
+    return error
 
 
 def fetch_element(graph: tf.Graph, fetch: object) -> tf.Tensor | tf.Operation | None:
@@ -147,7 +167,7 @@ def uninitialized_variables(
         with graph.as_default(), tf.name_scope("graphmode"):
             reports[key] = v1.report_uninitialized_variables(variables)
     options = None if timeout is None else v1.RunOptions(timeout_in_ms=max(1, round(timeout * 1000)))
-    return [name.decode() for name in v1.Session.run(session, reports[key], options=options)]
+    return [name.decode() for name in TFSession.run(session, reports[key], options=options)]
 
 
 def is_uninitialized_error(error: tf.errors.OpError) -> bool:
@@ -170,17 +190,10 @@ def uninitialized_error(session, original: tf.errors.OpError) -> UninitializedVa
     )
     return UninitializedVariableError(
         f"the run read {len(names)} uninitialized variable(s): {described}. Run "
-        "session.run(tf.compat.v1.global_variables_initializer()) first, or restore a checkpoint.\n"
-        f"TensorFlow said: {first_line(original.message)}",
+        "session.run(tf.compat.v1.global_variables_initializer()) first, or restore a checkpoint.",
         original.node_def,
         original.op,
     )
-
-
-def first_line(message: str) -> str:
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    meaningful = [line for line in lines if not line.startswith(("Graph execution error", "Detected at", "File ", "Node:"))]
-    return (meaningful or lines or [""])[0]
 
 
 def timeout_error(graph, fetches, seconds: float, source: str, target: str, original) -> RunTimeoutError:

@@ -8,15 +8,23 @@ something is wrong, and that placement is recorded as data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from graphmode._runtime import default_session_config, tf, v1
-from graphmode.errors import ConfigError, FeedError, ForeignGraphError, SessionClosedError
+from graphmode._runtime import TFSession, default_session_config, tf, v1
+from graphmode.errors import (
+    ConfigError,
+    ConfigTypeError,
+    FeedError,
+    ForeignGraphError,
+    NumericsError,
+    SessionClosedError,
+)
 from graphmode.session import diagnosis, feeds, remote
 from graphmode.session.callables import Guard, RunCache, build_callable
-from graphmode.session.config import run_options
+from graphmode.session.config import hand_over_metadata, run_options
 from graphmode.session.config import session_config as session_config
 from graphmode.session.copies import distinct
+from graphmode.session.feeds import expand_feed_keys
 from graphmode.session.placement import PlacementReport, merge_records, records_from_run_metadata
 
 
@@ -37,17 +45,32 @@ class _SessionFeatures:
         check_numerics: bool = False,
         record_placement: bool | None = None,
     ) -> None:
-        # Without a config, TensorFlow's session starts from its context's (tf.config threading,
-        # soft placement, optimizer options, GPU memory growth); so do we, then apply ours.
-        config = session_config(
-            default_session_config() if config is None else config,
-            allow_soft_placement=allow_soft_placement,
-            log_device_placement=log_device_placement,
-            intra_op_threads=intra_op_threads,
-            inter_op_threads=inter_op_threads,
-            timeout=timeout,
-        )
-        super().__init__(target, graph, config)
+        if "_graphmode_initializing" in self.__dict__:
+            # TensorFlow's session classes call super() through their module's global names
+            # (`super(Session, self)`); with graphmode's classes installed under those names, each
+            # such call comes back here: go on past the TensorFlow class that made it.
+            super(next(self._graphmode_initializing), self).__init__(target, graph, config=config)
+            return
+        try:
+            # Without a config, TensorFlow's session starts from its context's (tf.config threading,
+            # soft placement, optimizer options, GPU memory growth); so do we, then apply ours.
+            config = session_config(
+                default_session_config() if config is None else config,
+                allow_soft_placement=allow_soft_placement,
+                log_device_placement=log_device_placement,
+                intra_op_threads=intra_op_threads,
+                inter_op_threads=inter_op_threads,
+                timeout=timeout,
+            )
+        except ConfigTypeError as error:
+            # TensorFlow checks its arguments before it creates anything: its refusal is its wording.
+            diagnosis.add_tensorflow_words(error, lambda: super(TFSession, self).__init__(target, graph, config=config))
+            raise
+        self._graphmode_initializing = self._tensorflow_classes()
+        try:
+            super().__init__(target, graph, config)
+        finally:
+            del self._graphmode_initializing
         self._session_timeout = config.operation_timeout_in_ms / 1000 or None
         self._remote_unchecked = remote.is_remote(target)  # see _reach_remote
         self._check_numerics = check_numerics
@@ -57,6 +80,11 @@ class _SessionFeatures:
         self._numerics_checks: dict = {}
         self._fetch_names: dict = {}
         self._run_cache = RunCache()
+
+    def _tensorflow_classes(self) -> Iterator[type]:
+        """TensorFlow's session classes this session's methods pass through, in order."""
+        mro = type(self).__mro__
+        return iter(mro[mro.index(_SessionFeatures) + 1 :])
 
     def __del__(self) -> None:
         # A session whose __init__ failed (a bad config) never got a C++ session to free.
@@ -124,10 +152,12 @@ class _SessionFeatures:
             if ran:
                 return result
         if feed_dict:
-            feed_dict = feeds.validate_feed_dict(graph, feed_dict, self._feed_specs)
+            feed_dict = self._checked_feeds(feed_dict)
+        asked_options, asked_metadata = options, run_metadata
         if timeout is not None or record:
             options = run_options(options, timeout, record)
-            run_metadata = run_metadata if run_metadata is not None else v1.RunMetadata()
+        if record:  # graphmode's own metadata: the caller's gets only what its options asked for
+            run_metadata = v1.RunMetadata()
         if _names_in(fetches):
             fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
         run_fetches = (fetches, self._numerics_check(fetches)) if check else fetches
@@ -140,6 +170,8 @@ class _SessionFeatures:
             raise
         if record:
             merge_records(self._placement, records_from_run_metadata(graph, run_metadata))
+            if asked_metadata is not None:
+                hand_over_metadata(run_metadata, asked_metadata, asked_options)
         return distinct(result[0] if check else result)
 
     def partial_run_setup(self, fetches, feeds=None):
@@ -149,7 +181,7 @@ class _SessionFeatures:
             FeedTypeError / ForeignGraphError / FeedError: a feed key cannot be fed.
         """
         self._ensure_open()
-        for key in feeds or ():
+        for key in expand_feed_keys(feeds):
             self._feed_spec(key)
         if _names_in(fetches):
             fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
@@ -163,7 +195,7 @@ class _SessionFeatures:
         """``tf.compat.v1.Session.partial_run``, with the feeds checked and errors translated as by ``run``."""
         self._ensure_open()
         if feed_dict:
-            feed_dict = feeds.validate_feed_dict(self.graph, feed_dict, self._feed_specs)
+            feed_dict = self._checked_feeds(feed_dict)
         if _names_in(fetches):
             fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
         try:
@@ -173,16 +205,38 @@ class _SessionFeatures:
 
     def close(self) -> None:
         """Closes the session (and drops the callables ``run`` built for it)."""
+        if "_graphmode_closing" in self.__dict__:
+            # TensorFlow's InteractiveSession.close calls super() through its module's global name.
+            super(next(self._graphmode_closing), self).close()
+            return
         self._run_cache.clear()
-        super().close()
+        self._graphmode_closing = self._tensorflow_classes()
+        try:
+            super().close()
+        finally:
+            del self._graphmode_closing
 
     def _feed_spec(self, key) -> feeds.FeedSpec | None:
         return feeds.spec_for(self.graph, key, self._feed_specs)
 
+    def _checked_feeds(self, feed_dict: dict) -> dict:
+        try:
+            return feeds.validate_feed_dict(self.graph, feed_dict, self._feed_specs)
+        except (FeedError, ForeignGraphError) as error:
+            # A run with nothing to fetch makes TensorFlow check the feeds and stop: its words, nothing run.
+            diagnosis.add_tensorflow_words(error, lambda: TFSession.run(self, [], feed_dict))
+            raise
+
     def _explain_foreign(self, error: Exception, fetches) -> None:
         if "is not an element of this graph" in str(error) and "feed" not in str(error):
-            diagnosis.fetch_elements(self.graph, fetches)  # raises ForeignGraphError naming the fetch
-            raise ForeignGraphError(f"{error} (feeds and fetches must come from the session's graph)") from error
+            try:
+                diagnosis.fetch_elements(self.graph, fetches)  # raises ForeignGraphError naming the fetch
+            except ForeignGraphError as foreign:
+                foreign.add_tensorflow_message(str(error))
+                raise foreign from error
+            foreign = ForeignGraphError("a fetch belongs to another graph than this session's; fetch what the session's graph holds")
+            foreign.add_tensorflow_message(str(error))
+            raise foreign from error
 
     def make_callable(self, fetches, feed_list: Sequence | None = None, accept_options: bool = False) -> Callable:
         """Like ``tf.compat.v1.Session.make_callable``, but really fast, with feeds checked per call.
@@ -206,7 +260,12 @@ class _SessionFeatures:
         if accept_options or any(tensor is None for tensor in tensors):
             return super().make_callable(fetches, feed_list, accept_options)
         fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
-        leaves = [diagnosis.fetch_element(graph, leaf) for leaf in tf.nest.flatten(fetches)]
+        try:
+            leaves = [diagnosis.fetch_element(graph, leaf) for leaf in tf.nest.flatten(fetches)]
+        except ForeignGraphError as error:
+            # TensorFlow refuses such a fetch while it builds the callable, before anything runs.
+            diagnosis.add_tensorflow_words(error, lambda: TFSession.make_callable(self, fetches))
+            raise
         if any(leaf is None for leaf in leaves):  # fetches only TensorFlow's conversion registry understands
             return super().make_callable(fetches, feed_list, accept_options)
         if not all(map(graph.is_feedable, tensors)) or not all(map(graph.is_fetchable, leaves)):
@@ -229,7 +288,11 @@ class _SessionFeatures:
                 checked[:] = [Guard.of(graph, tensors, version=False, fetches=feed_list is not None),
                               [feeds.spec_for(graph, tensor, self._feed_specs) for tensor in tensors]]
                 return result
-            arrays = [feeds.convert_feed(spec, value) for spec, value in zip(checked[1], values)]
+            try:
+                arrays = [feeds.convert_feed(spec, value) for spec, value in zip(checked[1], values)]
+            except FeedError as error:
+                diagnosis.add_tensorflow_words(error, lambda: TFSession.run(self, [], dict(zip(feed_list, values))))
+                raise
             try:
                 results = run(arrays)
             except tf.errors.OpError as error:
@@ -246,10 +309,11 @@ class _SessionFeatures:
 
     def _ensure_open(self) -> None:
         if self._closed:
-            raise SessionClosedError(
+            error = SessionClosedError(
                 f"this {type(self).__name__} (target {self.target or 'local'!r}) was closed; "
                 "create a new session (variable values live in a session and are gone with it)"
             )
+            raise diagnosis.add_tensorflow_words(error, lambda: TFSession.run(self, []))
 
     def _variable_value_for_name(self, fetch):
         # TF1 code fetches variables by name ("v:0"). With resource variables
@@ -297,6 +361,12 @@ class _SessionFeatures:
         self._remote_unchecked = False
 
     def _translate(self, error: tf.errors.OpError, fetches, feed_dict, run_timeout, options) -> Exception:
+        translated = self._translation(error, fetches, feed_dict, run_timeout, options)
+        if translated is not error and not isinstance(translated, NumericsError):  # numerics checks are graphmode's
+            translated.add_tensorflow_message(error.message)
+        return translated
+
+    def _translation(self, error: tf.errors.OpError, fetches, feed_dict, run_timeout, options) -> Exception:
         graph = self.graph
         if isinstance(error, tf.errors.DeadlineExceededError):
             if run_timeout is not None:
@@ -350,5 +420,8 @@ class Session(_SessionFeatures, v1.Session):
     """
 
 
-class InteractiveSession(_SessionFeatures, v1.InteractiveSession):
-    """A graphmode session that installs itself as the default (for ``.eval()``/``.run()``)."""
+class InteractiveSession(Session, v1.InteractiveSession):
+    """A graphmode session that installs itself as the default (for ``.eval()``/``.run()``).
+
+    Like TensorFlow's, it is a :class:`Session` too.
+    """

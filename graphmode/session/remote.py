@@ -22,7 +22,7 @@ import math
 import socket
 import time
 
-from graphmode._runtime import tf, v1
+from graphmode._runtime import tensorflow_session, tf, v1
 from graphmode.errors import ConfigError, RunTimeoutError
 
 GRPC_PREFIX = "grpc://"
@@ -67,7 +67,7 @@ def wait_until_reachable(target: str, config: v1.ConfigProto, seconds: float, so
     probe_config.rpc_options.CopyFrom(config.rpc_options)
     probe_config.rpc_options.use_rpc_for_inprocess_master = True  # the local master ignores deadlines
     probe_config.operation_timeout_in_ms = max(1, round(seconds * 1000))
-    session = v1.Session(target, graph=graph, config=probe_config)
+    session = tensorflow_session(target, graph, probe_config)  # never graphmode's: a probe must not probe
     try:
         session.run(probe)
     except tf.errors.DeadlineExceededError as error:

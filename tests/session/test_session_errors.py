@@ -25,7 +25,10 @@ def test_feed_with_wrong_shape_names_placeholder_expected_and_given(model, sessi
     session.run(init)
     with pytest.raises(gm.errors.FeedError) as caught:
         session.run(loss, {x: np.ones((3, 3)), labels: np.ones((3, 1))})
-    assert str(caught.value) == "feed for placeholder 'x-input:0' has shape (3, 3); it expects (?, 2)"
+    assert str(caught.value) == (
+        "feed for placeholder 'x-input:0' has shape (3, 3); it expects (?, 2)\n"
+        "Cannot feed value of shape (3, 3) for Tensor x-input:0, which has shape (None, 2)"  # TensorFlow's words
+    )
     assert isinstance(caught.value, ValueError)
 
 
