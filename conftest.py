@@ -33,4 +33,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = outcome.get_result()
     example = getattr(item, "example", None)
     if example is not None and report.skipped and isinstance(report.longrepr, tuple):
-        report.longrepr = (str(item.path), example.line - 1, report.longrepr[2])
+        report.longrepr = (str(item.path), example.line, report.longrepr[2])
