@@ -7,12 +7,18 @@ Fixtures:
         reported as ``test_x[graph]`` and ``test_x[eager]``, each with a fresh setup.
 
     run_tf1_script: runs a TF1 script through ``graphmode run`` in a subprocess.
+    parity_trace: ``parity_trace(build_eager, trace="DIR", inputs=..., ...)`` checks a
+        TF2 rewrite against a trace ``graphmode run --record`` wrote and fails the
+        test with the parity report when it diverges (returns the report otherwise).
 
 Markers:
     ``@pytest.mark.graph_and_eager``: run the test body in both modes even when it
     does not take ``execution_mode`` (like TensorFlow's
     ``run_in_graph_and_eager_modes``). Then only the body runs inside the mode;
     take ``execution_mode`` when fixtures must build in it too.
+    ``@pytest.mark.parity_trace("DIR", inputs=(...), ...)``: the trace folder (and
+    check options) the test's ``parity_trace`` fixture uses when its call does not
+    name them; a relative folder is taken from the test file's folder.
     ``@pytest.mark.tf1_subprocess``: run the test in its own Python process with
     graphmode's TF1 API enabled (``import tensorflow as tf`` in the test body gets
     it). TF1's switch (``disable_v2_behavior``) is process-wide and permanent, so
@@ -50,6 +56,7 @@ if TYPE_CHECKING:
 
 MARKER = "graph_and_eager"
 TF1_MARKER = "tf1_subprocess"
+TRACE_MARKER = "parity_trace"
 # Set in the child process a tf1_subprocess test runs in.
 TF1_CHILD_ENV = "GRAPHMODE_TF1_SUBPROCESS"
 # Where TensorFlow's v2 behaviour was switched off (a test module or test id), once seen.
@@ -155,6 +162,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{TF1_MARKER}: run the test in its own Python process with graphmode's TF1 API enabled",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{TRACE_MARKER}(directory, **options): the trace (and check_parity options) the parity_trace fixture "
+        "checks against",
+    )
 
 
 def _note_tf2_switch(where: str) -> None:
@@ -259,3 +271,37 @@ def session(graph: tf.Graph) -> Iterator[Session]:
 
     with Session(graph=graph) as active:
         yield active
+
+
+@pytest.fixture
+def parity_trace(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Returns ``check(build_eager, trace=None, **options)``: the rewrite against a recorded trace.
+
+    ``trace`` (a folder, or a :class:`graphmode.Trace`) and the options of
+    :func:`graphmode.check_parity` (``inputs``, ``steps``, ``atol``, ``rtol``,
+    ``name_map``, ...) default to the test's ``@pytest.mark.parity_trace(...)``;
+    a relative folder is taken from the test file's folder. A divergence fails
+    the test with the whole report (first divergence, phase, how far over the
+    tolerance); within tolerance the report is returned.
+    """
+
+    def check(build_eager: Callable[[], Any], trace: Any = None, **options: Any) -> Any:
+        from graphmode.parity.check import check_parity
+        from graphmode.trace.reader import Trace
+
+        marker = request.node.get_closest_marker(TRACE_MARKER)
+        if trace is None and marker is not None and marker.args:
+            trace = marker.args[0]
+        if trace is None:
+            raise pytest.UsageError(f"{request.node.nodeid}: parity_trace needs a trace: pass trace=DIR or mark the "
+                                    f"test @pytest.mark.{TRACE_MARKER}(DIR)")
+        options = {**(marker.kwargs if marker is not None else {}), **options}
+        if not isinstance(trace, Trace):
+            folder = os.fspath(trace)
+            trace = Trace(folder if os.path.isabs(folder) else os.path.join(os.path.dirname(request.path), folder))
+        report = check_parity(trace, build_eager, **options)
+        if not report.ok:
+            pytest.fail(f"parity against the trace {trace.directory} diverged:\n{report}", pytrace=False)
+        return report
+
+    return check

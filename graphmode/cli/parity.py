@@ -1,9 +1,13 @@
-"""``graphmode parity NAME``: run a bundled example's graph-vs-eager parity check.
+"""``graphmode parity NAME``: run a bundled example's graph-vs-eager parity check; ``--trace DIR``: check against a recording.
 
 The bundled examples live inside the package (:mod:`graphmode.parity.gallery`),
 so the command works from any install. ``--examples-dir DIR`` runs ``DIR/NAME.py``
 instead: any file that defines ``parity_problem(steps: int = ..., seed: int = 0)
 -> graphmode.ParityProblem`` (and, to take ``--variant``, a ``variant`` argument).
+``graphmode parity --trace DIR --eager package.module:factory`` checks a TF2
+rewrite (``factory() -> EagerModel``) against a trace that ``graphmode run
+--record`` wrote; ``--tf1-model module:fn`` runs the TF1 model code
+``fn(*batch) -> loss`` eagerly instead (:meth:`EagerModel.from_tf1`).
 Exit status: 0 within tolerance, 1 diverged, 2 the example could not be run.
 """
 
@@ -117,9 +121,82 @@ def _tolerance(text: str) -> float:
     return value
 
 
+def load_callable(spec: str, flag: str):
+    """``package.module:name`` -> the callable it names (the current folder is importable, as with ``python -m``).
+
+    Raises:
+        ExampleError: the spec has no ``:``, the module cannot be imported, or it has no such callable.
+    """
+    import importlib
+
+    from graphmode.errors import ExampleError
+
+    module_name, _, name = spec.partition(":")
+    if not module_name or not name:
+        raise ExampleError(f"{flag} takes package.module:function; got {spec!r}")
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ExampleError(f"{flag} {spec}: cannot import {module_name!r} ({error}); run from the folder that "
+                           "holds it or put it on PYTHONPATH") from error
+    target = getattr(module, name, None)
+    if not callable(target):
+        raise ExampleError(f"{flag} {spec}: module {module_name!r} ({module.__file__}) has no function {name!r}")
+    return target
+
+
+def _run_trace(args: argparse.Namespace) -> int:
+    from graphmode.errors import ExampleError, GraphmodeError
+
+    if (args.eager is None) == (args.tf1_model is None):
+        print("graphmode parity: --trace needs exactly one of --eager package.module:factory (the rewrite) or "
+              "--tf1-model module:fn (the TF1 model code, run eagerly)", file=sys.stderr)
+        return EXIT_UNUSABLE
+    inputs = tuple(name.strip() for name in args.inputs.split(",")) if args.inputs else None
+    try:
+        from graphmode.parity.check import DEFAULT_ATOL, DEFAULT_RTOL, check_parity
+        from graphmode.parity.trace_check import tf1_model_factory
+        from graphmode.trace.reader import Trace
+
+        trace = Trace(args.trace)
+        if args.eager is not None:
+            build_eager, label = load_callable(args.eager, "--eager"), args.eager
+        else:
+            build_eager, label = tf1_model_factory(trace, load_callable(args.tf1_model, "--tf1-model"), inputs), \
+                f"{args.tf1_model} (TF1 model code, eagerly)"
+        report = check_parity(trace, build_eager, inputs=inputs, steps=args.steps,
+                              atol=DEFAULT_ATOL if args.atol is None else args.atol,
+                              rtol=DEFAULT_RTOL if args.rtol is None else args.rtol,
+                              verdict=args.verdict or "lockstep")
+    except (ExampleError, GraphmodeError) as error:
+        print(f"graphmode parity: --trace {args.trace}: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if args.json:
+        print(report.to_json())
+    else:
+        print(f"{label} (eager) vs the trace {trace.directory} ({trace.steps} recorded steps)")
+        print(report)
+        if args.per_step:
+            print(report.format_steps())
+    return EXIT_OK if report.ok else EXIT_DIVERGED
+
+
 def _run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: parsing `graphmode parity --bad-option` must not load TensorFlow.
     from graphmode.errors import ExampleError, GraphmodeError
+
+    if args.trace is not None:
+        if args.name is not None or args.examples_dir or args.variant or args.seed is not None:
+            print("graphmode parity: --trace checks a recording; it takes no example name, --variant, --seed or "
+                  "--examples-dir", file=sys.stderr)
+            return EXIT_UNUSABLE
+        return _run_trace(args)
+    if args.name is None or args.eager or args.tf1_model or args.inputs:
+        print("graphmode parity: give an example NAME, or --trace DIR with --eager/--tf1-model (and --inputs)",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
 
     try:
         module = load_example(args.name, Path(args.examples_dir)) if args.examples_dir else load_bundled_example(args.name)
@@ -150,11 +227,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "parity",
         help="train an example in graph and eager mode and compare step by step",
-        description="Run the graph-vs-eager parity check of a bundled example; exit 0 within "
-        "tolerance (|a-b| <= atol + rtol*|graph value|), 1 when it diverges, 2 when it cannot run.",
+        description="Run the graph-vs-eager parity check of a bundled example, or check a rewrite against a "
+        "recorded trace (--trace DIR --eager MODULE:FACTORY); exit 0 within tolerance, 1 when it diverges, 2 when "
+        "it cannot run.",
     )
-    parser.add_argument("name", help="example name: regress_a, sigmoid_classifier or mlp_digits (bundled), "
-                        "or a file's name in --examples-dir")
+    parser.add_argument("name", nargs="?", help="example name: regress_a, sigmoid_classifier or mlp_digits "
+                        "(bundled), or a file's name in --examples-dir")
     parser.add_argument("--variant", help="the example's variant (default: its first); an unknown name lists them, "
                         "e.g. mlp_digits --variant softmax_adam")
     parser.add_argument("--steps", type=_positive, help="training steps (default: the example's)")
@@ -172,4 +250,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("--per-step", action="store_true", help="also print both losses at every step")
     parser.add_argument("--examples-dir", help="run DIR/NAME.py instead of a bundled example")
+    parser.add_argument("--trace", metavar="DIR", help="check against a trace `graphmode run --record` wrote, "
+                        "instead of an example")
+    parser.add_argument("--eager", metavar="MODULE:FACTORY", help="with --trace: the rewrite, a function returning "
+                        "a graphmode.EagerModel (fresh variables and optimizer per call)")
+    parser.add_argument("--tf1-model", metavar="MODULE:FN", help="with --trace: the TF1 model code fn(*batch) -> "
+                        "loss, run eagerly with the recorded optimizer's Keras counterpart")
+    parser.add_argument("--inputs", metavar="NAMES", help="with --trace: placeholder names in the order train_step "
+                        "takes them, comma-separated (default: the order the script fed them)")
     parser.set_defaults(handler=_run)

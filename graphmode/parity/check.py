@@ -22,7 +22,7 @@ import contextlib
 import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -35,7 +35,19 @@ from graphmode.parity.lockstep import run_lockstep
 from graphmode.parity.noise_floor import DEFAULT_NOISE_FACTOR, perturb_by_one_ulp
 from graphmode.parity.progress import progress
 from graphmode.parity.report import ParityReport, Trajectory
-from graphmode.parity.run import EagerModel, GraphModel, named_variables, run_eager, train_graph, variable_shape
+from graphmode.parity.run import (
+    EagerModel,
+    GraphModel,
+    built_eager_model,
+    named_variables,
+    refuse_shared_variables,
+    run_eager,
+    train_graph,
+    variable_shape,
+)
+
+if TYPE_CHECKING:
+    from graphmode.trace.reader import Trace
 
 __all__ = [
     "DEFAULT_ATOL",
@@ -106,9 +118,9 @@ VERDICTS = ("lockstep", "free")
 
 
 def check_parity(
-    build_graph: Callable[[], GraphModel],
+    build_graph: Callable[[], GraphModel] | Trace,
     build_eager: Callable[[], EagerModel],
-    batches: Iterable[Any],
+    batches: Iterable[Any] | None = None,
     *,
     atol: float = DEFAULT_ATOL,
     rtol: float = DEFAULT_RTOL,
@@ -120,6 +132,7 @@ def check_parity(
     noise_factor: float = DEFAULT_NOISE_FACTOR,
     verdict: str = "lockstep",
     steps: int | None = None,
+    inputs: Sequence[str] | None = None,
 ) -> ParityReport:
     """Compares the eager rewrite with the graph original, step by step, on the same batches.
 
@@ -141,8 +154,15 @@ def check_parity(
     ``build_eager`` is called once per comparison (twice: lockstep, then the free
     run) and must return fresh variables and a fresh optimizer each time.
 
+    Against a recording: pass a :class:`graphmode.Trace` for ``build_graph`` and
+    no ``batches``; the recorded state, feeds and losses are the reference
+    (:mod:`graphmode.parity.trace_check`), ``inputs`` orders the recorded feeds
+    for ``train_step`` by placeholder name (default: the order the script fed
+    them), and ``random_ops`` / ``noise_floor`` do not apply (nothing of TF1 runs).
+
     Args:
-        build_graph: builds the TF1 side in a fresh graph and returns a :class:`GraphModel`.
+        build_graph: builds the TF1 side in a fresh graph and returns a :class:`GraphModel`;
+            or a :class:`graphmode.Trace` of it.
         build_eager: builds the TF2 side and returns an :class:`EagerModel`.
         batches: one tuple of arrays per step (a generator is read once and
             replayed to both sides).
@@ -173,7 +193,9 @@ def check_parity(
         verdict: ``"lockstep"`` (default) or ``"free"``: which comparison decides ``ok``.
         steps: how many steps to run, one batch each, taken from the start of
             ``batches`` (which may then be endless); fewer batches are an error.
-            None: one step per batch given.
+            None: one step per batch given (against a trace: every recorded step).
+        inputs: against a trace, the placeholder names (``"x"`` or ``"x:0"``) in the
+            order ``train_step(*batch)`` takes them.
 
     Returns:
         The :class:`ParityReport` (graph = reference, eager = candidate).
@@ -184,21 +206,32 @@ def check_parity(
             variables, ``build_eager`` returned the same variables twice, or there
             are no batches (or fewer than ``steps``).
     """
+    from graphmode.parity.trace_check import check_trace_parity, is_trace
+
+    if is_trace(build_graph):
+        if batches is not None or random_ops is not None or noise_floor:
+            given = [name for name, value in (("batches", batches), ("random_ops", random_ops),
+                                              ("noise_floor", noise_floor or None)) if value is not None]
+            raise ConfigError(f"check_parity against a trace takes no {', '.join(given)}: the recorded feeds are the "
+                              "batches and nothing of TF1 runs; pass inputs=(placeholder names) to order the feeds")
+        _check_options(initial_values, verdict, atol, rtol, noise_factor)
+        return check_trace_parity(build_graph, build_eager, inputs=inputs, steps=steps, atol=atol, rtol=rtol,
+                                  name_map=name_map, initial_values=initial_values, verdict=verdict)
+    if inputs is not None:
+        raise ConfigError("inputs= orders a trace's recorded feeds; with build_graph the GraphModel's inputs order "
+                          "the batches")
+    if batches is None:
+        raise ConfigError("check_parity needs batches (one tuple of arrays per step) with build_graph; only a "
+                          "Trace brings its own")
     batches = _take_batches(batches, steps)
-    if isinstance(initial_values, str) and initial_values != "own":
-        raise ConfigError(f"initial_values must be None, a name -> array mapping or 'own'; got {initial_values!r}")
-    if verdict not in VERDICTS:
-        raise ConfigError(f"verdict must be one of {VERDICTS}; got {verdict!r}")
-    for label, value in (("atol", atol), ("rtol", rtol), ("noise_factor", noise_factor)):
-        if not isinstance(value, int | float) or not value >= 0:
-            raise ConfigError(f"{label} must be a number >= 0; got {value!r}")
+    _check_options(initial_values, verdict, atol, rtol, noise_factor)
     with _random_scope(random_ops, random_seed):
         graph_model = build_graph()
         if not isinstance(graph_model, GraphModel):
             raise ConfigError(f"build_graph must return a GraphModel; it returned {type(graph_model).__name__}")
     graph_initial = initial_values if isinstance(initial_values, Mapping) else None
     with _random_scope(random_ops, random_seed):
-        lockstep_model = _built_eager(build_eager)
+        lockstep_model = built_eager_model(build_eager)
         lockstep = run_lockstep(graph_model, lockstep_model, progress(batches, "parity lockstep"), atol=atol, rtol=rtol,
                                 graph_initial=graph_initial, copy_initial=initial_values != "own", name_map=name_map)
     reference = lockstep.reference
@@ -206,9 +239,9 @@ def check_parity(
     shadow = (_nudged_graph_run(build_graph, progress(batches, "parity noise floor"), reference, random_ops, random_seed)
               if noise_floor else None)
     with _random_scope(random_ops, random_seed):
-        eager_model = _built_eager(build_eager)
+        eager_model = built_eager_model(build_eager)
         eager_variables = named_variables(eager_model.variables, "eager")
-        _refuse_shared(named_variables(lockstep_model.variables, "eager"), eager_variables)
+        refuse_shared_variables(named_variables(lockstep_model.variables, "eager"), eager_variables)
         shapes = {name: variable_shape(v) for name, v in eager_variables.items()}
         pairs = pair_variables({name: values.shape[1:] for name, values in reference.variables.items()}, shapes,
                                _model_names(name_map, reference)).as_dict()
@@ -246,24 +279,19 @@ def _take_batches(batches: Iterable[Any], steps: int | None) -> list:
     return taken
 
 
-def _built_eager(build_eager: Callable[[], EagerModel]) -> EagerModel:
-    model = build_eager()
-    if not isinstance(model, EagerModel):
-        raise ConfigError(f"build_eager must return an EagerModel; it returned {type(model).__name__}")
-    return model
+def _check_options(initial_values: Any, verdict: str, atol: float, rtol: float, noise_factor: float) -> None:
+    if isinstance(initial_values, str) and initial_values != "own":
+        raise ConfigError(f"initial_values must be None, a name -> array mapping or 'own'; got {initial_values!r}")
+    if verdict not in VERDICTS:
+        raise ConfigError(f"verdict must be one of {VERDICTS}; got {verdict!r}")
+    for label, value in (("atol", atol), ("rtol", rtol), ("noise_factor", noise_factor)):
+        if not isinstance(value, int | float) or not value >= 0:
+            raise ConfigError(f"{label} must be a number >= 0; got {value!r}")
 
 
 def _model_names(name_map: Mapping[str, str] | None, reference: Trajectory) -> dict[str, str] | None:
     # Keys naming optimizer slots or counters belong to lockstep only.
     return None if name_map is None else {k: v for k, v in name_map.items() if k in reference.variables}
-
-
-def _refuse_shared(first: Mapping[str, Any], second: Mapping[str, Any]) -> None:
-    shared = sorted(name for name, variable in second.items() if any(variable is v for v in first.values()))
-    if shared:
-        raise ConfigError(f"build_eager returned the same variables twice ({shared}); check_parity builds the eager "
-                          "side once for lockstep and once for the free run, so it must create fresh variables "
-                          "(and a fresh optimizer) on every call")
 
 
 def _nudged_graph_run(

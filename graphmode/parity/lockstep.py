@@ -24,27 +24,26 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphmode._runtime import tf, v1
+from graphmode._runtime import tf
 from graphmode._slots import is_built
 from graphmode.errors import ConfigError
 from graphmode.parity.lockstep_report import LOCKSTEP_RULE, LockstepQuantity, LockstepReport, step_difference
+from graphmode.parity.reference import GraphReference, Reference
 from graphmode.parity.report import LOSS, Divergence, Trajectory
 from graphmode.parity.run import (
     EagerModel,
     GraphModel,
     add_step_note,
     as_batch,
-    check_initial_values,
     named_variables,
     scalar_loss,
     trajectory,
     variable_dtype,
     variable_shape,
 )
-from graphmode.parity.state import StateEntry, StatePlan, find_optimizer, graph_state, plan_state
-from graphmode.session.engine import Session
+from graphmode.parity.state import StateEntry, StatePlan, find_optimizer, plan_state
 
-__all__ = ["LockstepRun", "run_lockstep"]
+__all__ = ["LockstepRun", "run_lockstep", "run_lockstep_against"]
 
 
 class LockstepRun(NamedTuple):
@@ -189,46 +188,45 @@ def run_lockstep(
             a batch has the wrong number of arrays, the train step refers to several optimizers.
         ParityError: a loss is not a scalar.
     """
-    context = (float(atol), float(rtol), "graph", "eager")
-    listed = named_variables(graph_model.variables, "graph")
-    if not listed:
-        raise ConfigError("GraphModel.variables is empty: list the model's variables (name -> variable, or e.g. "
-                          "graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)); parity compares them "
-                          "and the optimizer state the train op keeps for them")
+    return run_lockstep_against(GraphReference(graph_model, graph_initial), eager_model, batches, atol=atol,
+                                rtol=rtol, copy_initial=copy_initial, name_map=name_map)
+
+
+def run_lockstep_against(
+    reference: Reference,
+    eager_model: EagerModel,
+    batches: Sequence[Any],
+    *,
+    atol: float,
+    rtol: float,
+    copy_initial: bool = True,
+    name_map: Mapping[str, str] | None = None,
+) -> LockstepRun:
+    """:func:`run_lockstep` against any :class:`~graphmode.parity.reference.Reference` (a graph, a trace).
+
+    A step whose starting state the reference does not know (a trace that
+    recorded every k-th state) is not taken; its loss and state are not compared.
+    """
+    context = (float(atol), float(rtol), reference.mode, "eager")
     eager_variables = named_variables(eager_model.variables, "eager")
     if not eager_variables:
         raise ConfigError("EagerModel.variables is empty: list the rewrite's variables (name -> tf.Variable, or "
                           "e.g. model.variables)")
-    state = graph_state(graph_model.graph, graph_model.train_op, listed)
+    state, listed = reference.state, reference.listed
     optimizer = find_optimizer(eager_model.train_step, eager_model.optimizer)
     model_plan = plan_state(state, eager_variables, None, name_map, model_only=True)
     model_entries, issues = _structure(model_plan.entries, context)
     issues = _plan_issues(model_plan, context) + issues
-    initial = check_initial_values(graph_initial or {}, listed, "graph")
-    names = [*state.model, *state.slots, *state.counters]
-    graph_variables = [*state.model.values(), *(slot for _, _, slot in state.slots.values()), *state.counters.values()]
-    with graph_model.graph.as_default():
-        initialize = v1.variables_initializer(v1.global_variables() + v1.local_variables())
-        with tf.name_scope("graphmode_parity_initial_values"):
-            holders = {name: v1.placeholder(listed[name].dtype.base_dtype, listed[name].shape) for name in initial}
-            assigns = [v1.assign(listed[name], holders[name]).op for name in initial]
     recorders = {entry.name: _Recorder(entry, 0, context) for entry in model_entries}
     loss_recorder = _Recorder(None, 1, context)
     own_initial: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     started = time.perf_counter()
-    # Not `with session:`, which would make the graph the default and turn eager execution off.
-    session = Session(graph=graph_model.graph)
     try:
-        session.run(initialize)
-        if initial:
-            session.run(assigns, {holders[name]: value for name, value in initial.items()})
-        read_graph = session.make_callable(graph_variables)
-        train_graph = session.make_callable([graph_model.loss, graph_model.train_op], feed_list=list(graph_model.inputs))
-        values = dict(zip(names, read_graph()))
+        values = reference.start()
         model = _EagerState(model_entries)
         for entry in model_entries:
             if entry.name in listed:
-                own_initial[entry.name] = (values[entry.name], entry.eager_variable.numpy())
+                own_initial[entry.name] = (values[entry.name], np.asarray(entry.eager_variable.numpy()))
         if copy_initial:
             model.write(values)
         eager_values = model.read()
@@ -238,7 +236,12 @@ def run_lockstep(
         full: _EagerState | None = None
         steps_from_graph = None
         for step, batch in enumerate(batches, start=1):
-            batch = as_batch(batch, step, len(graph_model.inputs), "graph")
+            batch = as_batch(batch, step, reference.arity, reference.mode)
+            if not reference.has_state_before(step):
+                values = None
+                continue
+            if values is None:  # the state after the last step taken was not known; this one's start is
+                values = reference.state_before(step)
             if full is None:
                 model.write(values)
             else:
@@ -262,42 +265,43 @@ def run_lockstep(
                 issues += [i for (kind, name, _), i in zip(plan.issues, _plan_issues(plan, context))
                            if (kind, name) not in {(k, n) for k, n, _ in model_plan.issues}]
                 issues += [i for i in more if i.variable not in model_names]
-                issues += _loss_dtype_issue(graph_model.loss, eager_loss, context)
+                issues += _loss_dtype_issue(reference.loss_dtype, eager_loss, context)
                 full = _EagerState(entries)
                 steps_from_graph = plan.steps_from_graph
                 for entry in entries:
                     recorders.setdefault(entry.name, _Recorder(entry, 1, context))
             try:
-                graph_loss, _ = train_graph(*batch)
+                reference_loss, values = reference.step(step, batch)
             except Exception as error:
-                add_step_note(error, step, "graph")
+                add_step_note(error, step, reference.mode)
                 raise
-            values = dict(zip(names, read_graph()))
-            loss_recorder.add(step, scalar_loss(graph_loss, step, "graph"), scalar_loss(eager_loss, step, "eager"),
-                              "forward")
-            eager_values = full.read()
-            for entry in full.read_entries:
-                recorders[entry.name].add(step, values[entry.name], eager_values[entry.name], "update")
-            losses.append(scalar_loss(graph_loss, step, "graph"))
-            records.append({name: values[name] for name in state.model})
+            if reference_loss is not None:
+                loss_recorder.add(step, scalar_loss(reference_loss, step, reference.mode),
+                                  scalar_loss(eager_loss, step, "eager"), "forward")
+                losses.append(scalar_loss(reference_loss, step, reference.mode))
+            if values is not None:
+                eager_values = full.read()
+                for entry in full.read_entries:
+                    recorders[entry.name].add(step, values[entry.name], eager_values[entry.name], "update")
+                records.append({name: values[name] for name in state.model})
     finally:
-        session.close()
+        reference.close()
     seconds = time.perf_counter() - started
     not_compared = tuple(sorted(set(state.slots) - {r for r in recorders}))
     report = LockstepReport(
-        "graph", "eager", float(atol), float(rtol), len(losses), loss_recorder.result(),
+        reference.mode, "eager", float(atol), float(rtol), len(losses) or len(records) - 1, loss_recorder.result(),
         tuple(r.result() for r in recorders.values()), tuple(issues), state.unlisted,
         not_compared if full is not None else (), seconds,
     )
-    return LockstepRun(trajectory("graph", losses, records), report, own_initial)
+    run_trajectory = trajectory(reference.mode, losses, records) if len(records) == len(losses) + 1 else None
+    return LockstepRun(run_trajectory, report, own_initial)
 
 
-def _loss_dtype_issue(graph_loss: Any, eager_loss: Any, context: tuple) -> list[Divergence]:
+def _loss_dtype_issue(graph_dtype: Any, eager_loss: Any, context: tuple) -> list[Divergence]:
     atol, rtol, ref_mode, cand_mode = context
     eager_dtype = getattr(eager_loss, "dtype", None)
-    if eager_dtype is None or not hasattr(eager_dtype, "base_dtype"):
+    if graph_dtype is None or eager_dtype is None or not hasattr(eager_dtype, "base_dtype"):
         return []
-    graph_dtype = graph_loss.dtype.base_dtype
     if graph_dtype == eager_dtype.base_dtype:
         return []
     return [Divergence("dtype", 0, LOSS, (), (), None, None, None, None, None, atol, rtol, ref_mode, cand_mode,

@@ -322,7 +322,7 @@ class ParityReport:
         head = f"parity {verdict}: {self.candidate.mode} (candidate) vs {self.reference.mode} (reference), {self.steps} steps"
         lockstep = self.lockstep
         if lockstep is not None:
-            lockstep_head = (f"lockstep (each step from the graph's state), tolerance {lockstep_rule()} with "
+            lockstep_head = (f"lockstep (each step from the {lockstep.reference}'s state), tolerance {lockstep_rule()} with "
                              f"atol={lockstep.atol:g}, rtol={lockstep.rtol:g}")
         if self.verdict == "lockstep" and lockstep is not None:
             lines = [f"{head}, {lockstep_head}", *lockstep.format_table()]
@@ -332,8 +332,9 @@ class ParityReport:
             issues = self.structure_issues
         lines += [f"structure: {issue.format()}" for issue in issues]
         if lockstep is not None and lockstep.unlisted:
-            lines.append(f"unlisted state (updated by the graph's train op, not in GraphModel.variables): "
-                         f"{list(lockstep.unlisted)}")
+            why = ("changed by the recorded steps, not trainable" if lockstep.reference == "trace"
+                   else "updated by the graph's train op, not in GraphModel.variables")
+            lines.append(f"unlisted state ({why}): {list(lockstep.unlisted)}")
         lines += _initializer_lines(self.initializers)
         first = self.first_divergence
         if first is None:

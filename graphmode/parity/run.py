@@ -28,6 +28,8 @@ __all__ = [
     "Variables",
     "add_step_note",
     "as_batch",
+    "built_eager_model",
+    "refuse_shared_variables",
     "variable_dtype",
     "variable_shape",
     "check_initial_values",
@@ -99,6 +101,23 @@ def variable_dtype(variable: Any) -> tf.DType:
 def variable_name(variable: Any) -> str:
     """A variable's name without ``:0``; a Keras 3 variable's path (its ``name`` is only ``kernel``)."""
     return base_name(getattr(variable, "path", None) or getattr(variable, "name", "") or "")
+
+
+def built_eager_model(build_eager: Callable[[], EagerModel]) -> EagerModel:
+    """Calls ``build_eager`` (ConfigError unless it returns an :class:`EagerModel`)."""
+    model = build_eager()
+    if not isinstance(model, EagerModel):
+        raise ConfigError(f"build_eager must return an EagerModel; it returned {type(model).__name__}")
+    return model
+
+
+def refuse_shared_variables(first: Mapping[str, Any], second: Mapping[str, Any]) -> None:
+    """ConfigError when two builds of the eager side returned the same variables."""
+    shared = sorted(name for name, variable in second.items() if any(variable is v for v in first.values()))
+    if shared:
+        raise ConfigError(f"build_eager returned the same variables twice ({shared}); check_parity builds the eager "
+                          "side once for lockstep and once for the free run, so it must create fresh variables "
+                          "(and a fresh optimizer) on every call")
 
 
 def named_variables(variables: Variables, side: str) -> dict[str, Any]:
