@@ -19,6 +19,8 @@ from trace_recording import record_graph_model
 import graphmode as gm
 from graphmode import v1
 from graphmode.cli import main as cli_main
+from graphmode.errors import ConfigError
+from graphmode.parity import ParityReport
 from graphmode.parity.gallery import regress_a
 
 STEPS = 3
@@ -34,7 +36,7 @@ CASES = {
 }
 
 
-def _first(report: gm.ParityReport):
+def _first(report: ParityReport):
     first = report.first_divergence
     return None if first is None else (first.kind, first.step, first.quantity, first.phase, first.variable)
 
@@ -144,7 +146,7 @@ def test_the_tf1_model_code_runs_eagerly_against_its_own_recording(regress_trace
 ])
 def test_bad_options_against_a_trace_name_the_culprit(regress_trace, options, message):
     batches = options.pop("batches", None)
-    with pytest.raises(gm.ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         gm.check_parity(regress_trace, regress_a.build_eager, batches, **options)
 
 
