@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 import preimported
 import pytest
+from banded_mnist import write_banded_mnist
 
 from graphmode._runtime import has_gpu
 
@@ -61,23 +61,10 @@ def folders(tmp_path_factory) -> dict[str, Path]:
     return {name: tmp_path_factory.mktemp(name) for name in ("checkpoints", "summaries", "placement", "mnist")}
 
 
-def _write_banded_mnist(folder: Path) -> None:
-    """120 training and 10 test images in IDX files; digit c is a white band on rows 2c and 2c+1."""
-    from graphmode.mnist.idx import write_idx
-
-    for prefix, count in (("train", 120), ("t10k", 10)):
-        labels = (np.arange(count) % 10).astype(np.uint8)
-        images = np.zeros((count, 28, 28), np.uint8)
-        for index, label in enumerate(labels):
-            images[index, 2 * label : 2 * label + 2, :] = 255
-        write_idx(str(folder / f"{prefix}-images-idx3-ubyte.gz"), images)
-        write_idx(str(folder / f"{prefix}-labels-idx1-ubyte.gz"), labels)
-
-
 @pytest.fixture(scope="module")
 def runs(folders):
     graphmode = _graphmode()
-    _write_banded_mnist(folders["mnist"])
+    write_banded_mnist(folders["mnist"])
     commands = {
         "placeholders_session": [*graphmode, "run", _script("placeholders_session")],
         "variable_scope_collections": [*graphmode, "run", _script("variable_scope_collections")],

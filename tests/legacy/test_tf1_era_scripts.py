@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import preimported
 import pytest
+from banded_mnist import write_banded_mnist
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 HEADLESS_ENV = {key: value for key, value in os.environ.items()
@@ -33,26 +34,11 @@ def _graphmode() -> str:
     return found
 
 
-def _banded_mnist(folder: Path) -> Path:
-    """120 training and 10 test images; digit c is a white band on rows 2c and 2c+1; labels cycle 0..9."""
-    from graphmode.mnist.idx import write_idx
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for prefix, count in (("train", 120), ("t10k", 10)):
-        labels = (np.arange(count) % 10).astype(np.uint8)
-        images = np.zeros((count, 28, 28), np.uint8)
-        for index, label in enumerate(labels):
-            images[index, 2 * label: 2 * label + 2, :] = 255
-        write_idx(str(folder / f"{prefix}-images-idx3-ubyte.gz"), images)
-        write_idx(str(folder / f"{prefix}-labels-idx1-ubyte.gz"), labels)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     graphmode = _graphmode()
     root = tmp_path_factory.mktemp("era")
-    mnist = _banded_mnist(root / "mnist")
+    mnist = write_banded_mnist(root / "mnist")
     folders = {name: root / name for name in ("save", "run", "off", "served", "unserved", "seed")}
     for folder in folders.values():
         folder.mkdir()

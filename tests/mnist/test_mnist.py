@@ -41,14 +41,7 @@ def _indices(images: np.ndarray) -> list[int]:
     return [int(row.reshape(-1)[0]) for row in images]
 
 
-@pytest.fixture(autouse=True)
-def _isolated_sources(monkeypatch, tmp_path):
-    # No test may see the machine's real caches or reach the network.
-    monkeypatch.delenv("GRAPHMODE_MNIST_DIR", raising=False)
-    monkeypatch.delenv("GRAPHMODE_FASHION_MNIST_DIR", raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(mnist_files, "_announced", set())
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_mnist_sources")
 
 
 OFFLINE = "file:///nonexistent-graphmode-test/"

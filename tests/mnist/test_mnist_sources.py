@@ -25,14 +25,7 @@ NAMES = mnist_files.FILE_NAMES
 OFFLINE = "file:///nonexistent-graphmode-test/"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_sources(monkeypatch, tmp_path):
-    monkeypatch.delenv("GRAPHMODE_MNIST_DIR", raising=False)
-    monkeypatch.delenv("GRAPHMODE_FASHION_MNIST_DIR", raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(mnist_files, "_announced", set())
-    monkeypatch.setattr(copies, "_announced", set())
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_mnist_sources")
 
 
 def _write_set(folder: Path, train: int = 7, test: int = 3) -> Path:
