@@ -199,7 +199,8 @@ class Recorder:
         optimizer = graph_facts.read_optimizer(train_op)
         hyper_tensors = optimizer.tensors if optimizer is not None else {}
         feeds = self._resolved_feeds(graph, feed_dict)
-        needed = {name: value for name, (_, value) in feeds.items()}
+        # Only placeholders: a fed intermediate tensor could stand in for a variable's value in this read.
+        needed = {name: value for name, (tensor, value) in feeds.items() if tensor.op.type.startswith("Placeholder")}
         values = self._read(session, list(self._variables.values()) + list(hyper_tensors.values()), needed)
         state = dict(zip(self._variables, values[: len(self._variables)], strict=True))
         self._per_step = {}
@@ -251,10 +252,10 @@ class Recorder:
     def _resolved_feeds(graph: tf.Graph, feed_dict: Any) -> dict[str, tuple[Any, Any]]:
         feeds = {}
         for key, value in (feed_dict or {}).items():
+            if isinstance(key, (tf.SparseTensor, tuple)) or isinstance(value, tf.compat.v1.SparseTensorValue):
+                raise TraceError(f"step feeds a sparse placeholder ({key!r}); a trace records dense tensors only. "
+                                 "Feed its dense value, or its indices, values and shape as three placeholders")
             element = graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
-            if not isinstance(element, tf.Tensor):
-                raise TraceError(f"feed key {key!r} is a {type(element).__name__}, not a tensor; a trace records "
-                                 "fed tensors only (sparse feeds are not supported)")
             feeds[element.name] = (element, value)
         return feeds
 
@@ -311,6 +312,9 @@ class Recorder:
         self.finished = True
         np.random.seed = self._numpy_seed
         self.index["ended"] = ended
+        if ended == "steps":
+            self.index["notes"].append(f"runs after step {self.steps_requested} were not watched: other train runs "
+                                       "after it are not in other_train_runs")
         self.index["complete"] = ended in _COMPLETE_ENDINGS
         if self.index["session"] is None and ended != "unrecordable" and not self._sessions:
             self.index["notes"].append(

@@ -108,8 +108,20 @@ def test_two_train_ops_records_the_first_and_names_the_other(tmp_path):
     assert trace.train_op_name == "train_a" and trace.steps == 4
     assert trace.loss_name == "loss_a:0"
     others = trace.index["other_train_runs"]
-    assert [(o["train_op"], o["runs"]) for o in others] == [("train_b", 4)]
+    assert [(o["session"], o["train_op"], o["runs"]) for o in others] == [(1, "train_b", 4), (2, "train_a", 2)]
     assert "not recorded: train op 'train_b' of session 1 (4 run(s)" in result.stderr
+    assert "not recorded: train op 'train_a' of session 2 (2 run(s)" in result.stderr
+
+
+def test_a_sparse_feed_is_refused_clearly_and_the_script_runs_on(tmp_path):
+    result = record("sparse_feed.py", tmp_path / "trace")
+    assert result.returncode == 0, result.stderr
+    # Two steps of w -= 0.1 * gradient, the gradient of sum(ids @ w) being ids' column sums (0, 1, 0, 2).
+    assert json.loads(result.stdout) == pytest.approx([1.0, 0.8, 1.0, 0.6], rel=1e-6)
+    assert "graphmode: recording stopped after 0 recorded step(s): TraceError: step feeds a sparse placeholder" \
+        in result.stderr
+    index = json.loads((tmp_path / "trace" / "trace.json").read_text())
+    assert (index["ended"], index["steps_recorded"]) == ("unrecordable", 0)
 
 
 @pytest.mark.parametrize(("how", "code", "ended"), [("interrupt", 130, "interrupted"), ("error", 1, "error"),
