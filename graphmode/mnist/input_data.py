@@ -117,7 +117,7 @@ class DataSet:
     """
 
     def __init__(self, images, labels, fake_data: bool = False, one_hot: bool = False, dtype=v1.float32,
-                 reshape: bool = True, seed: int | None = None) -> None:
+                 reshape: bool = True, seed: float | None = None) -> None:
         np.random.seed(numpy_seed(seed, v1.get_default_graph().seed))
         dtype_name = _image_dtype(dtype)
         self.one_hot = one_hot
@@ -199,7 +199,7 @@ class DataSet:
 
 
 def read_data_sets(train_dir: str, fake_data: bool = False, one_hot: bool = False, dtype=v1.float32,
-                   reshape: bool = True, validation_size: int = 5000, seed: int | None = None,
+                   reshape: bool = True, validation_size: int = 5000, seed: float | None = None,
                    source_url: str = DEFAULT_SOURCE_URL) -> Datasets:
     """TF 1.15's ``read_data_sets``: MNIST (or Fashion-MNIST in the same layout) as train/validation/test.
 
