@@ -24,10 +24,10 @@ from graphmode._runtime import tf
 def owned(values: list) -> list:
     """Returns a C++ callable's outputs with every array that views another buffer replaced by a copy.
 
-    NumPy scalars and arrays that own their memory (string outputs, which
-    TensorFlow builds afresh) are returned as they are.
+    NumPy scalars, arrays that own their memory and the ``bytes`` a scalar
+    string tensor comes back as (all built afresh) are returned as they are.
     """
-    return [value.copy() if value.base is not None else value for value in values]
+    return [value.copy() if getattr(value, "base", None) is not None else value for value in values]
 
 
 def distinct(result: object) -> object:
