@@ -176,7 +176,7 @@ def _run_trace(args: argparse.Namespace) -> int:
     if args.json:
         print(report.to_json())
     else:
-        print(f"{label} (eager) vs the trace {trace.directory} ({trace.steps} recorded steps)")
+        print(f"{label} (eager) vs the trace {args.trace} ({trace.steps} recorded steps)")
         print(report)
         if args.per_step:
             print(report.format_steps())

@@ -106,8 +106,9 @@ def check_trace_parity(
     lockstep = run_lockstep_against(reference, lockstep_model, progress(batches, "parity lockstep (trace)"),
                                     atol=atol, rtol=rtol, copy_initial=initial_values != "own", name_map=name_map)
     initializers = check_initializers(lockstep.own_initial) if initial_values is None else ()
-    # The free run compares the steps whose states are all recorded (every step, without a size cap).
-    free_steps = reference.free_steps() if trace.loss_name is not None else 0
+    # The free run compares the steps whose states are all recorded (every step, without a size cap), and
+    # needs the loss: a script that never fetched it leaves lockstep's state comparison as the only one.
+    free_steps = reference.free_steps() if trace.loss(1) is not None else 0
     recorded = _free_reference(reference, free_steps)
     eager_model = built_eager_model(build_eager)
     eager_variables = named_variables(eager_model.variables, "eager")
