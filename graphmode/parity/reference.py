@@ -24,9 +24,10 @@ from graphmode._pairing import base_name
 from graphmode._runtime import tf
 from graphmode.errors import ConfigError
 from graphmode.parity.run import GraphModel, check_initial_values, named_variables
+from graphmode.parity.trace_inputs import feed_order
 from graphmode.train.graph_state import GraphState
 
-__all__ = ["GraphReference", "Reference", "ReferenceVariable", "TraceReference", "feed_order"]
+__all__ = ["GraphReference", "Reference", "ReferenceVariable", "TraceReference"]
 
 
 class ReferenceVariable(NamedTuple):
@@ -137,28 +138,6 @@ class GraphReference(Reference):
         if self._session is not None:
             self._session.close()
             self._session = None
-
-
-def feed_order(feed_names: Sequence[str], inputs: Sequence[str] | None) -> tuple[str, ...]:
-    """The recorded placeholder names in the order ``train_step`` takes them (``inputs`` by name, ``:0`` optional).
-
-    Raises:
-        ConfigError: ``inputs`` names a placeholder the trace did not record, or repeats one.
-    """
-    if inputs is None:
-        return tuple(feed_names)
-    if isinstance(inputs, str):
-        inputs = (inputs,)
-    by_name = {name: name for name in feed_names} | {name.split(":")[0]: name for name in feed_names}
-    order = []
-    for name in inputs:
-        if name not in by_name:
-            raise ConfigError(f"inputs names {name!r}, which the trace did not record as fed; the script fed "
-                              f"{[n.split(':')[0] for n in feed_names]} (in that order, the default)")
-        order.append(by_name[name])
-    if len(set(order)) != len(order):
-        raise ConfigError(f"inputs names a placeholder twice: {list(inputs)}")
-    return tuple(order)
 
 
 class TraceReference(Reference):

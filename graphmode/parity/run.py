@@ -80,11 +80,25 @@ class EagerModel(NamedTuple):
     optimizer: Any = None
 
     @classmethod
-    def from_tf1(cls, build_fn: Callable[..., Any], optimizer: Any, example_batch: Sequence[Any],
-                 *, regularization_losses: bool = False) -> EagerModel:
-        """The TF1 model code ``build_fn(*batch) -> loss`` run eagerly, no rewrite: :mod:`graphmode.parity.tf1_eager`."""
+    def from_tf1(cls, build_fn: Callable[..., Any], optimizer: Any = None, example_batch: Sequence[Any] | None = None,
+                 *, trace: Any = None, inputs: Sequence[str] | None = None,
+                 regularization_losses: bool = False) -> EagerModel:
+        """The TF1 model code ``build_fn(*batch) -> loss`` run eagerly, no rewrite: :mod:`graphmode.parity.tf1_eager`.
+
+        With ``trace`` (a :class:`graphmode.Trace` of the original), ``optimizer``
+        defaults to the recorded TF1 optimizer's Keras counterpart and
+        ``example_batch`` to the first recorded feeds, in ``inputs`` order.
+        """
         from graphmode.parity.tf1_eager import eager_model_from_tf1
 
+        if trace is not None:
+            from graphmode.parity.trace_inputs import keras_optimizer_for, trace_example_batch
+
+            optimizer = keras_optimizer_for(trace) if optimizer is None else optimizer
+            example_batch = trace_example_batch(trace, inputs) if example_batch is None else example_batch
+        if optimizer is None or example_batch is None:
+            raise ConfigError("EagerModel.from_tf1 needs an optimizer and an example batch, or trace= (a recording "
+                              "of the original, which gives both)")
         return eager_model_from_tf1(build_fn, optimizer, example_batch, regularization_losses=regularization_losses)
 
 

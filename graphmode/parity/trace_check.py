@@ -126,44 +126,16 @@ def check_trace_parity(
     return dataclasses.replace(free, lockstep=lockstep.report, initializers=initializers, verdict=verdict)
 
 
-def keras_optimizer_for(trace: Any) -> Any:
-    """A fresh Keras optimizer with the recorded TF1 optimizer's update rule (:func:`graphmode.make_keras_optimizer`).
-
-    Raises:
-        ConfigError: the trace records no optimizer graphmode maps, or a learning
-            rate that varies (a decay of the global step, a fed value).
-    """
-    from graphmode.train.keras_map import make_keras_optimizer
-    from graphmode.train.optimizers import TF1_DEFAULTS, optimizer_spec
-
-    recorded = trace.optimizer
-    if recorded is None or recorded.spec is None:
-        kind = "none" if recorded is None else recorded.kind
-        raise ConfigError(f"the trace {trace.directory!r} records no TF1 optimizer graphmode can rebuild in Keras "
-                          f"(its train op applies: {kind}); build the eager side yourself and pass it as the eager "
-                          "factory (--eager module:factory)")
-    if "learning_rate" in recorded.varying or "learning_rate" not in recorded.hyperparameters:
-        raise ConfigError(f"the trace's {recorded.kind} learning rate varies (a decay of the global step or a fed "
-                          "value), which the trace does not record as a schedule; build the eager side with the "
-                          "matching Keras schedule and pass it as the eager factory (--eager module:factory)")
-    hyper = {k: v for k, v in recorded.hyperparameters.items() if k in TF1_DEFAULTS[recorded.spec]}
-    return make_keras_optimizer(optimizer_spec(recorded.spec, recorded.hyperparameters["learning_rate"], **hyper))
-
 
 def tf1_model_factory(trace: Any, build_fn: Callable[..., Any],
                       inputs: Sequence[str] | None = None) -> Callable[[], EagerModel]:
-    """A ``build_eager`` running the TF1 model code ``build_fn`` eagerly (:meth:`EagerModel.from_tf1`) against ``trace``.
+    """A ``build_eager`` running the TF1 model code ``build_fn`` eagerly against ``trace``.
 
-    Its optimizer is the recorded one's Keras counterpart (:func:`keras_optimizer_for`),
-    its example batch the first recorded step's feeds in ``inputs`` order.
+    Each call is ``EagerModel.from_tf1(build_fn, trace=trace, inputs=inputs)``: the
+    recorded optimizer's Keras counterpart, the first recorded feeds as example batch.
     """
-    from graphmode.parity.reference import feed_order
-
-    order = feed_order(trace.feed_names, inputs)
-    first = trace.feeds(1)
-    example = tuple(first[name] for name in order)
 
     def build() -> EagerModel:
-        return EagerModel.from_tf1(build_fn, keras_optimizer_for(trace), example)
+        return EagerModel.from_tf1(build_fn, trace=trace, inputs=inputs)
 
     return build

@@ -131,10 +131,12 @@ def test_feeds_reach_train_step_in_the_order_the_script_fed_them_or_as_named(reg
 
 
 def test_the_tf1_model_code_runs_eagerly_against_its_own_recording(regress_trace):
-    from graphmode.parity.trace_check import tf1_model_factory
-
-    report = gm.check_parity(regress_trace, tf1_model_factory(regress_trace, regress_a.model), atol=0.0, rtol=1e-6)
+    # The recorded GradientDescentOptimizer(0.02)'s Keras counterpart, the first recorded feeds as example batch.
+    report = gm.check_parity(regress_trace, lambda: gm.EagerModel.from_tf1(regress_a.model, trace=regress_trace),
+                             atol=0.0, rtol=1e-6)
     assert report.ok, str(report)
+    with pytest.raises(ConfigError, match="needs an optimizer and an example batch, or trace="):
+        gm.EagerModel.from_tf1(regress_a.model)
 
 
 @pytest.mark.parametrize(("options", "message"), [

@@ -1,0 +1,67 @@
+"""What a trace hands the eager side: its feeds in ``train_step``'s order and its optimizer's Keras counterpart.
+
+Shared by the trace reference (:mod:`graphmode.parity.reference`) and by
+:meth:`EagerModel.from_tf1 <graphmode.parity.run.EagerModel.from_tf1>` with
+``trace=``, which builds the TF1 model code's eager run from a recording alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from graphmode.errors import ConfigError
+
+__all__ = ["feed_order", "keras_optimizer_for", "trace_example_batch"]
+
+
+def feed_order(feed_names: Sequence[str], inputs: Sequence[str] | None) -> tuple[str, ...]:
+    """The recorded placeholder names in the order ``train_step`` takes them (``inputs`` by name, ``:0`` optional).
+
+    Raises:
+        ConfigError: ``inputs`` names a placeholder the trace did not record, or repeats one.
+    """
+    if inputs is None:
+        return tuple(feed_names)
+    if isinstance(inputs, str):
+        inputs = (inputs,)
+    by_name = {name: name for name in feed_names} | {name.split(":")[0]: name for name in feed_names}
+    order = []
+    for name in inputs:
+        if name not in by_name:
+            raise ConfigError(f"inputs names {name!r}, which the trace did not record as fed; the script fed "
+                              f"{[n.split(':')[0] for n in feed_names]} (in that order, the default)")
+        order.append(by_name[name])
+    if len(set(order)) != len(order):
+        raise ConfigError(f"inputs names a placeholder twice: {list(inputs)}")
+    return tuple(order)
+
+
+def trace_example_batch(trace: Any, inputs: Sequence[str] | None = None) -> tuple:
+    """The first recorded step's feeds, in ``inputs`` order (default: the order the script fed them)."""
+    first = trace.feeds(1)
+    return tuple(first[name] for name in feed_order(trace.feed_names, inputs))
+
+
+def keras_optimizer_for(trace: Any) -> Any:
+    """A fresh Keras optimizer with the recorded TF1 optimizer's update rule (:func:`graphmode.train.make_keras_optimizer`).
+
+    Raises:
+        ConfigError: the trace records no optimizer graphmode maps, or a learning
+            rate that varies (a decay of the global step, a fed value).
+    """
+    from graphmode.train.keras_map import make_keras_optimizer
+    from graphmode.train.optimizers import TF1_DEFAULTS, optimizer_spec
+
+    recorded = trace.optimizer
+    if recorded is None or recorded.spec is None:
+        kind = "none" if recorded is None else recorded.kind
+        raise ConfigError(f"the trace {trace.directory!r} records no TF1 optimizer graphmode can rebuild in Keras "
+                          f"(its train op applies: {kind}); build the eager side yourself and pass it as the eager "
+                          "factory (--eager module:factory)")
+    if "learning_rate" in recorded.varying or "learning_rate" not in recorded.hyperparameters:
+        raise ConfigError(f"the trace's {recorded.kind} learning rate varies (a decay of the global step or a fed "
+                          "value); build the eager side with the matching Keras schedule and pass it as the eager "
+                          "factory (--eager module:factory)")
+    hyper = {k: v for k, v in recorded.hyperparameters.items() if k in TF1_DEFAULTS[recorded.spec]}
+    return make_keras_optimizer(optimizer_spec(recorded.spec, recorded.hyperparameters["learning_rate"], **hyper))
