@@ -503,16 +503,20 @@ def test_empty_graph(graph, session_class, fetches):
         session.run(fetches)
 
 
-def test_session_not_entered_is_not_default(graph, session_class):
-    """testNotEntered."""
-    assert v1.get_default_session() is None
-    session = session_class()
-    with session.graph.as_default():
-        five = tf.constant(5.0)
-    assert session.run(five) == 5.0
-    with pytest.raises(ValueError, match="No default session is registered."):
-        five.eval()
-    session.close()
+def test_session_not_entered_is_not_default(session_class):
+    """testNotEntered (in a thread of its own: the default-session stack is per thread)."""
+
+    def body():
+        assert v1.get_default_session() is None
+        session = session_class(graph=tf.Graph())
+        with session.graph.as_default():
+            five = tf.constant(5.0)
+            assert session.run(five) == 5.0
+            with pytest.raises(ValueError, match="No default session is registered."):
+                five.eval()
+        session.close()
+
+    assert _thread_errors([body]) == []
 
 
 def test_interactive_session(graph, interactive_class):
@@ -760,29 +764,36 @@ def test_partition_graphs_only_when_asked(graph, session_class, local_server, wh
         assert options == v1.RunOptions(trace_level=v1.RunOptions.FULL_TRACE)
 
 
-def test_default_session_nesting(graph, session_class, interactive_class):
-    """testNonInteractiveSessionNesting, testInteractiveSessionNesting, testAsDefault, testReentry."""
-    first, second = session_class(), session_class()
-    outer, inner = first.as_default(), second.as_default()
-    outer.__enter__()
-    inner.__enter__()
-    with pytest.raises(AssertionError, match="Nesting violated"):
-        outer.__exit__(None, None, None)
-    inner.__exit__(None, None, None)
-    # The violation left the outer session on TensorFlow's default-session stack; clear it as TF's test does.
-    sys.modules["tensorflow.python.framework.stack"]._default_session_stack.reset()
-    del first, second
-    first, second = interactive_class(), interactive_class()
-    second.close()
-    first.close()
-    answer = tf.constant(37)
-    with session_class().as_default():
-        assert answer.eval() == 37
-    session = session_class()
-    with pytest.raises(RuntimeError, match="not re-entrant"):
-        with session:
-            with session:
-                pass
+def test_default_session_nesting(session_class, interactive_class):
+    """testNonInteractiveSessionNesting, testInteractiveSessionNesting, testAsDefault, testReentry.
+
+    In a thread of its own: the default-session stack is per thread, and the nesting violation
+    leaves it to be reset, as TensorFlow's test resets it.
+    """
+
+    def body():
+        with tf.Graph().as_default():
+            first, second = session_class(), session_class()
+            outer, inner = first.as_default(), second.as_default()
+            outer.__enter__()
+            inner.__enter__()
+            with pytest.raises(AssertionError, match="Nesting violated"):
+                outer.__exit__(None, None, None)
+            inner.__exit__(None, None, None)
+            sys.modules["tensorflow.python.framework.stack"]._default_session_stack.reset()
+            first, second = interactive_class(), interactive_class()
+            second.close()
+            first.close()
+            answer = tf.constant(37)
+            with session_class().as_default():
+                assert answer.eval() == 37
+            session = session_class()
+            with pytest.raises(RuntimeError, match="not re-entrant"):
+                with session:
+                    with session:
+                        pass
+
+    assert _thread_errors([body]) == []
 
 
 @pytest.mark.parametrize(
