@@ -1,7 +1,7 @@
 """The pages' code blocks as tests: README.md and docs/**/*.md through Sybil.
 
 The conventions (markers, shown output, the tolerance on shown numbers) are in
-tests/docs/markdown_blocks.py and in CONTRIBUTING.md. This file sits at the repository root
+tests/docs/markdown_blocks.py and on docs/contributing.md. This file sits at the repository root
 because pytest asks a conftest only about the files under its own folder.
 """
 

@@ -1,4 +1,5 @@
-"""The machinery that runs the pages' blocks (markdown_blocks.py), on small pages of its own."""
+"""The machinery that runs the pages' blocks (markdown_blocks.py, shell_blocks.py, shown_output.py),
+on small pages of its own."""
 
 from __future__ import annotations
 
@@ -8,18 +9,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from markdown_blocks import (
-    HEADLESS_ENV,
-    SYBIL,
-    Markers,
-    enter_scratch,
-    is_slow,
-    leave_scratch,
-    lines_match,
-    logical_commands,
-    run_server,
-    shell_script,
-)
+from markdown_blocks import SYBIL, Markers, enter_scratch, is_slow, leave_scratch
+from shell_blocks import HEADLESS_ENV, logical_commands, run_server, shell_script
+from shown_output import lines_match
 from sybil.example import NotEvaluated, SybilFailure
 
 SAMPLE = '''# title

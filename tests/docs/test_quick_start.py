@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from markdown_blocks import HEADLESS_ENV, ROOT
+from shell_blocks import HEADLESS_ENV, ROOT
 
 QUICK_START = ['pip install -e ".[examples]" && python examples/regress_a.py',
                'pip install -e ".[test]" && python -m pytest']
