@@ -115,15 +115,19 @@ def _range_problem(spec: FeedSpec, given: np.ndarray) -> str | None:
 
 
 def _python_int_problem(spec: FeedSpec, value: int) -> str | None:
-    # TensorFlow's own rule for a Python int: it must survive the trip into the dtype unchanged.
+    # TensorFlow's own rule for a Python int, to the letter: the NumPy scalar it becomes must compare
+    # equal to it. NumPy compares a float scalar in its own precision, so 2**24 + 1 passes into float32
+    # (rounded, as an array of ints would be) while 2**200 (inf) and 2**40 into int32 (wrapped) do not.
     if spec.dtype.kind in "OSU":
         return f"feed for placeholder '{spec.name}' is the int {value!r}; it expects a string (bytes or str)"
     try:
-        converted = np.array(value).astype(spec.dtype).item()
+        with np.errstate(all="ignore"):
+            converted = spec.dtype.type(np.array(value).astype(spec.dtype))
+        if not converted != value:
+            return None
+        converted = converted.item()
     except OverflowError:
         converted = None
-    if converted == value:
-        return None
     if spec.dtype.kind in _INTEGER_KINDS:
         low, high = _range(spec.dtype)
         return f"feed for placeholder '{spec.name}' holds {value}, outside {spec.dtype.name}'s range [{low}, {high}]"
@@ -159,7 +163,7 @@ def _as_numbers(spec: FeedSpec, value: object) -> np.ndarray:
         natural = _as_plain_numbers(given)
         return _from_objects(spec, given) if natural is None else _as_numbers(spec, natural)
     if kind not in _NUMERIC_KINDS:
-        raise FeedError(f"feed for placeholder '{spec.name}' has dtype {given.dtype}; it expects {spec.dtype.name}")
+        return _from_text(spec, given)
     if want in _INTEGER_KINDS:
         always_fits = kind == "b" or (kind in "iu" and _fits(given.dtype, spec.dtype))
         problem = None if always_fits else _range_problem(spec, given)
@@ -171,6 +175,24 @@ def _as_numbers(spec: FeedSpec, value: object) -> np.ndarray:
             raise FeedRangeError(f"feed for placeholder '{spec.name}' has complex values; it expects {spec.dtype.name}")
         given = given.real
     return given.astype(spec.dtype)
+
+
+def _from_text(spec: FeedSpec, given: np.ndarray) -> np.ndarray:
+    """Strings (or other non-numbers) for a numeric placeholder: refused, as the class TensorFlow's parse raises."""
+    try:
+        parsed = given.astype(spec.dtype)
+    except OverflowError:  # "-1" into uint8: TensorFlow's parse overflows
+        parsed, error_class = None, FeedRangeError
+    except (TypeError, ValueError):  # "1.5" into int32, "a" into float32: TensorFlow's parse fails
+        parsed, error_class = None, FeedError
+    else:
+        error_class = FeedError  # TensorFlow would parse the text into numbers
+    if parsed is not None and given.size == 0:
+        return parsed  # nothing to parse: TensorFlow feeds an empty array
+    raise error_class(
+        f"feed for placeholder '{spec.name}' has dtype {given.dtype}; it expects {spec.dtype.name} "
+        "(text is not parsed into numbers here: convert the values yourself)"
+    )
 
 
 def _fits(given: np.dtype, expected: np.dtype) -> bool:

@@ -222,3 +222,4 @@ def test_runs_of_a_constant_share_no_memory_with_each_other(session):
     for i, one in enumerate(arrays):
         for other in arrays[i + 1 :]:
             assert not np.shares_memory(one, other)
+
