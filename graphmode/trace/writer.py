@@ -41,6 +41,11 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
 def _replace(path: str, data: bytes) -> None:
     handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
     try:
@@ -137,7 +142,7 @@ class TraceWriter:
             return None
         # Steps 0 and 1 and the latest always have a state; the rest of the room goes to every k-th.
         self.every = max(2, math.ceil(steps / max(affordable - 2, 1)))
-        return (f"state recorded every {self.every}th step (and steps 0, 1 and the last): the size cap "
+        return (f"state recorded every {_ordinal(self.every)} step (and steps 0, 1 and the last): the size cap "
                 f"{self.max_bytes} bytes holds about {max(affordable, 3)} of {steps + 1} states "
                 f"({state_bytes} bytes each)")
 

@@ -149,8 +149,9 @@ def test_size_cap_keeps_every_kth_state_and_says_so(tmp_path):
     result = record("regress_a.py", tmp_path / "trace", "--steps", "30", options=("--record-max-bytes", "12K"))
     assert result.returncode == 0, result.stderr
     trace = Trace(tmp_path / "trace")
-    every = trace.index["steps"] and next(int(note.split("every ")[1].split("th")[0]) for note in trace.notes
-                                         if note.startswith("state recorded every"))
+    every = next(int(match.group(1)) for note in trace.notes
+                 if (match := re.match(r"state recorded every (\d+)(?:st|nd|rd|th) step \(and steps 0, 1 and the last\)",
+                                       note)))
     assert every >= 2
     kept = {0, 1, *range(every, 31, every), trace.steps}
     assert set(trace.state_steps) == {s for s in kept if s <= trace.steps}
