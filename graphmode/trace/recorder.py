@@ -219,9 +219,8 @@ class Recorder:
             if fed:
                 self.index["notes"].append(f"optimizer hyper-parameters {fed} depend on a fed value; the index "
                                            "holds their value at step 1")
-        self._state_bytes = sum(value.nbytes for value in state.values())
         self.writer.write_graph(self._meta_graph(graph))
-        self.writer.write_state(0, state)
+        self._state_bytes = self.writer.write_state(0, state)
         self.writer.flush()
 
     @staticmethod

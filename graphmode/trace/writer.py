@@ -134,24 +134,31 @@ class TraceWriter:
         return self._files[relative]["bytes"]
 
     def plan_states(self, steps: int, state_bytes: int, step_bytes: int) -> str | None:
-        """Chooses how often to keep a state within ``max_bytes``; returns the note saying so, or None."""
-        room = self.max_bytes - steps * step_bytes - self.bytes_written
+        """Chooses how often to keep a state within ``max_bytes``; returns the note saying so, or None.
+
+        Args:
+            steps: the steps to be recorded.
+            state_bytes: one state's size on disk (state 0's).
+            step_bytes: one step file's size (step 1's).
+        """
+        # Written so far: the graph, state 0 and step 1; to come: steps - 1 step files and their states.
+        room = self.max_bytes - self.bytes_written - (steps - 1) * step_bytes
         affordable = room // max(state_bytes, 1)
-        if affordable >= steps + 1:
+        if affordable >= steps:
             self.every = 1
             return None
-        # Steps 0 and 1 and the latest always have a state; the rest of the room goes to every k-th.
+        # Step 1 and the latest always have a state; the rest of the room goes to every k-th.
         self.every = max(2, math.ceil(steps / max(affordable - 2, 1)))
         return (f"state recorded every {_ordinal(self.every)} step (and steps 0, 1 and the last): the size cap "
-                f"{self.max_bytes} bytes holds about {max(affordable, 3)} of {steps + 1} states "
+                f"{self.max_bytes} bytes holds about {max(affordable + 1, 3)} of {steps + 1} states "
                 f"({state_bytes} bytes each)")
 
     def keeps_state(self, step: int) -> bool:
         """Whether ``step``'s state stays (0, 1, every k-th); any other step's state lasts until the next."""
         return self.every is None or step <= 1 or step % self.every == 0
 
-    def write_state(self, step: int, tensors: Mapping[str, np.ndarray]) -> None:
-        """Writes the state checkpoint of ``step``, replacing the previous off-grid one.
+    def write_state(self, step: int, tensors: Mapping[str, np.ndarray]) -> int:
+        """Writes the state checkpoint of ``step``, replacing the previous off-grid one; returns its size in bytes.
 
         A plain TensorFlow save, not graphmode's crash-safe one: every step has a prefix of its
         own, and a checkpoint the recording was killed while writing is named by no index.
@@ -166,9 +173,11 @@ class TraceWriter:
                               shape_and_slices=[""] * len(names), tensors=[tf.constant(tensors[n]) for n in names])
         folder = os.path.join(self.directory, fmt.STATE_FOLDER)
         base = os.path.basename(relative)
+        size = 0
         for name in sorted(os.listdir(folder)):
             if name.startswith(base + "."):
                 self._add(os.path.join(fmt.STATE_FOLDER, name))
+                size += self._files[os.path.join(fmt.STATE_FOLDER, name)]["bytes"]
         steps = [s for s in self.index["state_steps"] if s != self._rolling]
         if self._rolling is not None and self._rolling != step:
             rolling = os.path.basename(fmt.state_prefix(self._rolling)) + "."
@@ -177,6 +186,7 @@ class TraceWriter:
                     self._drop(os.path.join(fmt.STATE_FOLDER, name))
         self._rolling = None if self.keeps_state(step) else step
         self.index["state_steps"] = sorted({*steps, step})
+        return size
 
     def flush(self, *, final: bool = False) -> None:
         """Rewrites ``trace.json`` atomically from ``index`` (indented for reading when ``final``)."""

@@ -144,18 +144,24 @@ def test_string_feeds_are_recorded_byte_for_byte(tmp_path):
     assert feeds["tags:0"].tolist() == [b"a\x00\x00", b"", b"\xff\x00z"]
 
 
-def test_size_cap_keeps_every_kth_state_and_says_so(tmp_path):
-    # One state of X*A=10 is a few hundred bytes; a 12 kB cap holds steps 0, 1, every k-th and the last.
-    result = record("regress_a.py", tmp_path / "trace", "--steps", "30", options=("--record-max-bytes", "12K"))
+def test_size_cap_keeps_every_kth_state_and_says_so(tmp_path, regress_trace):
+    # X*A=10's files: the graph ~5.5 kB, a step file ~0.8 kB, a state ~0.13 kB. 30 steps fill ~30 kB; a
+    # 32 kB cap leaves room for a handful of the 31 states: 0, 1, every k-th and the last.
+    result = record("regress_a.py", tmp_path / "trace", "--steps", "30",
+                    options=("--record-max-bytes", "32000", "--record-steps", "30"))
     assert result.returncode == 0, result.stderr
     trace = Trace(tmp_path / "trace")
+    assert (trace.steps, trace.complete) == (30, True)
     every = next(int(match.group(1)) for note in trace.notes
-                 if (match := re.match(r"state recorded every (\d+)(?:st|nd|rd|th) step \(and steps 0, 1 and the last\)",
-                                       note)))
-    assert every >= 2
-    kept = {0, 1, *range(every, 31, every), trace.steps}
-    assert set(trace.state_steps) == {s for s in kept if s <= trace.steps}
-    assert trace.index["files"] and sum(f["bytes"] for f in trace.index["files"]) <= 12 * 1024
+                 if (match := re.match(r"state recorded every (\d+)(?:st|nd|rd|th) step \(and steps 0, 1 and the last\): "
+                                       r"the size cap 32000 bytes", note)))
+    assert 2 <= every < 30
+    assert trace.state_steps == tuple(sorted({0, 1, *range(every, 31, every), 30}))
+    assert sum(entry["bytes"] for entry in trace.index["files"]) <= 32000
+    # The same seeded run recorded without a cap (the regress_trace fixture) has the same states.
+    uncapped = Trace(regress_trace)
+    for step in trace.state_steps:
+        assert trace.state(step)["A"].tobytes() == uncapped.state(step)["A"].tobytes()
 
 
 @pytest.mark.parametrize(("options", "message"), [
