@@ -84,6 +84,9 @@ class Trace:
     def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = os.path.abspath(os.fspath(directory))
         path = os.path.join(self.directory, fmt.INDEX_FILE)
+        if os.path.isfile(self.directory):
+            raise TraceError(f"{self.directory!r} is a file; a trace is the folder `graphmode run --record DIR` "
+                             f"wrote (the one holding {fmt.INDEX_FILE})")
         if not os.path.isdir(self.directory):
             raise TraceError(f"no trace at {self.directory!r}: the folder does not exist; record one with "
                              "`graphmode run SCRIPT --record DIR`")

@@ -79,6 +79,12 @@ def test_missing_folder(tmp_path):
         Trace(tmp_path / "nowhere")
 
 
+def test_a_file_instead_of_the_folder(regress_trace):
+    with pytest.raises(TraceError, match=r"trace.json' is a file; a trace is the folder `graphmode run --record DIR` "
+                                         r"wrote \(the one holding trace.json\)"):
+        Trace(regress_trace / "trace.json")
+
+
 def test_folder_without_index(tmp_path):
     (tmp_path / "steps").mkdir()
     with pytest.raises(TraceError, match=r"no trace index '.*trace.json': the folder holds no trace.json"):
