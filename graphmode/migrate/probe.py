@@ -7,7 +7,7 @@ through a probe. Before step ``k`` the probe gives the model and the Keras
 optimizer the TF1 run's exact state after step ``k - 1`` (variables, slots,
 step counter) and the recorded batch; after the step it compares the loss and
 the whole state with the TF1 run's, under graphmode's lockstep rule
-``max|a-b| <= atol + rtol*max|ref|`` (:mod:`graphmode.parity.lockstep_report`).
+``max|a-b| <= atol + rtol*max|ref|`` (:mod:`graphmode.parity.tolerance`).
 Differences cannot compound, so a faithful program stays within rounding at
 every step and a mistake shows at its first step at full size. After the
 recorded steps the program is stopped; the verdict goes to the plan's

@@ -4,13 +4,14 @@ from .check import ParityProblem as ParityProblem
 from .check import assert_parity as assert_parity
 from .check import check_parity as check_parity
 from .compare import compare_trajectories as compare_trajectories
+from .divergence import Divergence as Divergence
+from .divergence import QuantityDiff as QuantityDiff
+from .divergence import Trajectory as Trajectory
+from .divergence import Verdict as Verdict
 from .initializers import InitializerCheck as InitializerCheck
 from .lockstep_report import LockstepQuantity as LockstepQuantity
 from .lockstep_report import LockstepReport as LockstepReport
-from .report import Divergence as Divergence
 from .report import ParityReport as ParityReport
-from .report import QuantityDiff as QuantityDiff
-from .report import Trajectory as Trajectory
 from .run import EagerModel as EagerModel
 from .run import GraphModel as GraphModel
 from .run import run_eager as run_eager

@@ -24,17 +24,16 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
 from graphmode._pairing import pair_variables
 from graphmode._runtime import v1
 from graphmode.errors import ConfigError
 from graphmode.parity.compare import compare_trajectories
+from graphmode.parity.divergence import Trajectory, Verdict
 from graphmode.parity.initializers import check_initializers
 from graphmode.parity.lockstep import run_lockstep
 from graphmode.parity.noise_floor import DEFAULT_NOISE_FACTOR, perturb_by_one_ulp
 from graphmode.parity.progress import progress
-from graphmode.parity.report import ParityReport, Trajectory
+from graphmode.parity.report import ParityReport
 from graphmode.parity.run import (
     EagerModel,
     GraphModel,
@@ -53,7 +52,6 @@ __all__ = [
     "DEFAULT_ATOL",
     "DEFAULT_RTOL",
     "RANDOM_OP_MODES",
-    "VERDICTS",
     "ParityProblem",
     "assert_parity",
     "check_parity",
@@ -68,40 +66,78 @@ RANDOM_OP_MODES = ("constant", "num_random_ops")
 
 
 class ParityProblem(NamedTuple):
-    """A complete parity check, as bundled examples expose it.
+    """A complete parity check: the two sides, the batches, and every option of :func:`check_parity`.
 
-    An example module provides ``parity_problem(steps: int = ..., seed: int = 0)
-    -> ParityProblem``; ``graphmode parity NAME`` calls it and runs :meth:`check`.
+    The one definition of the check's parameters: ``check_parity(problem)`` runs
+    it, and ``check_parity(build_graph, build_eager, batches, **options)`` builds
+    one from its keywords. A bundled example module provides
+    ``parity_problem(steps: int = ..., seed: int = 0) -> ParityProblem``;
+    ``graphmode parity NAME`` calls it and runs :meth:`check`.
+
+    Attributes:
+        name: what is checked (shown by ``graphmode parity``).
+        build_graph: builds the TF1 side in a fresh graph and returns a :class:`GraphModel`;
+            or a :class:`graphmode.trace.Trace` of it (then no ``batches``: the
+            recorded state, feeds and losses are the reference, and ``random_ops`` /
+            ``noise_floor`` do not apply, since nothing of TF1 runs).
+        build_eager: builds the TF2 side and returns an :class:`EagerModel`; called once
+            per comparison (lockstep, then the free run), so it must create fresh
+            variables and a fresh optimizer each time.
+        batches: one tuple of arrays per step (a generator is read once and replayed
+            to both sides); None against a trace.
+        atol: absolute tolerance (both comparisons).
+        rtol: relative tolerance: times the quantity's largest ``|graph value|`` in
+            lockstep, times each element's ``|graph value|`` in the free run.
+        name_map: graph name -> eager name, for names that differ (keys may also name
+            graph optimizer slots and counters).
+        initial_values: None (default): the graph side initializes, and its values
+            are copied to the paired eager variables, so random initializers need
+            not agree; the eager side's own initial values are then checked to
+            come from the graph's distribution (:mod:`graphmode.parity.initializers`).
+            A mapping: graph names -> arrays, given to both sides.
+            ``"own"``: each side keeps its own initial values (compared at step 0).
+        random_ops: None, or ``"constant"`` / ``"num_random_ops"``: build and run each
+            side inside a fresh ``DeterministicRandomTestTool`` scope of that mode,
+            so random ops draw the same numbers on both sides. That holds for
+            what each side draws once: variable initializers built from TF random
+            ops (``v1.glorot_uniform_initializer()``, ``tf.random.normal``; Keras 2
+            initializers seed themselves and do not follow the tool) and the first
+            step's dropout. From step 2 on, a graph's random op continues its
+            stream while eager code restarts it, so keep per-step randomness out
+            of a multi-step comparison (dropout rate 0).
+        random_seed: the seed for ``random_ops``.
+        noise_floor: widen the free run's tolerance by its own rounding chaos: the
+            graph side is trained a second time from its values nudged one ulp
+            after every step (:mod:`graphmode.parity.noise_floor`); one more graph run.
+        noise_factor: the multiplier of the floor (default 100).
+        verdict: :class:`~graphmode.parity.divergence.Verdict` (or its string,
+            ``"lockstep"`` by default, or ``"free"``): which comparison decides ``ok``.
+        steps: how many steps to run, one batch each, taken from the start of
+            ``batches`` (which may then be endless); fewer batches are an error.
+            None: one step per batch given (against a trace: every recorded step).
+        inputs: against a trace, the placeholder names (``"x"`` or ``"x:0"``) in the
+            order ``train_step(*batch)`` takes them (default: the order the script fed them).
     """
 
     name: str
-    build_graph: Callable[[], GraphModel]
+    build_graph: Callable[[], GraphModel] | Trace
     build_eager: Callable[[], EagerModel]
-    batches: Sequence[tuple]
+    batches: Iterable[Any] | None = None
     atol: float = DEFAULT_ATOL
     rtol: float = DEFAULT_RTOL
     name_map: Mapping[str, str] | None = None
-    initial_values: Mapping[str, np.ndarray] | str | None = None
+    initial_values: Mapping[str, Any] | str | None = None
     random_ops: str | None = None
+    random_seed: int = 42
     noise_floor: bool = False
     noise_factor: float = DEFAULT_NOISE_FACTOR
-    verdict: str = "lockstep"
+    verdict: Verdict | str = Verdict.LOCKSTEP
+    steps: int | None = None
+    inputs: Sequence[str] | None = None
 
     def check(self) -> ParityReport:
-        """Runs :func:`check_parity` with this problem's settings."""
-        return check_parity(
-            self.build_graph,
-            self.build_eager,
-            self.batches,
-            atol=self.atol,
-            rtol=self.rtol,
-            name_map=self.name_map,
-            initial_values=self.initial_values,
-            random_ops=self.random_ops,
-            noise_floor=self.noise_floor,
-            noise_factor=self.noise_factor,
-            verdict=self.verdict,
-        )
+        """Runs :func:`check_parity` on this problem."""
+        return check_parity(self)
 
 
 def _random_scope(random_ops: str | None, seed: int) -> contextlib.AbstractContextManager:
@@ -114,25 +150,11 @@ def _random_scope(random_ops: str | None, seed: int) -> contextlib.AbstractConte
     return v1.keras.utils.DeterministicRandomTestTool(seed=seed, mode=random_ops).scope()
 
 
-VERDICTS = ("lockstep", "free")
-
-
 def check_parity(
-    build_graph: Callable[[], GraphModel] | Trace,
-    build_eager: Callable[[], EagerModel],
+    build_graph: Callable[[], GraphModel] | Trace | ParityProblem,
+    build_eager: Callable[[], EagerModel] | None = None,
     batches: Iterable[Any] | None = None,
-    *,
-    atol: float = DEFAULT_ATOL,
-    rtol: float = DEFAULT_RTOL,
-    name_map: Mapping[str, str] | None = None,
-    initial_values: Mapping[str, Any] | str | None = None,
-    random_ops: str | None = None,
-    random_seed: int = 42,
-    noise_floor: bool = False,
-    noise_factor: float = DEFAULT_NOISE_FACTOR,
-    verdict: str = "lockstep",
-    steps: int | None = None,
-    inputs: Sequence[str] | None = None,
+    **options: Any,
 ) -> ParityReport:
     """Compares the eager rewrite with the graph original, step by step, on the same batches.
 
@@ -161,41 +183,15 @@ def check_parity(
     them), and ``random_ops`` / ``noise_floor`` do not apply (nothing of TF1 runs).
 
     Args:
-        build_graph: builds the TF1 side in a fresh graph and returns a :class:`GraphModel`;
-            or a :class:`graphmode.Trace` of it.
+        build_graph: a :class:`ParityProblem` (then nothing else is given); or the
+            function that builds the TF1 side and returns a :class:`GraphModel`, or
+            a :class:`graphmode.trace.Trace` of it.
         build_eager: builds the TF2 side and returns an :class:`EagerModel`.
-        batches: one tuple of arrays per step (a generator is read once and
-            replayed to both sides).
-        atol: absolute tolerance (both comparisons).
-        rtol: relative tolerance: times the quantity's largest ``|graph value|`` in
-            lockstep, times each element's ``|graph value|`` in the free run.
-        name_map: graph name -> eager name, for names that differ.
-        initial_values: None (default): the graph side initializes, and its values
-            are copied to the paired eager variables, so random initializers need
-            not agree; the eager side's own initial values are then checked to
-            come from the graph's distribution (:mod:`graphmode.parity.initializers`).
-            A mapping: graph names -> arrays, given to both sides.
-            ``"own"``: each side keeps its own initial values (compared at step 0).
-        random_ops: None, or ``"constant"`` / ``"num_random_ops"``: build and run each
-            side inside a fresh ``DeterministicRandomTestTool`` scope of that mode,
-            so random ops draw the same numbers on both sides. That holds for
-            what each side draws once: variable initializers built from TF random
-            ops (``v1.glorot_uniform_initializer()``, ``tf.random.normal``; Keras 2
-            initializers seed themselves and do not follow the tool) and the first
-            step's dropout. From step 2 on, a graph's random op continues its
-            stream while eager code restarts it, so keep per-step randomness out
-            of a multi-step comparison (dropout rate 0).
-        random_seed: the seed for ``random_ops``.
-        noise_floor: widen the free run's tolerance by its own rounding chaos: the
-            graph side is trained a second time from its values nudged one ulp
-            after every step (:mod:`graphmode.parity.noise_floor`); one more graph run.
-        noise_factor: the multiplier of the floor (default 100).
-        verdict: ``"lockstep"`` (default) or ``"free"``: which comparison decides ``ok``.
-        steps: how many steps to run, one batch each, taken from the start of
-            ``batches`` (which may then be endless); fewer batches are an error.
-            None: one step per batch given (against a trace: every recorded step).
-        inputs: against a trace, the placeholder names (``"x"`` or ``"x:0"``) in the
-            order ``train_step(*batch)`` takes them.
+        batches: one tuple of arrays per step (none against a trace).
+        **options: any other field of :class:`ParityProblem` (``atol``, ``rtol``,
+            ``name_map``, ``initial_values``, ``random_ops``, ``random_seed``,
+            ``noise_floor``, ``noise_factor``, ``verdict``, ``steps``, ``inputs``),
+            which documents each.
 
     Returns:
         The :class:`ParityReport` (graph = reference, eager = candidate).
@@ -204,17 +200,25 @@ def check_parity(
         ConfigError: an option is out of range, a builder returned the wrong type,
             a side lists no variables, ``name_map`` / ``initial_values`` name unknown
             variables, ``build_eager`` returned the same variables twice, or there
-            are no batches (or fewer than ``steps``).
+            are no batches (or fewer than ``steps``), or an option is not one of
+            :class:`ParityProblem`'s fields.
     """
     from graphmode.parity.trace_check import check_trace_parity, is_trace
 
+    problem = _as_problem(build_graph, build_eager, batches, options)
+    build_graph, build_eager, batches, atol, rtol = (problem.build_graph, problem.build_eager, problem.batches,
+                                                     problem.atol, problem.rtol)
+    name_map, initial_values, noise_floor, noise_factor = (problem.name_map, problem.initial_values,
+                                                           problem.noise_floor, problem.noise_factor)
+    random_ops, random_seed, steps, inputs = problem.random_ops, problem.random_seed, problem.steps, problem.inputs
+    verdict = Verdict.of(problem.verdict)
     if is_trace(build_graph):
         if batches is not None or random_ops is not None or noise_floor:
             given = [name for name, value in (("batches", batches), ("random_ops", random_ops),
                                               ("noise_floor", noise_floor or None)) if value is not None]
             raise ConfigError(f"check_parity against a trace takes no {', '.join(given)}: the recorded feeds are the "
                               "batches and nothing of TF1 runs; pass inputs=(placeholder names) to order the feeds")
-        _check_options(initial_values, verdict, atol, rtol, noise_factor)
+        _check_options(initial_values, atol, rtol, noise_factor)
         return check_trace_parity(build_graph, build_eager, inputs=inputs, steps=steps, atol=atol, rtol=rtol,
                                   name_map=name_map, initial_values=initial_values, verdict=verdict)
     if inputs is not None:
@@ -224,7 +228,7 @@ def check_parity(
         raise ConfigError("check_parity needs batches (one tuple of arrays per step) with build_graph; only a "
                           "Trace brings its own")
     batches = _take_batches(batches, steps)
-    _check_options(initial_values, verdict, atol, rtol, noise_factor)
+    _check_options(initial_values, atol, rtol, noise_factor)
     with _random_scope(random_ops, random_seed):
         graph_model = build_graph()
         if not isinstance(graph_model, GraphModel):
@@ -260,6 +264,29 @@ def check_parity(
     return dataclasses.replace(free, lockstep=lockstep.report, initializers=initializers, verdict=verdict)
 
 
+def _as_problem(
+    build_graph: Callable[[], GraphModel] | Trace | ParityProblem,
+    build_eager: Callable[[], EagerModel] | None,
+    batches: Iterable[Any] | None,
+    options: Mapping[str, Any],
+) -> ParityProblem:
+    """The :class:`ParityProblem` that :func:`check_parity` was given, or that its arguments describe."""
+    if isinstance(build_graph, ParityProblem):
+        if build_eager is not None or batches is not None or options:
+            given = [name for name, value in (("build_eager", build_eager), ("batches", batches)) if value is not None]
+            raise ConfigError(f"check_parity got a ParityProblem and also {given + sorted(options)}; give the problem "
+                              "alone (problem._replace(atol=...) changes an option)")
+        return build_graph
+    fields = list(ParityProblem._fields[4:])
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        raise ConfigError(f"check_parity got unknown options {unknown}; the options are ParityProblem's fields: {fields}")
+    if build_eager is None:
+        raise ConfigError("check_parity needs build_graph (or a Trace) and build_eager, or one ParityProblem; "
+                          "build_eager not given")
+    return ParityProblem(getattr(build_graph, "__name__", "parity"), build_graph, build_eager, batches, **options)
+
+
 def _take_batches(batches: Iterable[Any], steps: int | None) -> list:
     """The batches to run: all of them, or the first ``steps``; none (or fewer than ``steps``) is an error."""
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
@@ -279,11 +306,9 @@ def _take_batches(batches: Iterable[Any], steps: int | None) -> list:
     return taken
 
 
-def _check_options(initial_values: Any, verdict: str, atol: float, rtol: float, noise_factor: float) -> None:
+def _check_options(initial_values: Any, atol: float, rtol: float, noise_factor: float) -> None:
     if isinstance(initial_values, str) and initial_values != "own":
         raise ConfigError(f"initial_values must be None, a name -> array mapping or 'own'; got {initial_values!r}")
-    if verdict not in VERDICTS:
-        raise ConfigError(f"verdict must be one of {VERDICTS}; got {verdict!r}")
     for label, value in (("atol", atol), ("rtol", rtol), ("noise_factor", noise_factor)):
         if not isinstance(value, int | float) or not value >= 0:
             raise ConfigError(f"{label} must be a number >= 0; got {value!r}")

@@ -1,10 +1,10 @@
 """Comparing two training trajectories, structure first, then values.
 
 :func:`compare_trajectories` pairs the variables of a reference and a candidate
-:class:`~graphmode.parity.report.Trajectory` (:func:`match_variable_names`),
+:class:`~graphmode.parity.divergence.Trajectory` (:func:`match_variable_names`),
 reports what cannot be compared (a variable on one side only, different shapes,
 different step counts) and compares the rest quantity by quantity under the
-tolerance rule of :mod:`graphmode.parity.report`, widened by a noise floor when
+tolerance rule of :mod:`graphmode.parity.tolerance`, widened by a noise floor when
 one is given (:mod:`graphmode.parity.noise_floor`). The result is a
 :class:`~graphmode.parity.report.ParityReport`.
 """
@@ -17,16 +17,10 @@ import numpy as np
 
 from graphmode._pairing import match_variable_names
 from graphmode.errors import ConfigError
+from graphmode.parity.divergence import LOSS, Divergence, QuantityDiff, Trajectory
 from graphmode.parity.noise_floor import DEFAULT_NOISE_FACTOR, matched_floor, noise_floor
-from graphmode.parity.report import (
-    LOSS,
-    Divergence,
-    ParityReport,
-    QuantityDiff,
-    Trajectory,
-    tolerance_scale,
-    within_tolerance,
-)
+from graphmode.parity.report import ParityReport
+from graphmode.parity.tolerance import tolerance_scale, within_tolerance
 
 
 def compare_trajectories(

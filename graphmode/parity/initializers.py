@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from graphmode._runtime import tf
-from graphmode.parity.report import Divergence
+from graphmode.parity.divergence import Divergence
 
 __all__ = ["ALPHA", "InitializerCheck", "Summary", "check_initializers"]
 

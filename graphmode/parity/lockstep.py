@@ -27,9 +27,9 @@ import numpy as np
 from graphmode._runtime import tf
 from graphmode._slots import is_built
 from graphmode.errors import ConfigError
-from graphmode.parity.lockstep_report import LOCKSTEP_RULE, LockstepQuantity, LockstepReport, step_difference
+from graphmode.parity.divergence import LOSS, Divergence, Trajectory
+from graphmode.parity.lockstep_report import LockstepQuantity, LockstepReport
 from graphmode.parity.reference import GraphReference, Reference
-from graphmode.parity.report import LOSS, Divergence, Trajectory
 from graphmode.parity.run import (
     EagerModel,
     GraphModel,
@@ -42,6 +42,7 @@ from graphmode.parity.run import (
     variable_shape,
 )
 from graphmode.parity.state import StateEntry, StatePlan, find_optimizer, plan_state
+from graphmode.parity.tolerance import LOCKSTEP_RULE, step_difference
 
 __all__ = ["LockstepRun", "run_lockstep", "run_lockstep_against"]
 

@@ -1,24 +1,11 @@
-"""What a lockstep comparison produces: one step's differences from a shared state, and its rule.
+"""What a lockstep comparison produces: each quantity's per-step differences from a shared state.
 
 Lockstep (:mod:`graphmode.parity.lockstep`) gives the eager side the graph
-side's exact state before every step, so each step's difference is that one
-step's, never an accumulation. Its tolerance rule is norm-wise, per quantity
-``q`` (the loss, a variable, an optimizer slot or counter) and step::
-
-    max over elements |a - b|  <=  atol + rtol * max over elements |ref|
-
-Rounding in a sum, a matrix product or an update is relative to the size of
-the terms combined, not of the result, so an element near zero inherits its
-tensor's rounding (an Adam second moment ``v`` of 1e-12 next to 1e-6 ones, a
-weight crossing zero); an element-wise ``rtol * |ref|`` would flag those or
-need an ``atol`` that hides real mistakes in small slots. Equal values are
-equal (``inf`` against ``inf`` too); NaN against NaN is equal, NaN or an
-infinity against anything else is a divergence. Only finite reference values
-set the scale.
-
-``over tolerance`` is ``max |a - b| / (atol + rtol * max|ref|)``: a correct port
-stays below 1 (a few ulps per step); a porting mistake shows at its first step,
-usually many times over (the report prints ``1.7e+05x``).
+side's exact state before every step and compares the step's loss and the state
+after it under :data:`~graphmode.parity.tolerance.LOCKSTEP_RULE` (the rule and
+why it is norm-wise are in :mod:`graphmode.parity.tolerance`). This module holds
+the results: :class:`LockstepQuantity` per quantity, :class:`LockstepReport` for
+the run, its table and JSON form.
 """
 
 from __future__ import annotations
@@ -29,47 +16,11 @@ from typing import NamedTuple
 import numpy as np
 
 from graphmode._text import align_columns
-from graphmode.parity.report import Divergence, _json_ready, _ratio_text
-
-__all__ = ["LOCKSTEP_RULE", "LockstepQuantity", "LockstepReport", "StepDifference", "step_difference"]
-
-LOCKSTEP_RULE = "max|a-b| <= atol + rtol*max|ref|"
+from graphmode.parity.divergence import Divergence, json_ready, phase_words, timeline_position
+from graphmode.parity.tolerance import LOCKSTEP_RULE, ratio_text
 
 # At most this many quantities are listed in the printed table (worst first).
 TABLE_ROWS = 10
-
-
-class StepDifference(NamedTuple):
-    """One quantity at one step: the largest difference and where it is."""
-
-    max_abs_diff: float
-    max_rel_diff: float
-    over_tolerance: float
-    index: tuple[int, ...]
-    reference_value: float
-    candidate_value: float
-
-
-def step_difference(reference: np.ndarray, candidate: np.ndarray, atol: float, rtol: float) -> StepDifference:
-    """Compares one quantity at one step under :data:`LOCKSTEP_RULE`."""
-    reference = np.asarray(reference, dtype=np.float64)
-    candidate = np.asarray(candidate, dtype=np.float64)
-    same = (reference == candidate) | (np.isnan(reference) & np.isnan(candidate))
-    finite = np.isfinite(reference) & np.isfinite(candidate)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        diff = np.where(same, 0.0, np.where(finite, np.abs(candidate - reference), np.inf))
-        relative = np.where(diff == 0, 0.0, diff / np.abs(reference))
-    relative = np.where(np.isnan(relative), np.inf, relative)
-    scale = np.abs(reference[np.isfinite(reference)])
-    bound = atol + rtol * (float(scale.max()) if scale.size else 0.0)
-    worst = int(np.argmax(diff)) if diff.size else 0
-    largest = float(diff.reshape(-1)[worst]) if diff.size else 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = 0.0 if largest == 0 else (largest / bound if bound > 0 else np.inf)
-    index = tuple(int(i) for i in np.unravel_index(worst, reference.shape)) if reference.ndim else ()
-    return StepDifference(largest, float(relative.max()) if relative.size else 0.0, float(ratio), index,
-                          float(reference.reshape(-1)[worst]) if reference.size else 0.0,
-                          float(candidate.reshape(-1)[worst]) if candidate.size else 0.0)
 
 
 class LockstepQuantity(NamedTuple):
@@ -115,9 +66,9 @@ class LockstepQuantity(NamedTuple):
         """JSON-ready fields (per-step arrays as lists)."""
         return {
             "name": self.name, "candidate_name": self.candidate_name, "kind": self.kind, "shape": list(self.shape),
-            "ok": self.ok, "max_abs_diff": _json_ready(self.max_abs_diff),
-            "max_over_tolerance": _json_ready(self.max_over_tolerance), "first_step": self.first_step,
-            "max_abs_diffs": [_json_ready(float(x)) for x in self.max_abs_diffs],
+            "ok": self.ok, "max_abs_diff": json_ready(self.max_abs_diff),
+            "max_over_tolerance": json_ready(self.max_over_tolerance), "first_step": self.first_step,
+            "max_abs_diffs": [json_ready(float(x)) for x in self.max_abs_diffs],
             "first_divergence": None if self.ok else self.first_divergence.to_dict(),
         }
 
@@ -161,7 +112,7 @@ class LockstepReport:
     def divergences(self) -> tuple[Divergence, ...]:
         """Structure issues, then each quantity's first divergence, the loss of a step before its update."""
         values = [q.first_divergence for q in (self.loss, *self.state) if not q.ok]
-        values.sort(key=lambda d: (d.step, 0 if d.quantity == "loss" else 1))
+        values.sort(key=timeline_position)
         return self.structure_issues + tuple(values)
 
     @property
@@ -175,7 +126,7 @@ class LockstepReport:
         return {
             "ok": self.ok, "steps": self.steps, "atol": self.atol, "rtol": self.rtol, "tolerance_rule": LOCKSTEP_RULE,
             "first_divergence": None if first is None else first.to_dict(),
-            "first_difference_in": None if first is None else _phase_words(first),
+            "first_difference_in": None if first is None else phase_words(first),
             "structure_issues": [issue.to_dict() for issue in self.structure_issues],
             "loss": self.loss.to_dict(), "state": {q.name: q.to_dict() for q in self.state},
             "unlisted": list(self.unlisted), "not_compared": list(self.not_compared), "seconds": self.seconds,
@@ -189,7 +140,7 @@ class LockstepReport:
         for q in (self.loss, *shown):
             label = "(loss)" if q.kind == "loss" else q.name
             first = "-" if q.ok else str(q.first_divergence.step)
-            rows.append((label, str(q.shape), f"{q.max_abs_diff:.3g}", _ratio_text(q.max_over_tolerance), first))
+            rows.append((label, str(q.shape), f"{q.max_abs_diff:.3g}", ratio_text(q.max_over_tolerance), first))
         lines = align_columns(rows)
         if len(ranked) > len(shown):
             rest = ranked[len(shown):]
@@ -199,20 +150,3 @@ class LockstepReport:
         return lines
 
 
-def _phase_words(divergence: Divergence) -> str:
-    if divergence.kind != "value":
-        return "structure"
-    return {"forward": "forward pass", "update": "update", "initial": "initial values"}.get(divergence.phase, "")
-
-
-def first_difference_text(divergence: Divergence | None) -> str:
-    """``in the update (the step's loss agreed)`` and the like, for the report's first-divergence line."""
-    if divergence is None or divergence.kind != "value":
-        return ""
-    if divergence.phase == "forward":
-        return "in the forward pass (the step's loss, both sides from the same state)"
-    if divergence.phase == "update":
-        return "in the update (the step's loss agreed, the state after it did not)"
-    if divergence.phase == "initial":
-        return "in the initial values"
-    return ""

@@ -4,7 +4,7 @@ A :class:`GraphModel` (the TF1 original: placeholders, variables, a ``train_op``
 runs in a :class:`graphmode.Session` through :func:`run_graph`; an
 :class:`EagerModel` (the TF2 rewrite: variables and a ``train_step``) runs
 through :func:`run_eager`. Both start from the given initial values, take one
-batch per step, and return a :class:`~graphmode.parity.report.Trajectory`: the
+batch per step, and return a :class:`~graphmode.parity.divergence.Trajectory`: the
 loss of every step and every variable before the first step and after each one.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 from graphmode._pairing import base_name
 from graphmode._runtime import tf, v1
 from graphmode.errors import ConfigError, ParityError
-from graphmode.parity.report import Trajectory
+from graphmode.parity.divergence import Trajectory
 from graphmode.session.engine import Session
 
 __all__ = [
@@ -89,7 +89,9 @@ class EagerModel(NamedTuple):
         defaults to the recorded TF1 optimizer's Keras counterpart and
         ``example_batch`` to the first recorded feeds, in ``inputs`` order.
         """
-        from graphmode.parity.tf1_eager import eager_model_from_tf1
+        # Imported here: tf1_eager subclasses a tf-keras layer, and a process whose tf.keras is Keras 3
+        # checks parity without it.
+        from graphmode.parity.tf1_eager import tf1_code_eagerly
 
         if trace is not None:
             from graphmode.parity.trace_inputs import keras_optimizer_for, trace_example_batch
@@ -99,7 +101,8 @@ class EagerModel(NamedTuple):
         if optimizer is None or example_batch is None:
             raise ConfigError("EagerModel.from_tf1 needs an optimizer and an example batch, or trace= (a recording "
                               "of the original, which gives both)")
-        return eager_model_from_tf1(build_fn, optimizer, example_batch, regularization_losses=regularization_losses)
+        variables, step = tf1_code_eagerly(build_fn, optimizer, example_batch, regularization_losses=regularization_losses)
+        return cls(variables, step, optimizer)
 
 
 def variable_shape(variable: Any) -> tuple[int | None, ...]:

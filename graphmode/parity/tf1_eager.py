@@ -32,9 +32,8 @@ from typing import Any
 from graphmode._pairing import base_name
 from graphmode._runtime import tf, v1
 from graphmode.errors import ConfigError
-from graphmode.parity.run import EagerModel
 
-__all__ = ["TF1ModelLayer", "eager_model_from_tf1"]
+__all__ = ["TF1ModelLayer", "tf1_code_eagerly"]
 
 
 class _Created:
@@ -121,14 +120,14 @@ def _unique_names(variables: Sequence[Any], layer_scope: str) -> dict[str, Any]:
     return named
 
 
-def eager_model_from_tf1(
+def tf1_code_eagerly(
     build_fn: Callable[..., Any],
     optimizer: Any,
     example_batch: Sequence[Any],
     *,
     regularization_losses: bool = False,
-) -> EagerModel:
-    """An :class:`EagerModel` that runs the TF1 model code ``build_fn`` eagerly.
+) -> tuple[dict[str, Any], Callable[..., Any]]:
+    """The variables and training step of the TF1 model code ``build_fn``, run eagerly (``EagerModel.from_tf1``).
 
     Args:
         build_fn: the TF1 model code: ``build_fn(*batch) -> loss``, creating its
@@ -146,9 +145,9 @@ def eager_model_from_tf1(
             the losses instead.
 
     Returns:
-        The model: its variables by their TF1 names (a second plain ``Variable``
-        as ``Variable_1``, as a graph names it), a ``train_step`` that runs the
-        layer under a ``GradientTape`` and applies ``optimizer``, and the optimizer.
+        The variables by their TF1 names (a second plain ``Variable`` as
+        ``Variable_1``, as a graph names it) and a step that runs the layer under
+        a ``GradientTape`` and applies ``optimizer``.
 
     Raises:
         ConfigError: ``optimizer`` is not a Keras optimizer, ``example_batch`` is
@@ -182,4 +181,4 @@ def eager_model_from_tf1(
         # What was differentiated, as the graph's loss includes the regularization it adds.
         return tf.reduce_sum(objective)
 
-    return EagerModel(variables, train_step, optimizer)
+    return variables, train_step

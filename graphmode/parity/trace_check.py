@@ -27,11 +27,12 @@ import numpy as np
 from graphmode._pairing import pair_variables
 from graphmode.errors import ConfigError
 from graphmode.parity.compare import compare_trajectories
+from graphmode.parity.divergence import Trajectory
 from graphmode.parity.initializers import check_initializers
 from graphmode.parity.lockstep import run_lockstep_against
 from graphmode.parity.progress import progress
 from graphmode.parity.reference import TraceReference
-from graphmode.parity.report import ParityReport, Trajectory
+from graphmode.parity.report import ParityReport
 from graphmode.parity.run import (
     EagerModel,
     built_eager_model,

@@ -15,8 +15,8 @@ from test_parity import BATCH, build_eager, build_graph, regression_batches
 import graphmode as gm
 from graphmode.parity.gallery import mlp_digits
 from graphmode.parity.noise_floor import matched_floor, noise_floor, perturb_by_one_ulp
-from graphmode.parity.report import tolerance_scale
 from graphmode.parity.run import run_eager, run_graph, train_graph
+from graphmode.parity.tolerance import tolerance_scale
 
 CHAOS_STEPS = 40
 

@@ -17,7 +17,7 @@ from test_parity import build_eager, build_graph, regression_batches
 
 import graphmode as gm
 from graphmode import tf, v1
-from graphmode.parity.lockstep_report import step_difference
+from graphmode.parity.tolerance import step_difference
 
 STEPS = 3
 

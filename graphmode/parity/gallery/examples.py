@@ -23,14 +23,15 @@ import json
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from graphmode.errors import ExampleError
-from graphmode.parity.check import ParityProblem
-from graphmode.parity.gallery.figures import DifferenceCurve, plot_runs, write_event_logs
-from graphmode.parity.report import ParityReport, Trajectory
+from graphmode.parity.divergence import Trajectory
+from graphmode.parity.gallery.figures import plot_runs, write_event_logs
+from graphmode.parity.gallery.runs import Curve, ExampleRun
+from graphmode.parity.report import ParityReport
 
 # Variables with at most this many elements are printed and put in the JSON in
 # full; larger ones (an MLP's weight matrices) are summarized by shape and norm.
@@ -38,44 +39,6 @@ FULL_VALUE_LIMIT = 64
 
 TABLE_ROWS = 10
 NICE_INTERVALS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000)
-
-
-class Curve(NamedTuple):
-    """One quantity of both modes over the run, as the table, plot and event logs show it.
-
-    Attributes:
-        label: what the values are (``"loss"``, ``"full-data cross-entropy"``).
-        steps: the step of each value (0 = before training).
-        values: mode (``"graph"``, ``"eager"``) -> values, one per entry of ``steps``.
-    """
-
-    label: str
-    steps: np.ndarray
-    values: Mapping[str, np.ndarray]
-
-
-class ExampleRun(NamedTuple):
-    """One parity run of an example and what to show about it.
-
-    Attributes:
-        name: the variant (``"stochastic"``, ``"softmax_adam"``).
-        problem: what was run; its ``build_graph`` gives the graph for TensorBoard.
-        report: the parity report of the run.
-        curves: the first one is tabulated; all are plotted and logged.
-        metrics: mode -> metric name -> value (accuracy, ...).
-        every: table interval in steps (None: about ten rows).
-        differences: the per-step differences the plot and event logs show
-            (empty: computed from ``report`` when needed, which needs its
-            variable history; give them before :func:`drop_variable_history`).
-    """
-
-    name: str
-    problem: ParityProblem
-    report: ParityReport
-    curves: tuple[Curve, ...]
-    metrics: Mapping[str, Mapping[str, float]] = {}
-    every: int | None = None
-    differences: tuple[DifferenceCurve, ...] = ()
 
 
 def _positive_int(text: str) -> int:

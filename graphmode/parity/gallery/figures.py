@@ -22,44 +22,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from graphmode._runtime import tf, v1
-from graphmode.parity.report import LOSS, ParityReport, QuantityDiff, tolerance_scale
+from graphmode.parity.divergence import LOSS, QuantityDiff
+from graphmode.parity.gallery.runs import DifferenceCurve, ExampleRun
+from graphmode.parity.report import ParityReport
+from graphmode.parity.tolerance import tolerance_scale
 
-if TYPE_CHECKING:
-    from graphmode.parity.gallery.examples import ExampleRun
-
-__all__ = ["DifferenceCurve", "difference_curves", "draw_runs", "plot_runs", "title_of", "write_event_logs"]
+__all__ = ["difference_curves", "draw_runs", "plot_runs", "title_of", "write_event_logs"]
 
 # A loss that falls by more than this factor over the run reads better on a log axis.
 LOG_SCALE_RANGE = 20.0
 
 MODE_LABELS = {"graph": "TF1 graph (Session)", "eager": "TF2 eager (GradientTape)"}
-
-
-class DifferenceCurve(NamedTuple):
-    """One quantity's per-step difference under the verdict's rule.
-
-    Attributes:
-        label: the quantity (``"loss"`` or a variable's graph name).
-        steps: the step of each value.
-        difference: ``|graph - eager|`` the rule looked at (0 where equal).
-        tolerance: what that difference was allowed to be at that step (NaN where unknown).
-    """
-
-    label: str
-    steps: np.ndarray
-    difference: np.ndarray
-    tolerance: np.ndarray
-
-    @property
-    def divergent_steps(self) -> np.ndarray:
-        """The steps where the difference is above its tolerance."""
-        with np.errstate(invalid="ignore"):
-            return self.steps[self.difference > self.tolerance]
 
 
 def _lockstep_curves(report: ParityReport) -> list[DifferenceCurve]:

@@ -39,7 +39,7 @@ VARIANTS = {"cross_entropy": "the binary cross-entropy, as intended",
 # (TF1 also keeps beta^t as a running product). Free-running over 1000 steps,
 # seeds 0-9, graph and eager stay within 4.4e-6 on the weights, which are of
 # order 1 (20-40 float32 ulps); the tolerance's rtol counts from the tensor's
-# RMS for elements crossing zero (see the near-zero rule in graphmode.parity.report),
+# RMS for elements crossing zero (see the near-zero rule in graphmode.parity.tolerance),
 # and the worst of those seeds uses 42% of it. Keras' default epsilon (1e-7
 # instead of TF1's 1e-8) leaves this tolerance within tens of steps.
 ATOL, RTOL = 1e-6, 1e-5
