@@ -19,6 +19,11 @@ def test_the_site_builds_strictly(tmp_path):
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     for name in ("graphmode.session.Session", "graphmode.errors.FeedError", "graphmode.parity"):
         assert f'id="{name}"' in api, f"the API reference has no entry for {name}"
+    # Every page is in the nav, those mkdocs.yml does not name yet too (mkdocs_hooks.on_config).
+    home = (tmp_path / "site" / "index.html").read_text()
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        if page.stem != "index":
+            assert f'href="{page.stem}/" class="md-nav__link' in home, f"docs/{page.name} is not in the site's nav"
 
 
 def test_the_readme_is_a_landing_page():
