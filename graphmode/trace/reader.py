@@ -144,6 +144,8 @@ class Trace:
                 break
         if 0 not in index["state_steps"]:
             problems.append("state_steps lacks step 0 (the state before step 1)")
+        if fmt.GRAPH_FILE not in named:
+            problems.append(f"files does not list {fmt.GRAPH_FILE}")
         if problems:
             raise TraceError(f"trace index {path!r} contradicts itself: {'; '.join(problems)}; it was edited by hand; "
                              "record the trace again")

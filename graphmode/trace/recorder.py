@@ -310,6 +310,9 @@ class Recorder:
             return
         self.finished = True
         np.random.seed = self._numpy_seed
+        # A step interrupted half-way (Ctrl-C inside the recorder) may have written files the index must not name.
+        self.writer.truncate(self.index["steps_recorded"])
+        self.index["steps"] = self.index["steps"][: self.index["steps_recorded"]]
         self.index["ended"] = ended
         if ended == "steps":
             self.index["notes"].append(f"runs after step {self.steps_requested} were not watched: other train runs "

@@ -188,6 +188,19 @@ class TraceWriter:
         self.index["state_steps"] = sorted({*steps, step})
         return size
 
+    def truncate(self, steps: int) -> None:
+        """Forgets every step file and state after ``steps`` (what a step interrupted half-way wrote)."""
+        for step in [s for s in self.index["state_steps"] if s > steps]:
+            base = os.path.basename(fmt.state_prefix(step)) + "."
+            for relative in [r for r in self._files if os.path.basename(r).startswith(base)]:
+                self._drop(relative)
+        self.index["state_steps"] = [s for s in self.index["state_steps"] if s <= steps]
+        if self._rolling is not None and self._rolling > steps:
+            self._rolling = None
+        for relative in [r for r in self._files if r.startswith(fmt.STEPS_FOLDER + os.sep)]:
+            if int(relative.rsplit("-", 1)[1].split(".")[0]) > steps:
+                self._drop(relative)
+
     def flush(self, *, final: bool = False) -> None:
         """Rewrites ``trace.json`` atomically from ``index`` (indented for reading when ``final``)."""
         self.index["files"] = sorted(self._files.values(), key=lambda entry: entry["path"])

@@ -114,6 +114,13 @@ def test_hand_edited_field(regress_trace, tmp_path):
         Trace(copy)
 
 
+def test_hand_edited_file_list(regress_trace, tmp_path):
+    copy = _copy(regress_trace, tmp_path)
+    _edit_index(copy, lambda index: index.update(files=[f for f in index["files"] if f["path"] != "graph.meta"]))
+    with pytest.raises(TraceError, match=r"contradicts itself: files does not list graph.meta; it was edited by hand"):
+        Trace(copy)
+
+
 def test_hand_edited_step_count(regress_trace, tmp_path):
     copy = _copy(regress_trace, tmp_path)
     _edit_index(copy, lambda index: index.update(steps_recorded=31))
@@ -164,3 +171,26 @@ def test_docs_describe_every_index_field():
     documented = set(re.findall(r"^\| `(\w+)` \|", page.split("## The trace format")[1], re.M))
     assert documented == set(INDEX_SCHEMA["properties"])
     assert set(INDEX_SCHEMA["required"]) <= documented
+
+
+def test_a_step_cut_short_inside_the_recorder_leaves_a_readable_trace(regress_trace, tmp_path):
+    # Ctrl-C can land while the recorder writes step 3: its step file and state exist, the count says 2.
+    from graphmode.trace.writer import TraceWriter
+
+    original = Trace(regress_trace)
+    index = original.index
+    index.update(steps=index["steps"][:3], state_steps=[], files=[], steps_recorded=2, complete=False,
+                 ended="interrupted")
+    writer = TraceWriter(str(tmp_path), index, max_bytes=1 << 20)
+    writer.write_graph((regress_trace / "graph.meta").read_bytes())
+    writer.write_state(0, original.state(0))
+    for step in (1, 2, 3):
+        writer.write_step(step, original.feeds(step), original.fetched(step), {})
+        writer.write_state(step, original.state(step))
+    writer.truncate(2)
+    index["steps"] = index["steps"][:2]
+    writer.flush(final=True)
+    trace = Trace(tmp_path)
+    assert (trace.steps, trace.state_steps) == (2, (0, 1, 2))
+    assert trace.state(2)["A"].tobytes() == original.state(2)["A"].tobytes()
+    assert not (tmp_path / "steps" / "step-000003.npz").exists()
