@@ -173,10 +173,15 @@ def _run_trace(args: argparse.Namespace) -> int:
     except (ExampleError, GraphmodeError) as error:
         print(f"graphmode parity: --trace {args.trace}: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
+    return _printed(args, report, f"{label} (eager) vs the trace {args.trace} ({trace.steps} recorded steps)")
+
+
+def _printed(args: argparse.Namespace, report, title: str) -> int:
+    """Prints the report as the options ask and returns the exit status it earns."""
     if args.json:
         print(report.to_json())
     else:
-        print(f"{label} (eager) vs the trace {args.trace} ({trace.steps} recorded steps)")
+        print(title)
         print(report)
         if args.per_step:
             print(report.format_steps())
@@ -213,14 +218,7 @@ def _run(args: argparse.Namespace) -> int:
         # The example's own set-up is wrong (batches, names, options): say so, no traceback.
         print(f"graphmode parity: {args.name}: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
-    if args.json:
-        print(report.to_json())
-    else:
-        print(f"{problem.name}: graph (TF1) vs eager (TF2)")
-        print(report)
-        if args.per_step:
-            print(report.format_steps())
-    return EXIT_OK if report.ok else EXIT_DIVERGED
+    return _printed(args, report, f"{problem.name}: graph (TF1) vs eager (TF2)")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
