@@ -59,9 +59,31 @@ def keras_optimizer_for(trace: Any) -> Any:
         raise ConfigError(f"the trace {trace.directory!r} records no TF1 optimizer graphmode can rebuild in Keras "
                           f"(its train op applies: {kind}); build the eager side yourself and pass it as the eager "
                           "factory (--eager module:factory)")
-    if "learning_rate" in recorded.varying or "learning_rate" not in recorded.hyperparameters:
-        raise ConfigError(f"the trace's {recorded.kind} learning rate varies (a decay of the global step or a fed "
-                          "value); build the eager side with the matching Keras schedule and pass it as the eager "
-                          "factory (--eager module:factory)")
+    varies = "learning_rate" in recorded.varying
+    if "learning_rate" not in recorded.hyperparameters or (varies and "learning_rate" not in recorded.per_step):
+        raise ConfigError(f"the trace's {recorded.kind} learning rate is fed by the script, so its value at later "
+                          "steps is not known; build the eager side with the matching Keras schedule and pass it "
+                          "as the eager factory (--eager module:factory)")
     hyper = {k: v for k, v in recorded.hyperparameters.items() if k in TF1_DEFAULTS[recorded.spec]}
-    return make_keras_optimizer(optimizer_spec(recorded.spec, recorded.hyperparameters["learning_rate"], **hyper))
+    rate = recorded.hyperparameters["learning_rate"]
+    if varies:
+        rate = _recorded_rates(trace)
+    return make_keras_optimizer(optimizer_spec(recorded.spec, rate, **hyper))
+
+
+def _recorded_rates(trace: Any) -> Any:
+    """The learning rate each recorded step used, as a TF1 ``piecewise_constant`` of the global step.
+
+    So the Keras counterpart is chosen as for any schedule (graphmode's
+    TF1Momentum where Keras SGD's rule would differ) and reads step ``k``'s rate
+    at ``iterations == k - 1``, as TF1 read it at ``global_step == k - 1``.
+    """
+    from graphmode.train.optimizers import PiecewiseConstant
+
+    rates = [trace.hyperparameters(step)["learning_rate"] for step in range(1, trace.steps + 1)]
+    boundaries, values = [], [rates[0]]
+    for step, rate in enumerate(rates[1:], start=2):
+        if rate != values[-1]:
+            boundaries.append(step - 2)
+            values.append(rate)
+    return PiecewiseConstant(tuple(boundaries), tuple(values)) if boundaries else values[0]

@@ -139,6 +139,48 @@ def test_the_tf1_model_code_runs_eagerly_against_its_own_recording(regress_trace
         gm.EagerModel.from_tf1(regress_a.model)
 
 
+def _decayed_momentum_model(x, y):
+    w = v1.get_variable("w", [3, 1], initializer=v1.glorot_uniform_initializer())
+    return gm.tf.reduce_mean(gm.tf.square(gm.tf.matmul(x, w) - y))
+
+
+def test_the_tf1_model_code_trains_with_the_recorded_decayed_learning_rate(tmp_path):
+    tf = gm.tf
+    rng = np.random.RandomState(0)
+    batches = [(rng.normal(size=(8, 3)).astype(np.float32), rng.normal(size=(8, 1)).astype(np.float32))
+               for _ in range(5)]
+    graph = gm.new_graph(0)
+    with graph.as_default():
+        x, y = v1.placeholder(tf.float32, [None, 3], name="x"), v1.placeholder(tf.float32, [None, 1], name="y")
+        loss = _decayed_momentum_model(x, y)
+        step = v1.train.get_or_create_global_step()
+        rate = v1.train.exponential_decay(0.1, step, decay_steps=1, decay_rate=0.5)
+        train_op = v1.train.MomentumOptimizer(rate, 0.9).minimize(loss, global_step=step)
+        weights = v1.trainable_variables()
+    trace = record_graph_model(gm.GraphModel(graph, (x, y), loss, train_op, weights),
+                               batches, tmp_path / "decayed")
+    report = gm.check_parity(trace, lambda: gm.EagerModel.from_tf1(_decayed_momentum_model, trace=trace))
+    # TF1's rule under a changing rate (graphmode's TF1Momentum), each step at its recorded rate: the
+    # free run stays within tolerance too, where Keras SGD's rule drifts from step 2.
+    assert report.ok and report.free_run.ok, str(report)
+    assert any(q.name == "w/Momentum" for q in report.lockstep.state)
+
+
+def test_a_trace_without_a_tf1_optimizer_asks_for_an_eager_factory(tmp_path):
+    tf = gm.tf
+    graph = gm.new_graph(0)
+    with graph.as_default():
+        x, y = v1.placeholder(tf.float32, [None, 3], name="x"), v1.placeholder(tf.float32, [None, 1], name="y")
+        loss = _decayed_momentum_model(x, y)
+        weights = v1.trainable_variables()
+        train_op = tf.group([w.assign_sub(0.1 * g) for w, g in zip(weights, tf.gradients(loss, weights))])
+    batch = (np.ones((2, 3), np.float32), np.ones((2, 1), np.float32))
+    trace = record_graph_model(gm.GraphModel(graph, (x, y), loss, train_op, weights), [batch], tmp_path / "by_hand")
+    with pytest.raises(ConfigError, match=r"records no TF1 optimizer graphmode can rebuild in Keras \(its train op "
+                                          r"applies: none\); build the eager side yourself"):
+        gm.EagerModel.from_tf1(_decayed_momentum_model, trace=trace)
+
+
 @pytest.mark.parametrize(("options", "message"), [
     ({"inputs": ("x", "y_target")}, "inputs names 'x', which the trace did not record as fed; the script fed "
                                     "['x_data', 'y_target']"),
