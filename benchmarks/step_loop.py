@@ -116,7 +116,7 @@ def bench_graphmode_make_callable(data, steps, repeats, k):
 def _bench_run_steps(data, steps, repeats, config=None):
     features, targets = data
     graph, x, y, loss, train_op, init = _regression_graph()
-    step = gm.train_step(train_op, loss, [x, y])
+    step = gm.step_from_train_op(train_op, loss, [x, y])
     with gm.Session(graph=graph, config=config) as session:
         session.run(init)
         return median_seconds_per_step(
@@ -138,7 +138,7 @@ def bench_graphmode_k_steps(data, steps, repeats, k):
     graph = gm.new_graph()
     with graph.as_default():
         a = tf.Variable([1.0], name="A")
-        step = gm.build_train_step(
+        step = gm.build_step(
             lambda x, y: tf.reduce_mean(tf.square(x * a - y)),
             v1.train.GradientDescentOptimizer(REGRESSION_RATE),
             input_specs=[tf.TensorSpec([1], name="x"), tf.TensorSpec([1], name="y")],
@@ -286,7 +286,7 @@ def _mlp_graph(initial):
 def _bench_mlp_graph(data, steps, repeats, xla: bool):
     images, labels, initial = data
     graph, x, y, loss, train_op, init = _mlp_graph(initial)
-    step = gm.train_step(train_op, loss, [x, y])
+    step = gm.step_from_train_op(train_op, loss, [x, y])
     with gm.Session(graph=graph, config=gm.session_config(xla_auto_jit=xla)) as session:
         session.run(init)
         clusters = _xla_ops(session, step, images, labels)

@@ -23,11 +23,11 @@ from .session import Session as Session
 from .session import new_graph as new_graph
 from .session import session_config as session_config
 from .trace import Trace as Trace
-from .train import build_train_step as build_train_step
+from .train import build_step as build_step
 from .train import keras_counterpart as keras_counterpart
 from .train import minimize as minimize
 from .train import optimizer_spec as optimizer_spec
 from .train import run_steps as run_steps
-from .train import train_step as train_step
+from .train import step_from_train_op as step_from_train_op
 
 __version__: str

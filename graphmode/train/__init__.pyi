@@ -6,10 +6,7 @@ from .keras_map import TF1RMSprop as TF1RMSprop
 from .keras_map import keras_counterpart as keras_counterpart
 from .keras_map import make_keras_optimizer as make_keras_optimizer
 from .loop import LoopResult as LoopResult
-from .loop import TrainStep as TrainStep
-from .loop import build_train_step as build_train_step
 from .loop import run_steps as run_steps
-from .loop import train_step as train_step
 from .optimizers import ExponentialDecay as ExponentialDecay
 from .optimizers import GradientClipping as GradientClipping
 from .optimizers import OptimizerSpec as OptimizerSpec
@@ -19,3 +16,6 @@ from .optimizers import TrainOp as TrainOp
 from .optimizers import make_tf1_optimizer as make_tf1_optimizer
 from .optimizers import minimize as minimize
 from .optimizers import optimizer_spec as optimizer_spec
+from .step import StepGraph as StepGraph
+from .step import build_step as build_step
+from .step import step_from_train_op as step_from_train_op

@@ -1,73 +1,34 @@
-"""A fast graph-mode training loop: one compiled callable, optionally K steps per Session call.
+"""Running a training step fast: one compiled callable, optionally K steps per Session call.
 
 ``Session.run`` spends most of a small model's step in Python (building the
 feed dict, resolving fetches, wrapping results): ~200 µs for the X*A=10 step on
 the reference machine (2 CPUs) against ~60 µs for the same step through
 TensorFlow's C++ callable API (~13 µs when the session runs ops in the calling
 thread), and ~12 µs per step inside an in-graph ``tf.while_loop``. (TF's own
-``make_callable`` with a ``feed_list`` falls back to ``Session.run``.) So:
-
-* :func:`train_step` wraps an existing TF1 train op + loss (+ the placeholders
-  it feeds) for :func:`run_steps`, which runs it through one
-  ``Session._make_callable_from_options`` handle (through
-  :func:`graphmode.session.callables.build_callable`, so the losses are the caller's own arrays);
-* :func:`build_train_step` builds the step from a ``step_fn`` and, with
-  ``steps_per_call=K``, wraps K steps in one ``tf.while_loop`` that still returns
-  the loss of every step and stops at the first NaN/Inf loss.
-
-Example:
-    >>> with graph.as_default():
-    ...     step = gm.build_train_step(model_loss, gm.optimizer_spec("adam", 1e-3),
-    ...                                input_specs=[tf.TensorSpec([128, 784]), tf.TensorSpec([128], tf.int64)],
-    ...                                steps_per_call=50)
-    >>> result = gm.run_steps(session, step, steps=5000, inputs=(images, labels), batch_size=128)
-    >>> result.losses[-1]
+``make_callable`` with a ``feed_list`` falls back to ``Session.run``.) So
+:func:`run_steps` runs a :class:`~graphmode.train.step.StepGraph` (built by
+:mod:`graphmode.train.step`) through one ``Session._make_callable_from_options``
+handle, K steps per call when the step was built with ``steps_per_call=K``.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from graphmode._runtime import tf, v1
 from graphmode.errors import ConfigError, InputExhaustedError, NumericsError, SessionClosedError
 from graphmode.session.callables import build_callable
 from graphmode.train.inputs import batch_feeder, check_inputs
-from graphmode.train.optimizers import GradientClipping, OptimizerSpec, make_tf1_optimizer, minimize
+from graphmode.train.step import StepGraph
 
 # Long enough that a bar is worth its line, short enough for any real training run.
 AUTO_PROGRESS_MIN_STEPS = 1000
-
-
-class TrainStep(NamedTuple):
-    """What one call of the training loop runs.
-
-    Attributes:
-        loss: the loss (``steps_per_call == 1``) or the ``[K]`` per-step losses.
-        train_op: the op run with ``loss`` (None for the in-graph loop, whose
-            outputs already depend on every update).
-        feeds: placeholders fed per call, in the order of ``run_steps(inputs=...)``.
-            With ``steps_per_call > 1`` each has a leading axis of one entry per step.
-        steps_per_call: K.
-        steps_done: how many steps the call ran (K-step mode), else None.
-        step_count: feed for the number of steps of a call (K-step mode), else None.
-        stop_on_nonfinite: feed switching the in-graph stop at a NaN/Inf loss, else None.
-        global_step: the step counter the updates advance (reported when the loss turns
-            NaN/Inf), or None.
-    """
-
-    loss: tf.Tensor
-    train_op: tf.Operation | None
-    feeds: tuple[tf.Tensor, ...]
-    steps_per_call: int
-    steps_done: tf.Tensor | None = None
-    step_count: tf.Tensor | None = None
-    stop_on_nonfinite: tf.Tensor | None = None
-    global_step: tf.Tensor | tf.Variable | None = None
 
 
 class LoopResult(NamedTuple):
@@ -83,180 +44,7 @@ class LoopResult(NamedTuple):
         return self.seconds / max(self.steps, 1) * 1e6
 
 
-def train_step(
-    train_op: tf.Operation,
-    loss: tf.Tensor,
-    feeds: Sequence[tf.Tensor] = (),
-    *,
-    global_step: tf.Tensor | tf.Variable | None = None,
-) -> TrainStep:
-    """Wraps an existing TF1 train op and loss (one step per call) for :func:`run_steps`.
-
-    Args:
-        train_op: the update op (``optimizer.minimize(...)``).
-        loss: the scalar loss of the same run.
-        feeds: the placeholders :func:`run_steps` feeds, in order (none for a
-            ``tf.data`` iterator graph).
-        global_step: the counter ``train_op`` advances, if any; a NaN/Inf loss
-            error then says where it stands.
-
-    Raises:
-        ConfigError: the loss is not a scalar, or the pieces come from different graphs.
-    """
-    feeds = tuple(feeds)
-    for piece in (train_op, *feeds):
-        if piece.graph is not loss.graph:
-            raise ConfigError(f"'{piece.name}' belongs to another graph than the loss '{loss.name}'")
-    if loss.shape.rank not in (0, None):
-        raise ConfigError(f"loss '{loss.name}' has shape {loss.shape}; the loop needs a scalar loss per step")
-    return TrainStep(loss, train_op, feeds, 1, global_step=global_step)
-
-
-def _step_inputs(input_specs, dataset, stacked: bool):
-    """Placeholders (or an iterator) for the inputs, and how to get one step's tensors from them.
-
-    Returns ``(feeds, inputs_of_step, iterator)``; ``iterator`` is None for placeholders.
-    """
-    if dataset is not None:
-        if input_specs is not None:
-            raise ConfigError("give input_specs or dataset, not both")
-        iterator = v1.data.make_one_shot_iterator(dataset)
-        return (), lambda index: tf.nest.flatten(iterator.get_next()), iterator
-    specs = list(input_specs or ())
-    for spec in specs:
-        if not isinstance(spec, tf.TensorSpec):
-            raise ConfigError(f"input_specs entries must be tf.TensorSpec; got {spec!r}")
-        if spec.shape.rank is None:
-            raise ConfigError(f"input spec {spec!r} has unknown rank; give its shape (dimensions may be None)")
-    feeds = tuple(
-        v1.placeholder(spec.dtype, ([None] if stacked else []) + spec.shape.as_list(), name=spec.name or f"input_{n}")
-        for n, spec in enumerate(specs)
-    )
-    if not stacked:
-        return feeds, lambda index: list(feeds), None
-    return feeds, lambda index: [feed[index] for feed in feeds], None
-
-
-def build_train_step(
-    step_fn: Callable[..., tf.Tensor],
-    optimizer: OptimizerSpec | v1.train.Optimizer,
-    *,
-    input_specs: Sequence[tf.TensorSpec] | None = None,
-    dataset: tf.data.Dataset | None = None,
-    steps_per_call: int = 1,
-    var_list: Sequence[tf.Variable] | None = None,
-    global_step: tf.Variable | None = None,
-    clip: GradientClipping | None = None,
-) -> TrainStep:
-    """Builds a training step (or an in-graph loop of K steps) in the default graph.
-
-    Args:
-        step_fn: ``step_fn(*batch_tensors) -> scalar loss``, using variables that
-            already exist (create them before; variables made inside the loop would
-            be re-created every step).
-        optimizer: an :class:`OptimizerSpec` or a TF1 optimizer. With K > 1 a
-            decaying learning rate must come as a spec, so that the decay tensor is
-            recomputed inside the loop at every step.
-        input_specs: shape/dtype of one step's inputs; the loop feeds them as
-            placeholders (stacked ``[K, ...]`` when K > 1).
-        dataset: a ``tf.data.Dataset`` instead; each step takes the next element.
-        steps_per_call: K, the steps one Session call runs.
-        var_list: as for :func:`graphmode.minimize`.
-        clip: as for :func:`graphmode.minimize`.
-        global_step: counts the steps run (the graph's global step, created if
-            needed, when None); decaying learning rates read it.
-
-    Returns:
-        A :class:`TrainStep` for :func:`run_steps`.
-
-    Raises:
-        ConfigError: K < 1, inputs given twice, a TF1 optimizer whose learning rate is
-            a tensor with K > 1, or ``step_fn`` created variables inside the loop.
-    """
-    if isinstance(steps_per_call, bool) or not isinstance(steps_per_call, int) or steps_per_call < 1:
-        raise ConfigError(f"steps_per_call must be an int >= 1; got {steps_per_call!r}")
-    stacked = steps_per_call > 1 and dataset is None
-    feeds, inputs_of_step, iterator = _step_inputs(input_specs, dataset, stacked)
-    if global_step is None:
-        global_step = v1.train.get_or_create_global_step()
-    if steps_per_call == 1:
-        loss = step_fn(*inputs_of_step(None))
-        trained = minimize(loss, optimizer, var_list=var_list, global_step=global_step, clip=clip)
-        return train_step(trained.op, loss, feeds, global_step=global_step)
-    if not isinstance(optimizer, OptimizerSpec) and isinstance(getattr(optimizer, "_learning_rate", None), tf.Tensor):
-        raise ConfigError(
-            f"the TF1 optimizer's learning rate is a tensor ('{optimizer._learning_rate.name}'), computed once "
-            "per Session call outside the in-graph loop, so a decay would stand still for K steps; pass an "
-            "OptimizerSpec with ExponentialDecay/PiecewiseConstant/PolynomialDecay instead"
-        )
-    before = {variable.name for variable in v1.global_variables()}
-    optimizers = []
-    loss_dtypes = []
-    step_count = v1.placeholder_with_default(np.int32(steps_per_call), [], name="steps_this_call")
-    stop_on_nonfinite = v1.placeholder_with_default(True, [], name="stop_on_nonfinite")
-
-    ignore_nonfinite = tf.logical_not(stop_on_nonfinite)
-
-    def take_step(inputs):
-        loss = tf.convert_to_tensor(step_fn(*inputs))
-        if not loss.dtype.is_floating or loss.shape.rank not in (0, None):
-            raise ConfigError(
-                f"step_fn returned '{loss.name}' of dtype {loss.dtype.name} and shape {loss.shape}; the loop "
-                "needs a scalar floating-point loss per step"
-            )
-        loss_dtypes.append(loss.dtype)
-        # Built inside the body so that a decaying learning rate is recomputed from
-        # the global step at every iteration, not once per Session call.
-        step_optimizer = make_tf1_optimizer(optimizer, global_step) if isinstance(optimizer, OptimizerSpec) else optimizer
-        trained = minimize(loss, step_optimizer, var_list=var_list, global_step=global_step, clip=clip)
-        optimizers.append(trained.optimizer)
-        # The per-step losses travel as float64, which holds every float16/32/64
-        # value exactly, and are cast back to the loss's dtype after the loop:
-        # the TensorArray needs its dtype before step_fn has run.
-        with tf.control_dependencies([trained.op]):
-            widened = tf.cast(loss, tf.float64)
-            return tf.identity(widened) if widened is loss else widened  # one op per step, not two
-
-    def body(index, losses, go_on):
-        if iterator is None:
-            loss, following, more = take_step(inputs_of_step(index)), index + 1, None
-        else:
-            # An Optional instead of get_next: the end of the data ends the loop
-            # normally, keeping the losses of the steps this call did run.
-            element = iterator.get_next_as_optional()
-            loss, more = tf.cond(
-                element.has_value(),
-                lambda: (take_step(tf.nest.flatten(element.get_value())), tf.constant(True)),
-                lambda: (tf.constant(np.nan, tf.float64), tf.constant(False)),
-            )
-            following = index + tf.cast(more, tf.int32)
-        # The continue flag is computed here so the loop condition is a bare read:
-        # every op per iteration costs ~0.5 µs next to a ~8 µs step.
-        go_on = tf.logical_and(following < step_count, tf.logical_or(tf.math.is_finite(loss), ignore_nonfinite))
-        if more is not None:
-            go_on = tf.logical_and(go_on, more)
-        return following, losses.write(index, loss), go_on
-
-    with tf.name_scope("graphmode_train_loop"):
-        start = (
-            tf.constant(0),
-            tf.TensorArray(tf.float64, size=steps_per_call, element_shape=[]),
-            step_count > 0,
-        )
-        steps_done, losses, _ = tf.while_loop(lambda index, losses, go_on: go_on, body, start, name="steps")
-        steps_done = tf.identity(steps_done, name="steps_done")
-        losses = tf.identity(tf.cast(losses.stack(), loss_dtypes[0]), name="step_losses")
-    made_by_optimizer = {variable.name for built in optimizers for variable in built.variables()}
-    stray = sorted({variable.name for variable in v1.global_variables()} - before - made_by_optimizer)
-    if stray:
-        raise ConfigError(
-            f"step_fn created variables inside the in-graph loop ({', '.join(stray)}); create them before "
-            "build_train_step and only use them in step_fn"
-        )
-    return TrainStep(losses, None, feeds, steps_per_call, steps_done, step_count, stop_on_nonfinite, global_step)
-
-
-def _runner(session: v1.Session, step: TrainStep, check_loss: bool):
+def _runner(session: v1.Session, step: StepGraph, check_loss: bool):
     # Making a callable prunes and optimizes the graph (milliseconds), so repeated
     # run_steps calls (one per epoch) reuse it. The cache lives on the session, since
     # each callable holds its session: a cache keyed by session would keep it alive.
@@ -267,7 +55,7 @@ def _runner(session: v1.Session, step: TrainStep, check_loss: bool):
     return runners[key]
 
 
-def _make_runner(session: v1.Session, step: TrainStep, check_loss: bool):
+def _make_runner(session: v1.Session, step: StepGraph, check_loss: bool):
     """A function ``run(feeds, count) -> (losses, steps_done)`` over one C++ callable."""
     feeds = list(step.feeds)
     if step.step_count is not None:
@@ -295,17 +83,15 @@ def _make_runner(session: v1.Session, step: TrainStep, check_loss: bool):
     return run
 
 
-def _progress_bar(progress: bool | None, steps: int | None):
-    if progress is None:
-        progress = sys.stderr.isatty() and (steps is None or steps >= AUTO_PROGRESS_MIN_STEPS)
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=steps, unit="step", file=sys.stderr, dynamic_ncols=True)
+def _progress_bar(progress: bool | None, steps: int | None) -> tqdm:
+    # tqdm's own disable=None: a bar only when stderr is a terminal; short runs stay quiet.
+    if progress is None and steps is not None and steps < AUTO_PROGRESS_MIN_STEPS:
+        progress = False
+    return tqdm(total=steps, unit="step", file=sys.stderr, dynamic_ncols=True,
+                disable=None if progress is None else not progress)
 
 
-def _global_step_value(session: v1.Session, step: TrainStep) -> int | None:
+def _global_step_value(session: v1.Session, step: StepGraph) -> int | None:
     if step.global_step is None:
         return None
     try:
@@ -314,7 +100,7 @@ def _global_step_value(session: v1.Session, step: TrainStep) -> int | None:
         return None
 
 
-def _nonfinite_error(step: TrainStep, losses: np.ndarray, index: int, global_step: int | None) -> NumericsError:
+def _nonfinite_error(step: StepGraph, losses: np.ndarray, index: int, global_step: int | None) -> NumericsError:
     """The NaN/Inf error: the loss of step ``index`` was not finite; its update and every earlier one ran."""
     kind = "NaN" if np.isnan(losses[index]) else "Inf"
     counter = "" if global_step is None else f"; global step is now {global_step}"
@@ -333,7 +119,7 @@ def _nonfinite_error(step: TrainStep, losses: np.ndarray, index: int, global_ste
     return error
 
 
-def _exhausted_error(step: TrainStep, losses: np.ndarray, steps: int, cause=None) -> InputExhaustedError:
+def _exhausted_error(step: StepGraph, losses: np.ndarray, steps: int, cause=None) -> InputExhaustedError:
     done = len(losses)
     error = InputExhaustedError(
         f"the tf.data input ran out at step {done} of the {steps} requested; {done} steps ran and their updates "
@@ -348,7 +134,7 @@ def _exhausted_error(step: TrainStep, losses: np.ndarray, steps: int, cause=None
 
 def run_steps(
     session: v1.Session,
-    step: TrainStep,
+    step: StepGraph,
     steps: int | None = None,
     *,
     inputs: Sequence[np.ndarray] = (),
@@ -361,7 +147,7 @@ def run_steps(
     Args:
         session: a :class:`graphmode.Session` (errors are rewritten as by its ``run``)
             whose variables are initialized.
-        step: from :func:`train_step` or :func:`build_train_step`.
+        step: from :func:`~graphmode.train.step.step_from_train_op` or :func:`~graphmode.train.step.build_step`.
         steps: how many steps; None runs until the ``tf.data`` input is exhausted
             (with K steps per call too: the last call runs the steps left).
         inputs: one array per ``step.feeds`` entry (feeds are checked once, up front).
@@ -416,16 +202,14 @@ def run_steps(
                 all_losses = np.concatenate(chunks)[: index + 1]
                 raise _nonfinite_error(step, all_losses, index, _global_step_value(session, step))
             done += ran
-            if bar is not None:
-                bar.update(ran)
-                if ran:
-                    bar.set_postfix(loss=f"{float(losses[-1]):.4g}", refresh=False)
+            bar.update(ran)
+            if ran:
+                bar.set_postfix(loss=f"{float(losses[-1]):.4g}", refresh=False)
             if ran < count:  # K steps per call: the tf.data input ended inside this call
                 if steps is None:
                     break
                 raise _exhausted_error(step, np.concatenate(chunks), steps)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     seconds = time.perf_counter() - started
     return LoopResult(np.concatenate(chunks), done, seconds)

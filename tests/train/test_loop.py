@@ -19,11 +19,11 @@ def _regression_loss(x, y, a):
 
 
 def build(steps_per_call: int = 1, spec: gm.train.OptimizerSpec = SPEC, batch: int = 2):
-    """The X*A=10 regression as a TrainStep; returns (graph, step, A, init)."""
+    """The X*A=10 regression as a StepGraph; returns (graph, step, A, init)."""
     graph = gm.new_graph()
     with graph.as_default():
         a = tf.Variable([1.0], name="A")
-        step = gm.build_train_step(
+        step = gm.build_step(
             lambda x, y: _regression_loss(x, y, a),
             spec,
             input_specs=[tf.TensorSpec([batch, 1], name="x"), tf.TensorSpec([batch, 1], name="y")],
@@ -76,7 +76,7 @@ def test_existing_tf1_graph_runs_through_train_step_with_whole_array_feeds(graph
     loss = _regression_loss(x, y, a)
     train_op = v1.train.GradientDescentOptimizer(0.01).minimize(loss)
     session.run(v1.global_variables_initializer())
-    result = gm.run_steps(session, gm.train_step(train_op, loss, [x, y]), 5, inputs=(X, Y))
+    result = gm.run_steps(session, gm.step_from_train_op(train_op, loss, [x, y]), 5, inputs=(X, Y))
     expected_a = 1.0
     for _ in range(5):  # d/dA mean((xA - y)^2) = mean(2x(xA - y)), the whole array every step
         expected_a -= 0.01 * float(np.mean(2 * X * (X * expected_a - Y)))
@@ -98,7 +98,7 @@ def _dataset_graph(steps_per_call: int, repeat: bool):
     with graph.as_default():
         a = tf.Variable([1.0], name="A")
         dataset = tf.data.Dataset.from_tensor_slices((X, Y)).batch(2, drop_remainder=True)
-        step = gm.build_train_step(
+        step = gm.build_step(
             lambda x, y: _regression_loss(x, y, a),
             SPEC,
             dataset=dataset.repeat() if repeat else dataset,
@@ -208,7 +208,7 @@ def test_run_steps_refuses_a_value_that_would_change_in_any_batch_not_only_the_f
         counts = v1.placeholder(tf.int32, [2], name="counts")
         total = tf.Variable(0.0, name="total")
         loss = tf.reduce_sum(tf.cast(counts, tf.float32)) * total
-        step = gm.train_step(total.assign_add(1.0).op, loss, feeds=[counts])
+        step = gm.step_from_train_op(total.assign_add(1.0).op, loss, feeds=[counts])
         init = v1.global_variables_initializer()
     rows = np.arange(8, dtype=np.int64)
     rows[6] = 2**40 + 5  # the fourth batch of two; int32 would wrap it to 5
@@ -236,7 +236,7 @@ def test_step_from_another_graph_is_refused():
             gm.run_steps(session, step, 1)
 
 
-def test_build_train_step_errors_name_the_culprit(graph):
+def test_build_step_errors_name_the_culprit(graph):
     a = tf.Variable([1.0], name="A")
 
     def loss_fn(x, y):
@@ -244,22 +244,22 @@ def test_build_train_step_errors_name_the_culprit(graph):
 
     specs = [tf.TensorSpec([2, 1]), tf.TensorSpec([2, 1])]
     with pytest.raises(gm.errors.ConfigError, match=r"steps_per_call must be an int >= 1; got 0"):
-        gm.build_train_step(loss_fn, SPEC, input_specs=specs, steps_per_call=0)
+        gm.build_step(loss_fn, SPEC, input_specs=specs, steps_per_call=0)
     with pytest.raises(gm.errors.ConfigError, match="give input_specs or dataset, not both"):
-        gm.build_train_step(loss_fn, SPEC, input_specs=specs, dataset=tf.data.Dataset.range(3))
+        gm.build_step(loss_fn, SPEC, input_specs=specs, dataset=tf.data.Dataset.range(3))
     with pytest.raises(gm.errors.ConfigError, match=r"input_specs entries must be tf.TensorSpec; got \(2, 1\)"):
-        gm.build_train_step(loss_fn, SPEC, input_specs=[(2, 1)])
+        gm.build_step(loss_fn, SPEC, input_specs=[(2, 1)])
     with pytest.raises(gm.errors.ConfigError, match=r"input spec .* has unknown rank; give its shape"):
-        gm.build_train_step(loss_fn, SPEC, input_specs=[tf.TensorSpec(None), tf.TensorSpec([2, 1])])
+        gm.build_step(loss_fn, SPEC, input_specs=[tf.TensorSpec(None), tf.TensorSpec([2, 1])])
     decaying = v1.train.GradientDescentOptimizer(v1.train.exponential_decay(0.1, v1.train.get_or_create_global_step(), 5, 0.5))
     with pytest.raises(gm.errors.ConfigError, match=r"learning rate is a tensor \('ExponentialDecay.*'\).*pass an OptimizerSpec"):
-        gm.build_train_step(loss_fn, decaying, input_specs=specs, steps_per_call=4)
+        gm.build_step(loss_fn, decaying, input_specs=specs, steps_per_call=4)
 
     def creates_a_variable(x, y):
         return _regression_loss(x, y, tf.Variable([1.0], name="made_in_loop"))
 
-    with pytest.raises(gm.errors.ConfigError, match=r"step_fn created variables inside the in-graph loop \(.*made_in_loop"):
-        gm.build_train_step(creates_a_variable, SPEC, input_specs=specs, steps_per_call=4)
+    with pytest.raises(gm.errors.ConfigError, match=r"loss_fn created variables inside the in-graph loop \(.*made_in_loop"):
+        gm.build_step(creates_a_variable, SPEC, input_specs=specs, steps_per_call=4)
 
 
 def test_train_step_refuses_a_non_scalar_loss_and_foreign_pieces(graph):
@@ -267,8 +267,8 @@ def test_train_step_refuses_a_non_scalar_loss_and_foreign_pieces(graph):
     vector_loss = tf.square(a)
     train_op = v1.train.GradientDescentOptimizer(0.1).minimize(tf.reduce_sum(vector_loss))
     with pytest.raises(gm.errors.ConfigError, match=r"loss '.*' has shape \(2,\); the loop needs a scalar loss"):
-        gm.train_step(train_op, vector_loss)
+        gm.step_from_train_op(train_op, vector_loss)
     with gm.new_graph().as_default():
         foreign = v1.placeholder(tf.float32, [], name="foreign")
     with pytest.raises(gm.errors.ConfigError, match=r"'foreign:0' belongs to another graph than the loss"):
-        gm.train_step(train_op, tf.reduce_sum(vector_loss), [foreign])
+        gm.step_from_train_op(train_op, tf.reduce_sum(vector_loss), [foreign])

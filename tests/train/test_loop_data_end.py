@@ -52,7 +52,7 @@ def graphmode_run(batches: int, steps_per_call: int, steps: int | None = None):
     graph = gm.new_graph()
     with graph.as_default():
         a = tf.Variable([1.0], name="A")
-        step = gm.build_train_step(lambda x, y: _loss(x, y, a), gm.optimizer_spec("momentum", LEARNING_RATE,
+        step = gm.build_step(lambda x, y: _loss(x, y, a), gm.optimizer_spec("momentum", LEARNING_RATE,
                                    momentum=MOMENTUM), dataset=_dataset(batches), steps_per_call=steps_per_call)
         init = v1.global_variables_initializer()
     with gm.Session(graph=graph) as session:
@@ -100,7 +100,7 @@ def _float64_step(steps_per_call: int):
     graph = gm.new_graph()
     with graph.as_default():
         a = tf.Variable(1.0, dtype=tf.float64, name="A")
-        step = gm.build_train_step(lambda x: tf.reduce_sum(a * x), gm.optimizer_spec("gradient_descent", 1e-300),
+        step = gm.build_step(lambda x: tf.reduce_sum(a * x), gm.optimizer_spec("gradient_descent", 1e-300),
                                    input_specs=[tf.TensorSpec([1], tf.float64, name="x")],
                                    steps_per_call=steps_per_call)
         init = v1.global_variables_initializer()
@@ -157,6 +157,6 @@ def test_a_float64_overflow_reports_the_step_the_updates_and_the_global_step(ste
 
 def test_a_non_floating_loss_is_refused_in_k_step_mode(graph):
     counter = tf.Variable(1, name="counter")
-    with pytest.raises(gm.errors.ConfigError, match=r"step_fn returned '.*' of dtype int32 .*scalar floating-point loss"):
-        gm.build_train_step(lambda x: counter * x, gm.optimizer_spec("gradient_descent", 0.1),
+    with pytest.raises(gm.errors.ConfigError, match=r"loss_fn returned '.*' of dtype int32 .*scalar floating-point loss"):
+        gm.build_step(lambda x: counter * x, gm.optimizer_spec("gradient_descent", 0.1),
                             input_specs=[tf.TensorSpec([], tf.int32)], steps_per_call=2)

@@ -16,7 +16,7 @@ def test_losses_share_no_memory_and_edits_stay_with_the_caller(steps_per_call):
         # A constant plus a variable's value (a reference variable where the loop allows one: one step per call).
         weight = v1.Variable(2.0, use_resource=steps_per_call > 1, name="w")
         offset = tf.constant(1.0)
-        step = gm.build_train_step(
+        step = gm.build_step(
             lambda x: offset + weight * tf.reduce_sum(x),
             v1.train.GradientDescentOptimizer(0.0),
             input_specs=[tf.TensorSpec([6, 2], name="x")],
