@@ -196,7 +196,8 @@ def run_worker(cluster: gm.cluster.ClusterDescription, task: gm.cluster.TaskId, 
     checkpoint_dir = os.path.join(args.workdir, "checkpoints")
     restored = v1.train.latest_checkpoint(checkpoint_dir) if is_chief else None
     if not is_chief:
-        gm.cluster.wait_for_variables(server.target, parts.graph, config=config, timeout=args.timeout)
+        gm.cluster.wait_for_variables(server.target, parts.graph, config=config, cluster=cluster,
+                                      timeout=args.timeout)
     emit("start", worker=task.index, restored_checkpoint=restored,
          restored_step=None if restored is None else int(v1.train.load_variable(restored, "global_step")))
 
@@ -289,7 +290,7 @@ def evaluate_on_ps(cluster: gm.cluster.ClusterDescription, seed: int, timeout: f
     with graph.as_default(), v1.device(on_ps):
         model = build_classifier(seed)
     config = cluster.session_config("ps", 0, intra_op_threads=1, inter_op_threads=1)
-    with gm.Session(cluster.target("ps", 0), graph=graph, config=config, timeout=timeout,
+    with gm.Session(cluster.target("ps", 0), graph=graph, config=config, timeout=timeout, cluster=cluster,
                     record_placement=True) as session:
         step, loss, accuracy, *values = session.run(
             [model.global_step, model.loss, model.accuracy, *model.weights], {model.x: X, model.y_: Y})

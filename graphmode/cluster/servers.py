@@ -19,7 +19,7 @@ from graphmode.session.diagnosis import uninitialized_variables
 from graphmode.session.engine import Session
 from graphmode.session.engine import session_config as _session_config
 from graphmode.session.placement import PlacementReport, records_from_run_metadata
-from graphmode.session.remote import register_cluster, wait_until_reachable
+from graphmode.session.remote import ClusterLike, cluster_jobs, wait_until_reachable
 
 
 def _port_taken(address: str) -> bool:
@@ -74,9 +74,6 @@ def start_server(
             else f"TensorFlow said: {error.message}"
         )
         raise ServerStartError(f"could not start the server of {task.device} on {address}: {reason}") from error
-    # So that a session on this server that cannot reach a task can name it (graphmode.session.remote).
-    for target in {server.target, cluster.target(job, index)}:
-        register_cluster(target, cluster.as_dict())
     return server
 
 
@@ -156,6 +153,7 @@ def wait_for_variables(
     graph: tf.Graph,
     *,
     config: v1.ConfigProto | None = None,
+    cluster: ClusterLike | None = None,
     timeout: float = 60.0,
     poll_seconds: float = 0.2,
 ) -> float:
@@ -170,6 +168,8 @@ def wait_for_variables(
         target: the session target of this task's server.
         graph: the worker's graph (not finalized yet: one report op is added).
         config: the task's ``ConfigProto`` (use :meth:`ClusterDescription.session_config`).
+        cluster: the cluster (a :class:`ClusterDescription`), so that a task that
+            does not answer is named.
         timeout: seconds to wait at most, also while a task the session needs
             (a ps, this task) does not answer at all: TensorFlow alone would wait forever.
         poll_seconds: pause between checks.
@@ -186,13 +186,14 @@ def wait_for_variables(
     missing: list[str] | None = None
     unreachable: str | None = None
     probe_config = config if config is not None else v1.ConfigProto()
-    with Session(target, graph=graph, config=config) as session:
+    jobs = cluster_jobs(cluster)
+    with Session(target, graph=graph, config=config, cluster=jobs) as session:
         while True:
             remaining = max(timeout - (time.monotonic() - start), 0.001)
             try:
                 if missing is None:
                     # TensorFlow would wait for a ps that is down forever; this bounds it and names it.
-                    wait_until_reachable(target, probe_config, remaining, "wait_for_variables")
+                    wait_until_reachable(target, probe_config, remaining, "wait_for_variables", jobs)
                 missing = uninitialized_variables(session, timeout=remaining)
             except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
                 # The ps is not up yet, or this check ran out of time: both are "not ready".

@@ -44,7 +44,10 @@ class _SessionFeatures:
         timeout: float | None = None,
         check_numerics: bool = False,
         record_placement: bool | None = None,
+        cluster: remote.ClusterLike | None = None,
     ) -> None:
+        # cluster: the jobs behind a grpc:// target (job -> addresses, or a ClusterDescription), so that
+        # a session that cannot reach a task names it (graphmode.session.remote).
         if "_graphmode_initializing" in self.__dict__:
             # TensorFlow's session classes call super() through their module's global names
             # (`super(Session, self)`); with graphmode's classes installed under those names, each
@@ -66,6 +69,7 @@ class _SessionFeatures:
             # TensorFlow checks its arguments before it creates anything: its refusal is its wording.
             diagnosis.add_tensorflow_words(error, lambda: super(TFSession, self).__init__(target, graph, config=config))
             raise
+        cluster_jobs = remote.cluster_jobs(cluster)  # checked before TensorFlow creates anything
         self._graphmode_initializing = self._tensorflow_classes()
         try:
             super().__init__(target, graph, config)
@@ -73,6 +77,7 @@ class _SessionFeatures:
             del self._graphmode_initializing
         self._session_timeout = config.operation_timeout_in_ms / 1000 or None
         self._remote_unchecked = remote.is_remote(target)  # see _reach_remote
+        self._cluster_jobs = cluster_jobs
         self._check_numerics = check_numerics
         self._record_placement = config.log_device_placement if record_placement is None else record_placement
         self._placement: dict = {}
@@ -357,7 +362,7 @@ class _SessionFeatures:
     def _reach_remote(self, seconds: float, source: str) -> None:
         # A grpc session is created at its first run, and TensorFlow waits for its tasks
         # without a deadline: bound that wait by the timeout first (graphmode.session.remote).
-        remote.wait_until_reachable(tf.compat.as_str(self.sess_str), self._config, seconds, source)
+        remote.wait_until_reachable(tf.compat.as_str(self.sess_str), self._config, seconds, source, self._cluster_jobs)
         self._remote_unchecked = False
 
     def _translate(self, error: tf.errors.OpError, fetches, feed_dict, run_timeout, options) -> Exception:

@@ -12,8 +12,9 @@ session with the same target and device filters over gRPC
 (``use_rpc_for_inprocess_master``), whose call does honour a deadline. If the
 tasks answer, the real session is created right after (a task that dies in
 between still hangs it: a window of milliseconds); if not, the error names
-the tasks that do not accept a connection, when the cluster is known here
-(servers started by :func:`graphmode.start_server` register theirs).
+the tasks that do not accept a connection when the session was told the
+cluster behind its target (``Session(target, cluster=...)``: job -> addresses,
+or a :class:`graphmode.cluster.ClusterDescription`).
 """
 
 from __future__ import annotations
@@ -21,20 +22,44 @@ from __future__ import annotations
 import math
 import socket
 import time
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from graphmode._runtime import tensorflow_session, tf, v1
 from graphmode.errors import ConfigError, RunTimeoutError
 
 GRPC_PREFIX = "grpc://"
-# target -> {job: [address, ...]} for servers started in this process.
-_CLUSTERS: dict[str, dict[str, list[str]]] = {}
+
+
+class ClusterDict(Protocol):
+    """What a cluster description offers a session: ``as_dict() -> {job: [address, ...]}``."""
+
+    def as_dict(self) -> dict[str, list[str]]: ...
+
+
+# The cluster behind a grpc target, as a session may be told it.
+ClusterLike = Mapping[str, Sequence[str]] | ClusterDict
 # Naming the unreachable tasks may add at most this much to the timeout.
 _CONNECT_SECONDS = 1.0
 
 
-def register_cluster(target: str, jobs: dict[str, list[str]]) -> None:
-    """Records the cluster a server in this process belongs to, so errors can name its tasks."""
-    _CLUSTERS[target] = {job: list(addresses) for job, addresses in jobs.items()}
+def cluster_jobs(cluster: ClusterLike | None) -> dict[str, list[str]] | None:
+    """``{job: [address, ...]}`` from a mapping, or from a cluster description's ``as_dict()``; None stays None.
+
+    Raises:
+        ConfigError: ``cluster`` is neither.
+    """
+    if cluster is None:
+        return None
+    as_dict = getattr(cluster, "as_dict", None)
+    jobs = as_dict() if callable(as_dict) else cluster
+    if not isinstance(jobs, Mapping) or not all(
+        isinstance(job, str) and isinstance(addresses, Sequence) and not isinstance(addresses, str)
+        for job, addresses in jobs.items()
+    ):
+        raise ConfigError(f"cluster must map each job to its task addresses ({{'ps': ['host:port'], 'worker': [...]}}) "
+                          f"or be a graphmode.cluster.ClusterDescription; got {type(cluster).__name__}")
+    return {job: [str(address) for address in addresses] for job, addresses in jobs.items()}
 
 
 def is_remote(target: str) -> bool:
@@ -42,7 +67,9 @@ def is_remote(target: str) -> bool:
     return isinstance(target, str) and target.startswith(GRPC_PREFIX)
 
 
-def wait_until_reachable(target: str, config: v1.ConfigProto, seconds: float, source: str) -> None:
+def wait_until_reachable(
+    target: str, config: v1.ConfigProto, seconds: float, source: str, jobs: Mapping[str, Sequence[str]] | None = None
+) -> None:
     """Returns once a session on ``target`` with ``config``'s device filters can be created.
 
     Args:
@@ -50,6 +77,8 @@ def wait_until_reachable(target: str, config: v1.ConfigProto, seconds: float, so
         config: the session's ``ConfigProto`` (its device filters choose the tasks asked).
         seconds: how long to wait at most.
         source: which timeout this is, for the message (``"per-run"``, ``"per-session"``).
+        jobs: the cluster behind ``target`` (:func:`cluster_jobs`), so that the error names the
+            tasks that do not answer; None: the error says it cannot name them.
 
     Raises:
         ConfigError: ``seconds`` is not a positive number.
@@ -71,7 +100,7 @@ def wait_until_reachable(target: str, config: v1.ConfigProto, seconds: float, so
     try:
         session.run(probe)
     except tf.errors.DeadlineExceededError as error:
-        waiting = describe_unreachable(target, config)
+        waiting = describe_unreachable(target, config, jobs)
         timeout_error = RunTimeoutError(
             f"creating the session on {target} gave up after {seconds:g} s ({source} timeout): {waiting}. Start it "
             "or check that this machine can reach it; nothing ran.",
@@ -87,7 +116,7 @@ def wait_until_reachable(target: str, config: v1.ConfigProto, seconds: float, so
             pass  # never created: there is nothing to close
 
 
-def describe_unreachable(target: str, config: v1.ConfigProto) -> str:
+def describe_unreachable(target: str, config: v1.ConfigProto, jobs: Mapping[str, Sequence[str]] | None = None) -> str:
     """Says which tasks a session on ``target`` waits for and which of them do not accept a connection."""
     itself = _connect_problem(target[len(GRPC_PREFIX):], _CONNECT_SECONDS)
     if itself:
@@ -96,10 +125,10 @@ def describe_unreachable(target: str, config: v1.ConfigProto) -> str:
         asked = f"every task its device filters cover ({', '.join(config.device_filters)})"
     else:
         asked = "every task of the cluster (the session has no device filters)"
-    return f"TensorFlow's master waits for {asked} to answer, and {_unanswered(target, config)}"
+    return f"TensorFlow's master waits for {asked} to answer, and {_unanswered(target, config, jobs)}"
 
 
-def _covered_tasks(jobs: dict[str, list[str]], config: v1.ConfigProto) -> list[tuple[str, int, str]]:
+def _covered_tasks(jobs: Mapping[str, Sequence[str]], config: v1.ConfigProto) -> list[tuple[str, int, str]]:
     tasks = [(job, index, address) for job, addresses in jobs.items() for index, address in enumerate(addresses)]
     if not config.device_filters:
         return tasks
@@ -110,11 +139,11 @@ def _covered_tasks(jobs: dict[str, list[str]], config: v1.ConfigProto) -> list[t
     ]
 
 
-def _unanswered(target: str, config: v1.ConfigProto) -> str:
-    """Names the tasks that refuse a TCP connection (or all that were asked, if that is not known)."""
-    jobs = _CLUSTERS.get(target)
+def _unanswered(target: str, config: v1.ConfigProto, jobs: Mapping[str, Sequence[str]] | None) -> str:
+    """Names the tasks that refuse a TCP connection (or says that the cluster to name them was not given)."""
     if jobs is None:
-        return f"one of them did not (the cluster behind {target} is not known in this process to name it)"
+        return (f"one of them did not (give the session the cluster behind {target}, Session(..., cluster=...), "
+                "to have it named)")
     deadline = time.monotonic() + _CONNECT_SECONDS
     silent = []
     for job, index, address in _covered_tasks(jobs, config):

@@ -100,23 +100,23 @@ def bounded(name, attempt):
 
 
 def per_session():
-    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config, timeout=1) as session:
+    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config, timeout=1, cluster=orphan) as session:
         session.run(lonely_init)
 
 
 def per_run():
-    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config) as session:
+    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config, cluster=orphan) as session:
         session.run(lonely_init, timeout=1)
 
 
 def run_options():
-    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config) as session:
+    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config, cluster=orphan) as session:
         session.run(lonely_init, options=v1.RunOptions(timeout_in_ms=1000))
 
 
 def plain_run_on_a_timed_session():
     # TensorFlow's own run on a graphmode session (what MonitoredSession and helpers do).
-    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config, timeout=1) as session:
+    with gm.Session(orphan_server.target, graph=lonely, config=lonely_config, timeout=1, cluster=orphan) as session:
         v1.Session.run(session, lonely_init)
 
 
@@ -125,7 +125,7 @@ bounded("per_run", per_run)
 bounded("run_options", run_options)
 bounded("plain_run", plain_run_on_a_timed_session)
 bounded("wait_for_variables", lambda: gm.cluster.wait_for_variables(orphan_server.target, lonely, config=lonely_config,
-                                                            timeout=1))
+                                                            cluster=orphan, timeout=1))
 result["ps_down_address"] = orphan.ps[0]
 
 print(json.dumps(result))
