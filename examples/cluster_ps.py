@@ -23,13 +23,10 @@ best); the cross-entropy is what training brings down (1.90 -> about 0.65 in
 Without ``--run-task`` this script is the launcher: it starts the processes,
 prints each worker's progress, evaluates the final variables on the ps, and
 stops every process, also when one fails or ``--timeout`` passes.
-``--kill-worker N`` is a fault drill: once the chief has checkpointed past a
-third of the steps, worker N is killed (SIGKILL), the variables on the ps are
-checked, and the worker is restarted. A restarted chief restores the last
-checkpoint (rolling the ps back to it); a restarted non-chief continues from the
-variables on the ps.
+A fault drill (kill a worker mid-training, check the ps, restart it) runs this
+same cluster from ``cluster_ps_drill.py``, next to this file.
 
-    python examples/cluster_ps.py [--steps 1000] [--workers 2] [--ps 1] [--kill-worker 0] [--json]
+    python examples/cluster_ps.py [--steps 1000] [--workers 2] [--ps 1] [--json]
 
 Security: the addresses say 127.0.0.1, but TensorFlow's gRPC server listens on
 every network interface of the machine (``0.0.0.0:port``; TensorFlow has no
@@ -365,25 +362,10 @@ def exposure_notice(cluster: gm.cluster.ClusterDescription) -> str:
             "this user. Keep them behind a firewall.")
 
 
-def kill_and_restart(processes: gm.cluster.TaskProcesses, victim: gm.cluster.TaskProcess, checkpoint_seen: int,
-                     cluster: gm.cluster.ClusterDescription, args: argparse.Namespace, workdir: str, ledger: Ledger) -> dict:
-    """The fault drill: SIGKILL a worker mid-training, check the ps, start the worker again."""
-    code = processes.kill(victim)
-    # What it reported last: steps it ran after its last progress or checkpoint event are not counted.
-    steps_before_kill = ledger.reported_steps[victim.task.index]
-    remaining = processes.deadline - time.monotonic()
-    probe = evaluate_on_ps(cluster, args.seed, max(remaining, 1.0))
-    latest = v1.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
-    processes.start(victim.task)
-    return {
-        "worker": victim.task.index, "exit_code": code, "checkpoint_seen": checkpoint_seen,
-        "local_steps_before_kill": steps_before_kill, "ps_after_kill": probe,
-        "latest_checkpoint_at_restart": None if latest is None else os.path.basename(latest),
-    }
-
-
-def launch(args: argparse.Namespace) -> dict:
+def launch(args: argparse.Namespace, drill=None) -> dict:
     """Runs the whole cluster and returns the summary.
+
+    ``drill`` (``cluster_ps_drill.Drill``) is told every event and may kill and restart tasks.
 
     Raises:
         TaskFailedError: a task ended early. ClusterTimeoutError: ``--timeout`` passed.
@@ -395,8 +377,8 @@ def launch(args: argparse.Namespace) -> dict:
                "--steps", str(args.steps), "--seed", str(args.seed), "--log-every", str(args.log_every),
                "--checkpoint-every", str(args.checkpoint_every), "--timeout", str(args.timeout), "--workdir", workdir]
     show = None if args.json else lambda process, event: print_event(process.name, event)
-    ledger, fault, killed = Ledger(args.workers), None, set()
-    drill_after = max(1, args.steps // 3) if args.kill_worker is not None else None
+    ledger = Ledger(args.workers)
+    killed = drill.killed if drill is not None else set()
     if not args.json:
         print(f"cluster: ps {', '.join(cluster.ps)} | workers {', '.join(cluster.workers)} (worker 0 is the chief)",
               flush=True)
@@ -414,35 +396,17 @@ def launch(args: argparse.Namespace) -> dict:
                         raise processes.failure(process, event["code"], "the others still needed it")
                 if len(ledger.done) == args.workers:
                     break
-                if event["event"] == "checkpoint" and drill_after is not None and event["step"] >= drill_after:
-                    drill_after = None
-                    victim = current[gm.cluster.TaskId("worker", args.kill_worker)]
-                    killed.add(victim)
-                    fault = kill_and_restart(processes, victim, event["step"], cluster, args, workdir, ledger)
-                    # The killed run never reports "done": count the steps it last reported.
-                    ledger.workers[victim.task.index]["local_steps"] += fault["local_steps_before_kill"]
-                    current[victim.task] = processes.processes[-1]
-                    if show:
-                        print_event("launcher", {"event": "note", "text": describe_drill(fault)})
+                if drill is not None:
+                    drill.after(event, processes, current, ledger, cluster, workdir, show)
             final = evaluate_on_ps(cluster, args.seed, max(processes.deadline - time.monotonic(), 1.0))
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-    if fault is not None:
-        restored = ledger.workers[fault["worker"]]["restored"] or [{"checkpoint": None, "global_step": None}]
-        fault["restored_checkpoint"], fault["restored_step"] = restored[0]["checkpoint"], restored[0]["global_step"]
     return {
         "cluster": cluster.as_dict(), "steps": args.steps, "initial": ledger.initial, "final": final,
         "variables": ledger.variables, "workers": {str(index): info for index, info in ledger.workers.items()},
-        "checkpoints": ledger.checkpoints, "fault": fault, "wall_seconds": round(time.monotonic() - started, 2),
+        "checkpoints": ledger.checkpoints, "fault": None if drill is None else drill.summary(ledger), "wall_seconds": round(time.monotonic() - started, 2),
     }
-
-
-def describe_drill(fault: dict) -> str:
-    probe = fault["ps_after_kill"]
-    return (f"fault drill: worker {fault['worker']} killed (exit code {fault['exit_code']}) after the checkpoint at step "
-            f"{fault['checkpoint_seen']}; the ps holds global step {probe['global_step']}, loss {probe['loss']:.4f}, "
-            f"all values finite: {probe['finite']}; restarting worker {fault['worker']}")
 
 
 def print_summary(summary: dict) -> None:
@@ -454,14 +418,10 @@ def print_summary(summary: dict) -> None:
         print(f"worker {worker}: {info['local_steps']} steps of its own in {info['runs']} run(s); its step ran on {tasks}")
     for name, device in summary["variables"].items():
         print(f"variable {name:14} asked for {device['requested']}, lives on {device['assigned']}")
-    fault = summary["fault"]
-    if fault:
-        print(f"fault drill: the restarted worker {fault['worker']} resumed from "
-              + (f"the checkpoint at global step {fault['restored_step']}" if fault["restored_step"] is not None
-                 else "the variables on the ps (non-chief workers do not restore checkpoints)"))
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def make_parser() -> argparse.ArgumentParser:
+    """The launcher's and the tasks' options (``cluster_ps_drill.py`` adds its own)."""
     def positive(kind):
         def parse(text: str):
             value = kind(text)
@@ -477,32 +437,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=positive(int), default=2, help="worker tasks (worker 0 is the chief)")
     parser.add_argument("--log-every", type=positive(int), default=50, help="a worker reports every N own steps")
     parser.add_argument("--checkpoint-every", type=positive(int), default=100, help="chief checkpoints every N steps")
-    parser.add_argument("--kill-worker", type=int, metavar="N", help="fault drill: kill worker N mid-training, restart it")
     parser.add_argument("--timeout", type=positive(float), default=180.0, help="seconds for the whole run")
     parser.add_argument("--workdir", help="checkpoints and per-task logs (default: a temporary directory)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary and nothing else on stdout")
     parser.add_argument("--run-task", action="store_true",
                         help="run the one task TF_CONFIG names (what each machine of a real cluster runs)")
     parser.add_argument("--stop-on-stdin-eof", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def parse_args(argv: list[str] | None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    parser = parser or make_parser()
     args = parser.parse_args(argv)
-    if args.kill_worker is not None:
-        if not 0 <= args.kill_worker < args.workers:
-            parser.error(f"--kill-worker {args.kill_worker}: there are {args.workers} workers (0..{args.workers - 1})")
-        if args.checkpoint_every > args.steps // 3:
-            parser.error(f"--kill-worker needs a checkpoint before the kill: --checkpoint-every "
-                         f"{args.checkpoint_every} must be <= steps / 3 = {args.steps // 3}")
     if args.run_task and not args.workdir:
         parser.error("--run-task needs --workdir (the chief writes checkpoints there)")
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, parse=parse_args, drill_for=None, report=print_summary) -> int:
+    """The launcher (or, with ``--run-task``, one task); ``cluster_ps_drill.py`` passes its drill and printout."""
+    args = parse(argv)
     if args.run_task:
         run_task(args)
         return 0
     try:
-        summary = launch(args)
+        summary = launch(args, None if drill_for is None else drill_for(args))
     except gm.errors.GraphmodeError as error:
         # TaskFailedError, ClusterTimeoutError, or a failed check of the ps: every process is stopped by now.
         print(f"cluster_ps: {type(error).__name__}: {error}", file=sys.stderr)
@@ -512,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print_summary(summary)
+        report(summary)
     return 0
 
 

@@ -1,5 +1,7 @@
 """examples/cluster_ps.py: one ps and two workers as processes on 127.0.0.1, and what goes wrong.
 
+The fault drill beside it (examples/cluster_ps_drill.py) is tests/cluster/test_cluster_ps_drill.py.
+
 Every run is bounded twice: the example's own ``--timeout`` and the
 subprocess timeout here; every process is checked to be gone afterwards.
 """
@@ -15,54 +17,14 @@ import subprocess
 import sys
 import time
 
-import preimported
 import pytest
+from cluster_ps_runs import EXAMPLES, assert_on_ps, children_of, is_gone, run_script
 
-EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples", "cluster_ps.py")
-PS0 = "/job:ps/replica:0/task:0/device:CPU:0"
+EXAMPLE = EXAMPLES / "cluster_ps.py"
 
 
 def run_example(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
-    # The launcher runs pre-imported (tests/preimported.py); the tasks it starts are processes of their own.
-    return preimported.run([sys.executable, EXAMPLE, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def is_gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie has stopped running
-    except FileNotFoundError:
-        return True
-
-
-def children_of(pid: int) -> dict[int, str]:
-    """Maps the pids of ``pid``'s child processes to the task their TF_CONFIG names."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            if parent != pid:
-                continue
-            with open(f"/proc/{entry}/environ", "rb") as environ:
-                variables = dict(item.split(b"=", 1) for item in environ.read().split(b"\0") if b"=" in item)
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        task = json.loads(variables.get(b"TF_CONFIG", b'{"task": {}}'))["task"]
-        found[int(entry)] = f"{task.get('type')} {task.get('index')}"
-    return found
-
-
-def assert_on_ps(summary: dict) -> None:
-    assert {"global_step", "w1", "w2", "w1/Adam", "w2/Adam_1", "beta1_power"} <= set(summary["variables"])
-    for name, device in summary["variables"].items():
-        assert device == {"requested": "/job:ps/task:0", "assigned": PS0}, name
-    assert set(summary["final"]["placement"].values()) == {PS0}
-    for worker, info in summary["workers"].items():
-        # Each worker's step ran on the ps (the updates) and on that worker alone.
-        assert set(info["ops_by_task"]) == {"/job:ps/task:0", f"/job:worker/task:{worker}"}
+    return run_script(EXAMPLE, *args, timeout=timeout)
 
 
 @pytest.mark.slow  # 4 processes importing TensorFlow; the fast tests below run the worker's loop in-process
@@ -94,53 +56,6 @@ def test_one_ps_two_workers_train_asynchronously():
     # Each worker evaluates the shared variables on the ps: both see the loss fall.
     for info in summary["workers"].values():
         assert info["progress"] and info["progress"][-1][2] < initial["loss"], info["progress"]
-
-
-@pytest.mark.slow  # 3-4 processes importing TensorFlow; tests/cluster/test_cluster_processes.py covers TaskProcesses fast
-def test_a_killed_chief_leaves_the_ps_intact_and_resumes_from_its_checkpoint():
-    completed = run_example("--steps", "600", "--kill-worker", "0", "--json", "--timeout", "150")
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    summary = json.loads(completed.stdout)
-    fault, initial, final = summary["fault"], summary["initial"], summary["final"]
-    assert fault["worker"] == 0 and fault["exit_code"] == -signal.SIGKILL
-    assert fault["checkpoint_seen"] >= 200  # the drill waits for a checkpoint past a third of the steps
-    # Right after the kill, the ps still serves whole, finite variables at least
-    # as far along as the checkpoint, and better than the start.
-    probe = fault["ps_after_kill"]
-    assert probe["finite"] and probe["global_step"] >= fault["checkpoint_seen"]
-    assert probe["loss"] < initial["loss"]
-    assert set(probe["placement"].values()) == {PS0}
-    # The restarted chief restored the newest checkpoint (the one on disk when
-    # it started). Its global_step can be a little past the step in its name:
-    # worker 1 kept stepping while the chief saved.
-    assert fault["restored_checkpoint"] == fault["latest_checkpoint_at_restart"]
-    assert fault["restored_checkpoint"] == f"model.ckpt-{fault['checkpoint_seen']}"
-    assert fault["restored_step"] >= fault["checkpoint_seen"]
-    assert summary["workers"]["0"]["runs"] == 2 and summary["workers"]["1"]["runs"] == 1
-    assert summary["workers"]["0"]["restored"] == [
-        {"checkpoint": fault["restored_checkpoint"], "global_step": fault["restored_step"]}]
-    assert summary["workers"]["1"]["local_steps"] > 0 and summary["workers"]["0"]["local_steps"] > 0
-    # The killed run's steps count too: its last event, the checkpoint, carries them.
-    assert 0 < fault["local_steps_before_kill"] <= fault["checkpoint_seen"]
-    assert summary["workers"]["0"]["local_steps"] > fault["local_steps_before_kill"]
-    assert final["global_step"] >= 600 and final["finite"]
-    assert final["loss"] < probe["loss"] < initial["loss"]
-    assert_on_ps(summary)
-
-
-@pytest.mark.slow  # 3-4 processes importing TensorFlow; test_train_worker_* below cover the restart fast
-def test_a_killed_non_chief_restarts_and_ends_cleanly_even_after_the_last_step():
-    # The restarted worker 1 may start after the chief reached the last step: it must
-    # then end without running (MonitoredSession refuses runs after a stop request).
-    completed = run_example("--steps", "600", "--kill-worker", "1", "--json", "--timeout", "150")
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    summary = json.loads(completed.stdout)
-    fault, final = summary["fault"], summary["final"]
-    assert fault["worker"] == 1 and fault["exit_code"] == -signal.SIGKILL
-    assert fault["restored_checkpoint"] is None  # a non-chief continues from the ps
-    assert summary["workers"]["1"]["runs"] == 2 and summary["workers"]["0"]["runs"] == 1
-    assert final["global_step"] >= 600 and final["finite"]
-    assert_on_ps(summary)
 
 
 @pytest.mark.slow  # 3-4 processes importing TensorFlow; tests/cluster/test_cluster_processes.py covers TaskProcesses fast
@@ -193,9 +108,6 @@ def example():
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--kill-worker", "2"], "--kill-worker 2: there are 2 workers (0..1)"),
-        (["--steps", "200", "--kill-worker", "0"],
-         "--checkpoint-every 100 must be <= steps / 3 = 66"),
         (["--steps", "0"], "argument --steps: must be > 0; got 0"),
         (["--workers", "-1"], "argument --workers: must be > 0; got -1"),
         (["--run-task"], "--run-task needs --workdir"),
