@@ -17,6 +17,7 @@ and leaves the script running as it would have.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -164,7 +165,15 @@ class Recorder:
         for op_name in train_ops[1:]:
             self._note_other(session, (op_name,), site)
         if self.index["steps_recorded"] == 0 and self.index["session"] is None:
-            self._start(session, fetches, feed_dict, run)
+            saved = json.loads(json.dumps(self.index))
+            try:
+                self._start(session, fetches, feed_dict, run)
+            except tf.errors.FailedPreconditionError:
+                # Variables not initialized yet: this run fails for the script too; the next train run is step 1.
+                self.index.clear()
+                self.index.update(saved)
+                self._chosen = None
+                return None
         return _Step(fetches, feed_dict, site, run)
 
     def _note_other(self, session: Any, train_ops: tuple[str, ...], site: str) -> None:

@@ -101,6 +101,15 @@ def test_a_script_without_a_session_records_nothing_and_says_why(tmp_path):
         Trace(tmp_path / "trace")
 
 
+def test_a_train_run_before_initialization_is_not_step_1(tmp_path):
+    result = record("trains_before_init.py", tmp_path / "trace")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "not initialized yet"
+    trace = Trace(tmp_path / "trace")
+    assert trace.steps == 3 and trace.index["session"]["runs_before_step_1"] == 2
+    assert trace.state(0)["w"] == np.float32(1.0)
+
+
 def test_two_train_ops_records_the_first_and_names_the_other(tmp_path):
     result = record("two_train_ops.py", tmp_path / "trace")
     assert result.returncode == 0, result.stderr
