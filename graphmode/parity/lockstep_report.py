@@ -137,11 +137,15 @@ class LockstepReport:
         rows = [("quantity", "shape", "max abs diff", "max over tolerance", "first bad step")]
         ranked = sorted(self.state, key=lambda q: -q.max_over_tolerance)
         shown = ranked[: TABLE_ROWS - 1]
-        for q in (self.loss, *shown):
+        # A recording whose script never fetched its loss has none to compare: say so rather than show zeros.
+        compared_loss = (self.loss,) if self.loss.max_abs_diffs.size else ()
+        for q in (*compared_loss, *shown):
             label = "(loss)" if q.kind == "loss" else q.name
             first = "-" if q.ok else str(q.first_divergence.step)
             rows.append((label, str(q.shape), f"{q.max_abs_diff:.3g}", ratio_text(q.max_over_tolerance), first))
         lines = align_columns(rows)
+        if not compared_loss and self.steps:
+            lines.append(f"(loss) not compared: the {self.reference} holds no loss for these steps")
         if len(ranked) > len(shown):
             rest = ranked[len(shown):]
             bad = sum(not q.ok for q in rest)

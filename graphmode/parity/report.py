@@ -182,8 +182,10 @@ class ParityReport:
 
     def __str__(self) -> str:
         verdict = "OK" if self.ok else "DIVERGED"
-        head = f"parity {verdict}: {self.candidate.mode} (candidate) vs {self.reference.mode} (reference), {self.steps} steps"
         lockstep = self.lockstep
+        # Against a trace the free run may cover fewer steps than lockstep (states or loss not recorded).
+        steps = lockstep.steps if self.verdict is Verdict.LOCKSTEP and lockstep is not None else self.steps
+        head = f"parity {verdict}: {self.candidate.mode} (candidate) vs {self.reference.mode} (reference), {steps} steps"
         if lockstep is not None:
             lockstep_head = (f"lockstep (each step from the {lockstep.reference}'s state), tolerance {LOCKSTEP_RULE} with "
                              f"atol={lockstep.atol:g}, rtol={lockstep.rtol:g}")
@@ -205,7 +207,10 @@ class ParityReport:
         else:
             phase = first_difference_text(first)
             lines.append(f"first divergence{f', {phase}' if phase else ''}: {first.format()}")
-        if self.verdict is Verdict.LOCKSTEP and lockstep is not None:
+        if self.verdict is Verdict.LOCKSTEP and lockstep is not None and not self.steps:
+            lines += ["", f"drift over the run: not compared (the {self.reference.mode} holds no loss, or no state "
+                      "after step 1, for a free run to be compared with)"]
+        elif self.verdict is Verdict.LOCKSTEP and lockstep is not None:
             lines += ["", f"drift over the run (free-running, information, not the verdict): {self._free_header()}",
                       *self._free_table()]
             free_first = self.free_run.first_divergence

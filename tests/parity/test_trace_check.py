@@ -112,6 +112,20 @@ def _with_states(trace: gm.Trace, states: tuple[int, ...]) -> gm.Trace:
     return capped
 
 
+def test_a_script_that_never_fetched_its_loss_has_its_state_compared_and_says_the_loss_was_not(tmp_path):
+    batches = parity_models.classification_batches(STEPS, 0)
+    trace = record_graph_model(parity_models.adam_mlp_graph(0), batches, tmp_path / "trace", fetch_loss=False)
+    assert trace.loss_name is not None and trace.loss(1) is None
+    report = gm.check_parity(trace, parity_models.adam_mlp_eager)
+    assert report.ok and report.lockstep.steps == STEPS, str(report)
+    text = str(report)
+    assert f"vs trace (reference), {STEPS} steps" in text
+    assert "(loss) not compared: the trace holds no loss for these steps" in text
+    assert "drift over the run: not compared" in text
+    wrong = gm.check_parity(trace, lambda: parity_models.adam_mlp_eager(epsilon=1e-7))
+    assert _first(wrong)[:4] == ("value", 1, "variable", "update")
+
+
 # --- feeds, options and errors ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

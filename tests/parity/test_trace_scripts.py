@@ -50,4 +50,5 @@ def test_the_gallery_rewrite_passes_against_the_recorded_script(case, tmp_path):
     assert report.lockstep.steps == int(STEPS)
     # Every step's loss is compared where the script fetched it; the state after every step always is.
     assert len(report.lockstep.loss.max_abs_diffs) == (int(STEPS) if loss_fetched else 0)
+    assert ("(loss) not compared" in str(report)) is not loss_fetched
     assert all(len(q.max_abs_diffs) == int(STEPS) + 1 for q in report.lockstep.state if q.kind == "variable")
