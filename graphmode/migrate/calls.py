@@ -169,7 +169,9 @@ def _resolve(call: ast.Call, source: str, capture: Mapping, discarded: bool) -> 
         if not isinstance(feed_node, ast.Dict) or not all(
             isinstance(k, ast.Name) and k.id in bindings for k in feed_node.keys
         ):
-            return RunCall(call, None, {}, discarded, "a feed_dict that is not a dict literal keyed by placeholder names")
+            return RunCall(call, None, {}, discarded,
+                           "a feed_dict that is not a dict literal keyed by placeholder names (write the dict "
+                           "in the run call, {x: ..., y: ...}, for migrate to turn it into arguments)")
         feeds = {k.id: ast.get_source_segment(source, v) for k, v in zip(feed_node.keys, feed_node.values)}
     train_op = next((bindings[n] for n, k in zip(fetches, kinds) if k == "train"), None)
     loss_name = None

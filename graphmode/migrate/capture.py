@@ -11,11 +11,11 @@ script per process (``python -m graphmode.migrate.capture``). Hooks on
 * for every op, the script line that built it (its creation traceback's
   outermost frame in the script), so the source rewrite knows which statements
   built the graph;
-* the first ``steps`` training steps: the fed arrays, the loss the step
-  computed, and every global variable before step 1 and after each step
-  (:mod:`graphmode.migrate.recording` reads them back).
+* and, through ``graphmode run --record``, a trace of the first ``steps``
+  training steps (:class:`graphmode.trace.Trace`): fed arrays, loss, the whole
+  state before step 1 and after each step.
 
-The notes go to ``OUT/capture.json``; the arrays to ``OUT/steps/``.
+The notes go to ``OUT/capture.json``, the trace to ``OUT/trace/``.
 """
 
 from __future__ import annotations
@@ -26,14 +26,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from graphmode._runtime import tf, v1
 from graphmode.legacy.api import enable_tf1
 from graphmode.legacy.runner import run_script
-from graphmode.migrate.recording import StepWriter
 from graphmode.session.engine import Session
 
+TRACE_FOLDER = "trace"
 # Op types migration cannot express as TF2 code, with the reason printed for them.
 UNMIGRATABLE_OPS = {
     "PyFunc": "tf.py_func runs Python inside the graph; rewrite it as TF2 code (tf.numpy_function keeps the call)",
@@ -89,16 +87,12 @@ def _script_line(frames: Sequence[Any], script: str) -> int | None:
 
 
 class _Capture:
-    def __init__(self, script: str, steps: int, folder: str) -> None:
+    def __init__(self, script: str) -> None:
         self.script = script
-        self.steps = steps
         self.call_sites: dict[int, dict] = {}
         self.bindings: dict[str, str] = {}
         self.train_ops: dict[str, dict] = {}
         self.graph: Any = None
-        self.writer = StepWriter(folder)
-        self.recorded = 0
-        self.session: Any = None
 
     # --- hooks -------------------------------------------------------------
     def script_frame(self):
@@ -138,26 +132,7 @@ class _Capture:
         fed = [_graph_name(key) or str(key) for key in (feed_dict or {})]
         site = self.call_sites.setdefault(line, {"line": line, "fetches": fetched, "feeds": fed, "calls": 0})
         site["calls"] += 1
-        train = [name for name in fetched if name in self.train_ops]
-        if not train or self.recorded >= self.steps or session is not (self.session or session):
-            return original_run(session, fetches, feed_dict, *args, **kwargs)
-        self.session = session
-        return self.record_step(session, fetches, feed_dict, train[0], original_run, args, kwargs)
-
-    def record_step(self, session, fetches, feed_dict, train_name, original_run, args, kwargs):
-        variables = session.graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES)
-        names = [v.op.name for v in variables]
-        loss = session.graph.get_tensor_by_name(self.train_ops[train_name]["loss"])
-        if self.recorded == 0:
-            self.writer.state(0, dict(zip(names, original_run(session, variables))))
-        feeds = {
-            (_graph_name(key) or str(key)): np.array(value, copy=True) for key, value in (feed_dict or {}).items()
-        }
-        result, loss_value = original_run(session, (fetches, loss), feed_dict, *args, **kwargs)
-        self.recorded += 1
-        self.writer.step(self.recorded, feeds, float(loss_value), train_name)
-        self.writer.state(self.recorded, dict(zip(names, original_run(session, variables))))
-        return result
+        return original_run(session, fetches, feed_dict, *args, **kwargs)
 
     # --- the end ----------------------------------------------------------
     def summary(self, exit_code: int) -> dict:
@@ -182,7 +157,6 @@ class _Capture:
         return {
             "script": self.script,
             "exit_code": exit_code,
-            "steps_recorded": self.recorded,
             "call_sites": sorted(self.call_sites.values(), key=lambda site: site["line"]),
             "bindings": self.bindings,
             "train_ops": self.train_ops,
@@ -209,11 +183,12 @@ def _plain(value: Any) -> Any:
 
 
 def capture(script: str, args: Sequence[str], folder: str, steps: int) -> int:
-    """Runs ``script`` with ``args`` under the TF1 API, writes ``folder/capture.json``; returns its exit code."""
+    """Runs ``script`` with ``args`` under the TF1 API, writes ``folder/capture.json`` and the trace
+    ``folder/trace``; returns the script's exit code."""
     script = os.path.abspath(script)
     os.makedirs(folder, exist_ok=True)
     enable_tf1()
-    state = _Capture(script, steps, folder)
+    state = _Capture(script)
     original_run = Session.run
     original_minimize = v1.train.Optimizer.minimize
 
@@ -227,7 +202,7 @@ def capture(script: str, args: Sequence[str], folder: str, steps: int) -> int:
 
     Session.run, v1.train.Optimizer.minimize = run, minimize
     try:
-        code = run_script(script, list(args))
+        code = run_script(script, list(args), record=os.path.join(folder, TRACE_FOLDER), record_steps=steps)
     finally:
         Session.run, v1.train.Optimizer.minimize = original_run, original_minimize
     with open(os.path.join(folder, "capture.json"), "w", encoding="utf-8") as handle:

@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Sequence
 
 from graphmode.errors import MigrationError
+from graphmode.migrate.capture import TRACE_FOLDER
 from graphmode.migrate.forbidden import forbidden_constructs
 from graphmode.migrate.program import Program, write_program
 
@@ -36,7 +37,7 @@ class Migration:
     Attributes:
         script: the TF1 script.
         output: the TF2 program written (None when none was).
-        recording: the folder holding the TF1 run's recorded steps.
+        recording: the trace of the TF1 run (:class:`graphmode.trace.Trace`).
         verdict: the lockstep verdict (see :mod:`graphmode.migrate.probe`), or None when not checked.
         not_migrated: ``(file:line, reason)`` for each construct left in a NOT MIGRATED block.
         notes: optimizer arguments and other things a reader should know.
@@ -140,16 +141,17 @@ def describe_verdict(verdict: dict | None) -> str:
             f"{first['over_tolerance']:.3g}x the tolerance ({verdict['rule']})")
 
 
-def _prove(program: Program, output: str, recording: str, args: Sequence[str], steps: int, cwd: str) -> dict:
+def _prove(program: Program, output: str, folder: str, recording: str, args: Sequence[str], steps: int,
+           cwd: str) -> dict:
     plan = {
         "program": output, "recording": recording, "args": list(args), "steps": steps,
         "train_function": program.train_function, "train_signature": program.train_signature,
         "loss_index": program.loss_index, "optimizer_name": program.optimizer_name,
         "variables": {name: path for name, path in program.variables.items()},
         "atol": ATOL, "rtol": RTOL,
-        "verdict": os.path.join(recording, "verdict.json"),
+        "verdict": os.path.join(folder, "verdict.json"),
     }
-    plan_path = os.path.join(recording, "plan.json")
+    plan_path = os.path.join(folder, "plan.json")
     with open(plan_path, "w", encoding="utf-8") as handle:
         json.dump(plan, handle, indent=1)
     completed = subprocess.run([sys.executable, "-m", "graphmode.migrate.probe", plan_path], cwd=cwd,
@@ -180,7 +182,7 @@ def migrate_script(
         args: the script's command-line arguments, for the recording and the check.
         steps: how many training steps to record and check.
         force: overwrite an existing output.
-        recording: the folder for the TF1 run's recording (default ``<output>.recording`` beside it).
+        recording: the folder for the TF1 run's capture and trace (default ``<output>.migration`` beside it).
         planted_epsilon: write Keras' default Adam epsilon instead of TF1's, a planted
             mistake for testing that the check catches it.
 
@@ -199,8 +201,9 @@ def migrate_script(
         raise MigrationError(f"the output {output!r} is the script itself; migrate never changes its input")
     if os.path.exists(output) and not force:
         raise MigrationError(f"{output} exists; pass --force (force=True) to overwrite it")
-    recording = os.path.abspath(recording or os.path.splitext(output)[0] + ".recording")
-    capture = _record(script, args, recording, steps)
+    folder = os.path.abspath(recording or os.path.splitext(output)[0] + ".migration")
+    capture = _record(script, args, folder, steps)
+    recording = os.path.join(folder, TRACE_FOLDER)
     with open(script, encoding="utf-8") as handle:
         source = handle.read()
     capture["source"] = source
@@ -209,13 +212,17 @@ def migrate_script(
                             planted_epsilon=planted_epsilon)
     base = os.path.basename(script)
     not_migrated = [(f"{base}:{line}", reason) for line, reason in problems + program.not_migrated]
-    not_migrated += [(f"{os.path.basename(output)}:{f.line}", f"{f.written}: {f.why} is still in the output")
-                     for f in forbidden_constructs(program.code)]
+    try:
+        not_migrated += [(f"{os.path.basename(output)}:{f.line}", f"{f.written}: {f.why} is still in the output")
+                         for f in forbidden_constructs(program.code)]
+    except SyntaxError as error:
+        not_migrated.append((f"{os.path.basename(output)}:{error.lineno}",
+                             f"the written program does not parse ({error.msg}); a migrate bug, please report it"))
     with open(output, "w", encoding="utf-8") as handle:
         handle.write(program.code)
     verdict = None
     if program.train_function is not None and not not_migrated:
-        verdict = _prove(program, output, recording, args, steps, os.path.dirname(script))
+        verdict = _prove(program, output, folder, recording, args, steps, os.path.dirname(script))
     elif program.train_function is None:
         not_migrated.append((base, "the script ran no training step (no sess.run of an optimizer's minimize)"))
     code = program.code.replace(_header(script, recording, "pending"),
@@ -236,6 +243,9 @@ def migrate_folder(folder: str, *, steps: int = DEFAULT_STEPS, force: bool = Fal
             results.append(migrate_script(path, steps=steps, force=force))
         except MigrationError as problem:
             results.append(Migration(path, None, None, None, [(name, str(problem).splitlines()[0])], []))
+        except Exception as problem:  # noqa: BLE001 - one script's failure must not hide the others' results
+            results.append(Migration(path, None, None, None,
+                                     [(name, f"migrate failed: {type(problem).__name__}: {problem}")], []))
     return results
 
 

@@ -12,6 +12,10 @@ Differences cannot compound, so a faithful program stays within rounding at
 every step and a mistake shows at its first step at full size. After the
 recorded steps the program is stopped; the verdict goes to the plan's
 ``verdict`` path as JSON.
+
+The reference is the original's trace (:class:`graphmode.trace.Trace`), opened
+at the first step: by then the program has imported TensorFlow with its own
+Keras, and graphmode's TensorFlow module takes that import as it is.
 """
 
 from __future__ import annotations
@@ -26,8 +30,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-
-from graphmode.migrate.recording import Recording
 
 PROBE_NAME = "__graphmode_lockstep__"
 
@@ -49,6 +51,10 @@ def _over(reference: np.ndarray, candidate: np.ndarray, atol: float, rtol: float
     scale = float(np.max(np.abs(finite))) if finite.size else 0.0
     worst = float(np.max(diff)) if diff.size else 0.0
     return worst, worst / (atol + rtol * scale)
+
+
+class _Unsupported(BaseException):
+    """The trace holds a training this probe cannot check step by step (the message says why)."""
 
 
 class _KerasSlots:
@@ -86,12 +92,37 @@ class Probe:
     def __init__(self, plan: Mapping, namespace: dict) -> None:
         self.plan = plan
         self.namespace = namespace
-        self.recording = Recording(plan["recording"])
-        self.limit = min(plan["steps"], self.recording.steps)
+        self._trace: Any = None
         self.step = 0
         self.rows: list[dict] = []
         self.first_divergence: dict | None = None
         self.feeds_differ_at: int | None = None
+
+    @property
+    def recording(self) -> Any:
+        """The original's trace (opened on first use, after the program imported TensorFlow)."""
+        if self._trace is None:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="TensorFlow was imported before graphmode")
+                from graphmode.trace import Trace
+
+            self._trace = Trace(self.plan["recording"])
+        return self._trace
+
+    def _refuse_other_train_runs(self) -> None:
+        others = self.recording.index.get("other_train_runs")
+        if others:
+            raise _Unsupported(
+                f"the original also ran another train op between the recorded steps ({others[0]['first_call_site']}); "
+                "a lockstep check of one training function against this trace would miss those updates"
+            )
+
+    @property
+    def limit(self) -> int:
+        """How many steps are checked: the plan's, or fewer when the trace holds fewer."""
+        return min(self.plan["steps"], self.recording.steps)
 
     def _variables(self) -> dict[str, Any]:
         return {name: eval(path, self.namespace) for name, path in self.plan["variables"].items()}  # noqa: S307
@@ -121,6 +152,8 @@ class Probe:
         def checked(**feeds: Any) -> Any:
             self.step += 1
             step = self.step
+            if step == 1:
+                self._refuse_other_train_runs()
             if step > self.limit:
                 raise _Done
             recorded = self.recording.feeds(step)
@@ -136,8 +169,9 @@ class Probe:
             result = function(**by_parameter)
             index = self.plan["loss_index"]
             loss = result if index is None else result[index]
-            if loss is not None:
-                self._compare(step, "loss", self.recording.loss(step), np.asarray(loss))
+            recorded_loss = self.recording.loss(step)
+            if loss is not None and recorded_loss is not None:
+                self._compare(step, "loss", recorded_loss, np.asarray(loss))
             if step in self.recording.state_steps:
                 state = self.recording.state(step)
                 for name, variable in variables.items():
@@ -154,6 +188,10 @@ class Probe:
     def verdict(self, error: str | None) -> dict:
         """The verdict as JSON-ready data."""
         worst = max(self.rows, key=lambda row: row["over_tolerance"], default=None)
+        if self._trace is None:
+            return {"passed": False, "steps_checked": 0, "steps_recorded": None, "first_divergence": None,
+                    "worst": None, "rule": "", "feeds_differ_at": None,
+                    "error": error or "the program never called its training step"}
         checked = min(self.step, self.limit)
         passed = error is None and self.first_divergence is None and checked == self.limit and checked > 0
         return {
@@ -195,12 +233,14 @@ def run(plan: Mapping) -> dict:
         exec(compile(tree, path, "exec"), namespace)  # noqa: S102 - the program under test, as python would run it
     except _Done:
         pass
+    except _Unsupported as problem:
+        error = str(problem)
     except SystemExit as exit_request:
         if exit_request.code not in (None, 0):
             error = f"the program exited with {exit_request.code!r} after {probe.step} steps"
     except BaseException:  # noqa: BLE001 - the program's failure is the verdict
         error = traceback.format_exc(limit=-6)
-    if error is None and probe.step < probe.limit:
+    if error is None and probe._trace is not None and probe.step < probe.limit:
         error = f"the program ran {probe.step} training steps; the recording has {probe.limit} to check"
     return probe.verdict(error)
 

@@ -140,6 +140,9 @@ class _Writer:
             comments = "".join(line for line in self.gaps[id(unit)].splitlines(keepends=True) if line.strip())
             body += comments + scope + rename_tf1_symbols(_segment(self.lines, unit.node))
         returns = signature.return_expression()
+        if not units:
+            # What it computes was built by statements migrate could not move (listed as NOT MIGRATED).
+            body = "pass\n"
         lines = [f"@tf.function(input_signature=[{specs}])", f"def {name}({', '.join(parameters)}):"]
         lines.append(_indent(f'"""{signature.describe()}"""', 1).rstrip("\n"))
         if signature.train_op is None:

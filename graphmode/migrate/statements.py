@@ -166,6 +166,12 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
     held = [graph for name in unit.targets for graph in _bound(name, bindings)]
     kinds = {op["type"] for op in built}
     variables = {v["name"] for v in capture["variables"]}
+    if isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.FunctionDef)):
+        unit.role = Role.UNMIGRATABLE
+        unit.reason = (f"a compound statement ({type(node).__name__.lower()}) that builds graph ops; migrate moves "
+                       "single statements into the Model and the step functions, so write each variable, "
+                       "placeholder and tensor as its own module-level statement")
+        return
     if not unit.targets:
         if call in _DROPPED_CALLS:
             unit.role = Role.DROP

@@ -1,0 +1,167 @@
+"""Per-step cost of a migrated training step against the original TF1 graph step, in one run.
+
+Migrates ``tests/migrate/scripts/mlp_digits.py`` (64 -> 256 -> 128 -> 10, batch 128, Adam)
+into a temporary folder, then runs the original under graphmode's TF1 API and the
+migrated program with its own Keras 3, each in its own process, timing every call of
+the training step where the script makes it: ``sess.run([train_op, loss], feed_dict)``
+in the original, ``numpy(train_op(x=..., y=...))`` in the program (feed conversion and
+the NumPy copy of the result included on both sides). Prints the median µs per step of
+each, after the first 20 steps, and their ratio. The two processes take turns (25 steps each,
+the other one waiting), so both see the same machine.
+
+Usage:
+    python benchmarks/migrate_step.py [--steps 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "tests" / "migrate" / "scripts" / "mlp_digits.py"
+WARMUP = 20
+BLOCK = 25  # steps per turn: the two processes take turns, so the machine's load falls on both alike
+
+
+class _Turns:
+    """The child's side of the turn-taking: wait for 'go', run BLOCK steps, say 'done'."""
+
+    def __init__(self, go: str, done: str) -> None:
+        self.go, self.done, self.count = go, done, 0
+
+    def wait(self) -> None:
+        if self.count % BLOCK == 0:
+            if self.count:
+                with open(self.done, "w") as handle:
+                    handle.write("done\n")
+            with open(self.go) as handle:
+                handle.read()
+        self.count += 1
+
+    def end(self) -> None:
+        with open(self.done, "w") as handle:
+            handle.write("end\n")
+
+
+def _time_original(script: str, line: int, args: list[str], turns: _Turns) -> list[float]:
+    from graphmode.legacy.runner import run_script
+    from graphmode.session.engine import Session
+
+    times, original = [], Session.run
+
+    def timed(session, *rest, **kwargs):
+        if sys._getframe(2).f_lineno != line or sys._getframe(2).f_code.co_filename != script:
+            return original(session, *rest, **kwargs)
+        turns.wait()
+        start = time.perf_counter()
+        result = original(session, *rest, **kwargs)
+        times.append(time.perf_counter() - start)
+        return result
+
+    Session.run = timed
+    run_script(script, args)
+    return times
+
+
+def _time_program(program: str, function: str, args: list[str], turns: _Turns) -> list[float]:
+    import builtins
+
+    from graphmode.migrate.probe import PROBE_NAME, _RouteStepCalls
+
+    times = []
+
+    def wrap(step):
+        def timed(**feeds):
+            turns.wait()
+            start = time.perf_counter()
+            result = step(**feeds)
+            [None if value is None else value.numpy() for value in result]  # as numpy(...) at the call site
+            times.append(time.perf_counter() - start)
+            return result
+
+        return timed
+
+    tree = _RouteStepCalls(function).visit(ast.parse(Path(program).read_text()))
+    namespace = {"__name__": "__main__", "__file__": program, "__builtins__": builtins, PROBE_NAME: wrap}
+    sys.argv = [program, *args]
+    exec(compile(ast.fix_missing_locations(tree), program, "exec"), namespace)  # noqa: S102
+    return times
+
+
+def _side(argv: list[str]) -> None:
+    side, path, name_or_line, out, go, done, *args = argv
+    turns = _Turns(go, done)
+    if side == "tf1":
+        times = _time_original(path, int(name_or_line), args, turns)
+    else:
+        times = _time_program(path, name_or_line, args, turns)
+    Path(out).write_text(json.dumps(times))
+    turns.end()
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--side"]:
+        _side(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=400)
+    options = parser.parse_args()
+    from graphmode.migrate.pipeline import migrate_script
+
+    folder = Path(tempfile.mkdtemp(prefix="migrate-step-"))
+    try:
+        script = folder / SCRIPT.name
+        shutil.copy(SCRIPT, script)
+        migration = migrate_script(str(script), steps=5, args=["--steps", "50"])
+        if not migration.proven:
+            sys.exit(f"the benchmark's program did not migrate and prove: {migration.not_migrated} {migration.verdict}")
+        capture = json.loads((Path(migration.output).with_suffix(".migration") / "capture.json").read_text())
+        plan = json.loads((Path(migration.output).with_suffix(".migration") / "plan.json").read_text())
+        train_line = next(site["line"] for site in capture["call_sites"]
+                          if any(name in capture["train_ops"] for name in site["fetches"]))
+        args = ["--steps", str(options.steps)]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        keras3 = {k: v for k, v in env.items() if k != "TF_USE_LEGACY_KERAS"}
+        sides = (("tf1", str(script), str(train_line), env), ("tf2", migration.output, plan["train_function"], keras3))
+        children, pipes = {}, {}
+        for side, path, key, environment in sides:
+            go, done = folder / f"{side}.go", folder / f"{side}.done"
+            os.mkfifo(go)
+            os.mkfifo(done)
+            pipes[side] = (go, done)
+            children[side] = subprocess.Popen(
+                [sys.executable, __file__, "--side", side, path, key, str(folder / f"{side}.json"), str(go), str(done),
+                 *args], cwd=folder, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        running = set(children)
+        while running:
+            for side in sorted(running):
+                go, done = pipes[side]
+                go.write_text("go\n")
+                if done.read_text().strip() == "end":
+                    running.discard(side)
+        for child in children.values():
+            if child.wait() != 0:
+                sys.exit(f"a side of the benchmark failed: {child.args}")
+        results = {side: json.loads((folder / f"{side}.json").read_text())[WARMUP:] for side in children}
+        tf1, tf2 = statistics.median(results["tf1"]) * 1e6, statistics.median(results["tf2"]) * 1e6
+        print(f"MLP 64-256-128-10, batch 128, Adam; median µs per step over steps {WARMUP + 1}..{options.steps}, "
+              f"the two processes taking turns every {BLOCK} steps:")
+        print(f"  original graph step (graphmode TF1 API, sess.run): {tf1:9.1f} µs/step")
+        print(f"  migrated tf.function step (Keras 3):              {tf2:9.1f} µs/step")
+        print(f"  migrated / original: {tf2 / tf1:.2f}x")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
