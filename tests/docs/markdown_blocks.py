@@ -21,7 +21,9 @@ item (``README.md::line:31,column:1``). Conventions, for whoever writes a page:
   trailing whitespace is ignored. Output that depends on the machine in other ways (timings,
   addresses, progress bars) is not shown as an output: print what does not depend on it.
 - **Shell blocks** (```bash, ```sh, ```console) run with bash in the page's scratch folder, each
-  command checked in turn; a failing one is named. ``pip install -e ".[extra]"`` is *checked*,
+  command checked in turn; a failing one is named. A pipeline fails when any of its commands does
+  (``pipefail``), so do not cut a long output with ``| head``: the writer may still be writing when
+  ``head`` exits, and fails on the closed pipe; write it to a file and show its head. ``pip install -e ".[extra]"`` is *checked*,
   never run (reinstalling would replace the package under test): the extra must exist in setup.cfg
   and each requirement it lists be installed at a matching version. ``python -m pytest`` (this
   suite) is left out of the block; tests/docs/test_quick_start.py runs it in the slow tier.
