@@ -1,7 +1,7 @@
 """The fault drill of ``cluster_ps.py``: kill a worker mid-training, check the ps, restart the worker.
 
 Runs the same cluster as the tutorial next to it (one ps and two workers, each a
-process of its own). Once the chief has checkpointed past a third of the steps,
+process of its own, through ``cluster_ps_launcher.py``). Once the chief has checkpointed past a third of the steps,
 worker N is killed (SIGKILL), the variables on the ps are read and checked from
 the launcher, and the worker is started again. A restarted chief restores the
 last checkpoint (rolling the ps back to it); a restarted non-chief continues
@@ -17,7 +17,8 @@ import os
 import sys
 import time
 
-import cluster_ps  # the tutorial next to this file: model, tasks, launcher
+import cluster_ps  # the tutorial next to this file: model, tasks, options
+import cluster_ps_launcher  # its harness: runs every task here
 
 import graphmode as gm
 from graphmode import v1
@@ -32,7 +33,7 @@ class Drill:
         self.killed: set = set()  # processes killed on purpose: their exit is no failure
         self.fault: dict | None = None
 
-    def after(self, event: dict, processes: gm.cluster.TaskProcesses, current: dict, ledger: cluster_ps.Ledger,
+    def after(self, event: dict, processes: gm.cluster.TaskProcesses, current: dict, ledger: cluster_ps_launcher.Ledger,
               cluster: gm.cluster.ClusterDescription, workdir: str, show) -> None:
         if event["event"] != "checkpoint" or self.after_step is None or event["step"] < self.after_step:
             return
@@ -44,9 +45,9 @@ class Drill:
         ledger.workers[victim.task.index]["local_steps"] += self.fault["local_steps_before_kill"]
         current[victim.task] = processes.processes[-1]
         if show:
-            cluster_ps.print_event("launcher", {"event": "note", "text": describe_drill(self.fault)})
+            cluster_ps_launcher.print_event("launcher", {"event": "note", "text": describe_drill(self.fault)})
 
-    def summary(self, ledger: cluster_ps.Ledger) -> dict | None:
+    def summary(self, ledger: cluster_ps_launcher.Ledger) -> dict | None:
         """The drill's part of the summary, with what the restarted worker resumed from."""
         if self.fault is None:
             return None
@@ -55,7 +56,7 @@ class Drill:
 
 
 def kill_and_restart(processes: gm.cluster.TaskProcesses, victim: gm.cluster.TaskProcess, checkpoint_seen: int,
-                     cluster: gm.cluster.ClusterDescription, args: argparse.Namespace, workdir: str, ledger: cluster_ps.Ledger) -> dict:
+                     cluster: gm.cluster.ClusterDescription, args: argparse.Namespace, workdir: str, ledger: cluster_ps_launcher.Ledger) -> dict:
     """The fault drill: SIGKILL a worker mid-training, check the ps, start the worker again."""
     code = processes.kill(victim)
     # What it reported last: steps it ran after its last progress or checkpoint event are not counted.
@@ -80,7 +81,7 @@ def describe_drill(fault: dict) -> str:
 
 
 def print_summary(summary: dict) -> None:
-    cluster_ps.print_summary(summary)
+    cluster_ps_launcher.print_summary(summary)
     fault = summary["fault"]
     if fault:
         print(f"fault drill: the restarted worker {fault['worker']} resumed from "

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import preimported
 
@@ -57,3 +59,15 @@ def assert_on_ps(summary: dict) -> None:
         assert set(info["ops_by_task"]) == {"/job:ps/task:0", f"/job:worker/task:{worker}"}
 
 
+
+
+def load_example(name: str) -> ModuleType:
+    """Imports ``examples/NAME.py``; it imports its neighbours by plain name, as running it as a script does."""
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    return module

@@ -5,14 +5,12 @@ Every run is bounded twice: the drill's own ``--timeout`` and the subprocess tim
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
-import sys
 from types import SimpleNamespace
 
 import pytest
-from cluster_ps_runs import EXAMPLES, PS0, assert_on_ps, run_script
+from cluster_ps_runs import EXAMPLES, PS0, assert_on_ps, load_example, run_script
 
 DRILL = EXAMPLES / "cluster_ps_drill.py"
 
@@ -70,15 +68,7 @@ def test_a_killed_non_chief_restarts_and_ends_cleanly_even_after_the_last_step()
 
 @pytest.fixture(scope="module")
 def drill():
-    # The drill imports the tutorial next to it by its plain name, as `python examples/cluster_ps_drill.py` does.
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        spec = importlib.util.spec_from_file_location("cluster_ps_drill", DRILL)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    return module
+    return load_example("cluster_ps_drill")
 
 
 @pytest.mark.parametrize(
@@ -110,7 +100,7 @@ def test_the_drill_kills_once_at_the_first_checkpoint_past_a_third(drill, monkey
     calls = []
     monkeypatch.setattr(drill, "kill_and_restart", lambda *a: calls.append(a) or {
         "worker": 1, "local_steps_before_kill": 0, "exit_code": -9, "checkpoint_seen": a[2]})
-    ledger = drill.cluster_ps.Ledger(2)
+    ledger = drill.cluster_ps_launcher.Ledger(2)
     worker1 = drill.gm.cluster.TaskId("worker", 1)
     victim = _Process(worker1)
     current = {worker1: victim}

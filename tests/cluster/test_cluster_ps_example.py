@@ -8,7 +8,6 @@ subprocess timeout here; every process is checked to be gone afterwards.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -18,7 +17,7 @@ import sys
 import time
 
 import pytest
-from cluster_ps_runs import EXAMPLES, assert_on_ps, children_of, is_gone, run_script
+from cluster_ps_runs import EXAMPLES, assert_on_ps, children_of, is_gone, load_example, run_script
 
 EXAMPLE = EXAMPLES / "cluster_ps.py"
 
@@ -99,10 +98,7 @@ def test_the_overall_timeout_stops_every_process():
 
 @pytest.fixture(scope="module")
 def example():
-    spec = importlib.util.spec_from_file_location("cluster_ps_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("cluster_ps")
 
 
 @pytest.mark.parametrize(
@@ -175,7 +171,7 @@ def test_train_worker_trains_to_the_last_step_and_reports_progress(example, tmp_
 
 
 def test_the_ledger_counts_a_killed_chiefs_steps_from_its_checkpoint_event(example):
-    ledger = example.Ledger(2)
+    ledger = example.launcher.Ledger(2)
     for event in [
         {"event": "start", "worker": 0, "restored_checkpoint": None, "restored_step": None},
         {"event": "progress", "worker": 0, "local_step": 50, "global_step": 97, "loss": 1.5, "accuracy": 0.5},
@@ -192,7 +188,7 @@ def test_the_ledger_counts_a_killed_chiefs_steps_from_its_checkpoint_event(examp
 def test_the_launcher_says_the_ports_are_open_to_the_network(example):
     import graphmode as gm
 
-    notice = example.exposure_notice(gm.cluster.cluster_from_addresses(["127.0.0.1:2222"], ["127.0.0.1:2223"]))
+    notice = example.launcher.exposure_notice(gm.cluster.cluster_from_addresses(["127.0.0.1:2222"], ["127.0.0.1:2223"]))
     assert "listen on every network interface (0.0.0.0), not only 127.0.0.1, on ports 2222, 2223" in notice
     assert "anyone who can reach them can run ops there, reading and writing files as this user" in notice
     assert "Security:" in example.__doc__ and "every" in example.__doc__
