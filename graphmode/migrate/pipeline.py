@@ -78,10 +78,14 @@ def _python_env(keras3: bool) -> dict[str, str]:
     return env
 
 
-def _record(script: str, args: Sequence[str], folder: str, steps: int) -> dict:
+def _record(script: str, args: Sequence[str], folder: str, steps: int, timeout: float | None) -> dict:
     command = [sys.executable, "-m", "graphmode.migrate.capture", folder, str(steps), script, *args]
-    completed = subprocess.run(command, cwd=os.path.dirname(script), env=_python_env(keras3=False),
-                               stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    try:
+        completed = subprocess.run(command, cwd=os.path.dirname(script), env=_python_env(keras3=False),
+                                   stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise MigrationError(f"{script} did not end within {timeout:g} s under graphmode's TF1 API; migrate "
+                             "needs one whole run of it (give it arguments that make it short)") from None
     path = os.path.join(folder, "capture.json")
     if not os.path.exists(path):
         raise MigrationError(f"recording {script} failed before it ended (exit {completed.returncode}):\n"
@@ -142,7 +146,7 @@ def describe_verdict(verdict: dict | None) -> str:
 
 
 def _prove(program: Program, output: str, folder: str, recording: str, args: Sequence[str], steps: int,
-           cwd: str) -> dict:
+           cwd: str, timeout: float | None) -> dict:
     plan = {
         "program": output, "recording": recording, "args": list(args), "steps": steps,
         "train_function": program.train_function, "train_signature": program.train_signature,
@@ -154,9 +158,13 @@ def _prove(program: Program, output: str, folder: str, recording: str, args: Seq
     plan_path = os.path.join(folder, "plan.json")
     with open(plan_path, "w", encoding="utf-8") as handle:
         json.dump(plan, handle, indent=1)
-    completed = subprocess.run([sys.executable, "-m", "graphmode.migrate.probe", plan_path], cwd=cwd,
-                               env=_python_env(keras3=True), stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True)
+    try:
+        completed = subprocess.run([sys.executable, "-m", "graphmode.migrate.probe", plan_path], cwd=cwd,
+                                   env=_python_env(keras3=True), stdin=subprocess.DEVNULL,
+                                   capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"passed": False, "error": f"the lockstep check did not end within {timeout:g} s",
+                "steps_checked": 0, "first_divergence": None, "worst": None, "rule": ""}
     if not os.path.exists(plan["verdict"]):
         return {"passed": False, "error": f"the lockstep check failed to run:\n{completed.stderr[-3000:]}",
                 "steps_checked": 0, "first_divergence": None, "worst": None, "rule": ""}
@@ -173,6 +181,7 @@ def migrate_script(
     force: bool = False,
     recording: str | None = None,
     planted_epsilon: bool = False,
+    timeout: float | None = None,
 ) -> Migration:
     """Migrates one TF1 script to a TF2 program and checks it in lockstep against the original.
 
@@ -185,6 +194,7 @@ def migrate_script(
         recording: the folder for the TF1 run's capture and trace (default ``<output>.migration`` beside it).
         planted_epsilon: write Keras' default Adam epsilon instead of TF1's, a planted
             mistake for testing that the check catches it.
+        timeout: seconds each of the recording and the check may take (None: no limit).
 
     Returns:
         The :class:`Migration`; ``proven`` says whether the program is proven equal.
@@ -202,7 +212,7 @@ def migrate_script(
     if os.path.exists(output) and not force:
         raise MigrationError(f"{output} exists; pass --force (force=True) to overwrite it")
     folder = os.path.abspath(recording or os.path.splitext(output)[0] + ".migration")
-    capture = _record(script, args, folder, steps)
+    capture = _record(script, args, folder, steps, timeout)
     recording = os.path.join(folder, TRACE_FOLDER)
     with open(script, encoding="utf-8") as handle:
         source = handle.read()
@@ -222,7 +232,7 @@ def migrate_script(
         handle.write(program.code)
     verdict = None
     if program.train_function is not None and not not_migrated:
-        verdict = _prove(program, output, folder, recording, args, steps, os.path.dirname(script))
+        verdict = _prove(program, output, folder, recording, args, steps, os.path.dirname(script), timeout)
     elif program.train_function is None:
         not_migrated.append((base, "the script ran no training step (no sess.run of an optimizer's minimize)"))
     code = program.code.replace(_header(script, recording, "pending"),
