@@ -204,6 +204,11 @@ class _Writer:
         last_graph = max((i for i, u in enumerate(self.units)
                           if u.role in (Role.VARIABLE, Role.FORWARD, Role.TRAIN, Role.PLACEHOLDER,
                                         Role.OPTIMIZER, Role.SAVER)), default=-1)
+        # Functions only need their globals when called: define them before the first statement that calls one.
+        calling = [i for i, u in enumerate(self.units) if u.role is Role.DRIVER and any(
+            c.signature in function_names for c in self.run_calls if c.node.lineno in u.lines)]
+        if calling and calling[0] <= last_graph:
+            last_graph = max(calling[0] - 1, 0)
         last_variable = max((i for i, u in enumerate(self.units) if u.role is Role.VARIABLE), default=-1)
         last_import = max((i for i, u in enumerate(self.units)
                            if isinstance(u.node, (ast.Import, ast.ImportFrom)) and u.depth == 0), default=-1)
