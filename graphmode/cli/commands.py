@@ -56,12 +56,21 @@ def build_parser(load: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return subparsers.choices[command]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parses ``argv`` (default ``sys.argv[1:]``) and runs the command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # The top level takes no option with a value, so the first word is the command.
     command = next((word for word in argv if not word.startswith("-")), None)
-    args = build_parser(load=[command] if command in COMMANDS else []).parse_args(argv)
+    parser = build_parser(load=[command] if command in COMMANDS else [])
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # parse_args would word it as the top level's error; it is the command's (`graphmode parity: error:`).
+        _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.handler(args) or 0)
     except BrokenPipeError:
