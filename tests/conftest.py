@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import socket
 
+# Before any test module imports graphmode (the capability folders are collected before tests/test_*.py):
+# preimported notes the import-time environment as it was before graphmode's import set it.
+import preimported  # noqa: F401
 import pytest
 
 # pytester runs small test files against the installed plugin (tests/test_pytest_plugin.py).
