@@ -368,8 +368,21 @@ def _checkpoint_calls(text: str, savers: set[str]) -> str:
     return "".join(lines)
 
 
+# TF1's MNIST tutorial reader has no TF2 equivalent giving the same arrays in the same order
+# (keras.datasets.mnist has no validation split and no next_batch shuffling): graphmode's public one does.
+_MNIST_IMPORTS = {
+    "from tensorflow.examples.tutorials.mnist import input_data":
+        "from graphmode.mnist import input_data  # TF 1.15's MNIST reader (graphmode's): same arrays, same order",
+    "import tensorflow.examples.tutorials.mnist.input_data as input_data":
+        "from graphmode.mnist import input_data  # TF 1.15's MNIST reader (graphmode's): same arrays, same order",
+}
+
+
 def _import_tf2(text: str) -> str:
-    return text.replace("import tensorflow.compat.v1 as tf", "import tensorflow as tf")
+    text = text.replace("import tensorflow.compat.v1 as tf", "import tensorflow as tf")
+    for tf1, tf2 in _MNIST_IMPORTS.items():
+        text = text.replace(tf1, tf2)
+    return text
 
 
 def _drop_argument(code: str, argument: str) -> str:

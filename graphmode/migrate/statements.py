@@ -143,6 +143,10 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
     if isinstance(node, ast.Expr) and call in _DROPPED_CALLS:
         unit.role = Role.DROP
         return
+    if (isinstance(node, ast.Expr) and isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "run" and _call_name(value.func.value) in _DROPPED_CALLS):
+        unit.role = Role.DROP  # tf.global_variables_initializer().run()
+        return
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         unit.role = Role.KEEP
         return
