@@ -131,13 +131,19 @@ class Guard(NamedTuple):
         )
 
     def holds(self, graph: tf.Graph) -> bool:
-        """True while nothing the checks depend on has changed."""
-        return (
-            (self.version is None or self.version == graph.version)
-            and self.unfeedable == unfeedable_count(graph)
-            and (self.unfetchable is None or self.unfetchable == unfetchable_count(graph))
-            and all(tensor.shape is shape for tensor, shape in zip(self.feeds, self.shapes))
-        )
+        """True while nothing the checks depend on has changed (~1 µs: it runs before every call)."""
+        if self.version is not None and self.version != graph.version:
+            return False
+        if self.unfeedable != len(graph._unfeedable_tensors):
+            return False
+        if self.unfetchable is not None and self.unfetchable != len(graph._unfetchable_ops):
+            return False
+        for tensor, shape in zip(self.feeds, self.shapes):
+            # `tensor.shape` returns the cached `_shape_val` (set_shape clears it) but costs ~1 µs as a
+            # property; reading the cache directly costs a third of that. Without it, nothing holds.
+            if getattr(tensor, "_shape_val", None) is not shape:
+                return False
+        return True
 
 
 class _Entry:

@@ -119,3 +119,13 @@ def test_cached_run_and_callable_keep_working_after_unrelated_changes(session):
     for _ in range(3):
         assert session.run(y, {x: [1.0]}).tolist() == [3.0]
         assert call([2.0]).tolist() == [6.0]
+
+
+def test_the_shape_cache_the_guard_reads_is_tensorflows(graph):
+    # Guard.holds reads Tensor._shape_val (what .shape returns; set_shape clears it). Were it gone,
+    # every cached call would take the slow path: this says so at once.
+    x = v1.placeholder(tf.float32, [None, 2])
+    shape = x.shape
+    assert x._shape_val is shape
+    x.set_shape([3, 2])
+    assert x._shape_val is not shape and x.shape is x._shape_val

@@ -25,7 +25,7 @@ Deliberate differences (also in the README's table), each checked where it occur
   machine checks graphmode's arrays share no memory and keeps TensorFlow's
   repeats as copies, so an in-place edit of one is compared alike.
 
-The default run is bounded (``DEFAULT`` below, ~15 s per variable kind here); ``-m slow``
+The default run is bounded (``DEFAULT`` below: 4 s per variable kind on the 2-CPU machine at load 3, 15-20 s at load 9); ``-m slow``
 runs ``LONG``. The number of sequences and steps run is printed (see ``pytest -rA``).
 """
 
