@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 from graphmode._runtime import tf, v1
 from graphmode.errors import ClusterError
-from graphmode.session.engine import session_config as _session_config
+from graphmode.session.config import session_config as _session_config
 
 PS_JOB = "ps"
 WORKER_JOB = "worker"

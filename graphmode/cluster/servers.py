@@ -15,9 +15,9 @@ from typing import NamedTuple
 from graphmode._runtime import tf, v1
 from graphmode.cluster.description import ClusterDescription, TaskId
 from graphmode.errors import ConfigError, RunTimeoutError, ServerStartError
+from graphmode.session.config import session_config as _session_config
 from graphmode.session.diagnosis import uninitialized_variables
 from graphmode.session.engine import Session
-from graphmode.session.engine import session_config as _session_config
 from graphmode.session.placement import PlacementReport, records_from_run_metadata
 from graphmode.session.remote import ClusterLike, cluster_jobs, wait_until_reachable
 

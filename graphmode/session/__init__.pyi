@@ -1,8 +1,8 @@
 # graphmode.session's public names, each once: lazy_loader reads this file at run time, type checkers too.
 
+from .config import session_config as session_config
 from .engine import InteractiveSession as InteractiveSession
 from .engine import Session as Session
-from .engine import session_config as session_config
 from .graph import STANDARD_COLLECTIONS as STANDARD_COLLECTIONS
 from .graph import CollectionSummary as CollectionSummary
 from .graph import format_collections as format_collections

@@ -22,14 +22,7 @@ from graphmode.errors import (
     RunTimeoutError,
     UninitializedVariableError,
 )
-
-# The feed checks live in `feeds`; these names stay importable from here.
-from graphmode.session.feeds import FeedSpec as FeedSpec
-from graphmode.session.feeds import check_feed as check_feed
-from graphmode.session.feeds import describe_shape as describe_shape
-from graphmode.session.feeds import feed_spec as feed_spec
-from graphmode.session.feeds import resolve_feed_key as resolve_feed_key
-from graphmode.session.feeds import validate_feed_dict as validate_feed_dict
+from graphmode.session.feeds import describe_shape, feed_spec, resolve_feed_key
 
 _BLOCKING_OP = re.compile(r"Queue|Dequeue|Enqueue|Barrier|Accumulator|Stage|MapPeek|TakeMany|GetNext|Iterator")
 _UNINITIALIZED = re.compile(r"uninitialized|Could not find variable|Resource .* does not exist")

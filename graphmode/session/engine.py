@@ -21,8 +21,7 @@ from graphmode.errors import (
 )
 from graphmode.session import diagnosis, feeds, remote
 from graphmode.session.callables import Guard, RunCache, build_callable
-from graphmode.session.config import hand_over_metadata, run_options
-from graphmode.session.config import session_config as session_config
+from graphmode.session.config import hand_over_metadata, run_options, session_config
 from graphmode.session.copies import distinct
 from graphmode.session.feeds import expand_feed_keys
 from graphmode.session.placement import PlacementReport, merge_records, records_from_run_metadata

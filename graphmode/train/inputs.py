@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from graphmode.errors import ConfigError, FeedError
-from graphmode.session.diagnosis import FeedSpec, check_feed, feed_spec
+from graphmode.session.feeds import FeedSpec, check_feed, feed_spec
 
 
 def _per_step_spec(placeholder, stacked: bool) -> FeedSpec:
