@@ -162,8 +162,7 @@ class _SessionFeatures:
             options = run_options(options, timeout, record)
         if record:  # graphmode's own metadata: the caller's gets only what its options asked for
             run_metadata = v1.RunMetadata()
-        if _names_in(fetches):
-            fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
+        fetches = self._variable_values_for_names(fetches)
         run_fetches = (fetches, self._numerics_check(fetches)) if check else fetches
         try:
             result = super().run(run_fetches, feed_dict, options, run_metadata)
@@ -187,8 +186,7 @@ class _SessionFeatures:
         self._ensure_open()
         for key in expand_feed_keys(feeds):
             self._feed_spec(key)
-        if _names_in(fetches):
-            fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
+        fetches = self._variable_values_for_names(fetches)
         try:
             return super().partial_run_setup(fetches, feeds)
         except (ValueError, TypeError) as error:
@@ -200,8 +198,7 @@ class _SessionFeatures:
         self._ensure_open()
         if feed_dict:
             feed_dict = self._checked_feeds(feed_dict)
-        if _names_in(fetches):
-            fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
+        fetches = self._variable_values_for_names(fetches)
         try:
             return distinct(super().partial_run(handle, fetches, feed_dict))
         except tf.errors.OpError as error:
@@ -319,6 +316,11 @@ class _SessionFeatures:
             )
             raise diagnosis.add_tensorflow_words(error, lambda: TFSession.run(self, []))
 
+    def _variable_values_for_names(self, fetches):
+        # A cheap scan first: tf.nest.map_structure costs tens of µs per run, so fetches
+        # are only rewritten when they hold a name that might be a variable's.
+        return tf.nest.map_structure(self._variable_value_for_name, fetches) if _names_in(fetches) else fetches
+
     def _variable_value_for_name(self, fetch):
         # TF1 code fetches variables by name ("v:0"). With resource variables
         # (the TF2 default, also under compat.v1) that name is the variable's
@@ -401,8 +403,6 @@ def _packer(fetches) -> Callable[[list], object]:
 
 
 def _names_in(fetches) -> bool:
-    # A cheap scan: tf.nest.map_structure costs tens of µs per run, so fetches
-    # are only rewritten when they hold a name that might be a variable's.
     if isinstance(fetches, str):
         return True
     if isinstance(fetches, (list, tuple)):
