@@ -89,3 +89,10 @@ def test_migrate_refuses_to_overwrite_an_output_and_names_a_missing_script(tmp_p
     else:
         with pytest.raises(MigrationError, match=r"cannot migrate .*train.py.*no such file"):
             migrate_script(str(script))
+
+
+def test_the_cli_names_a_missing_script_and_exits_2(tmp_path):
+    completed = subprocess.run([sys.executable, "-m", "graphmode", "migrate", str(tmp_path / "train.py")],
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 2
+    assert f"graphmode migrate: error: cannot migrate '{tmp_path / 'train.py'}': no such file" in completed.stderr
