@@ -79,6 +79,7 @@ def main() -> int:
         reason = "; ".join(f"{where}: {what}" for where, what in migration.not_migrated[:2])
         if not reason and not migration.proven:
             reason = describe_verdict(migration.verdict)
+            reason += "".join(f"; {note}" for note in migration.notes if "random" in note)
         if not runs:
             reason = f"{reason}; standalone: {why}" if reason else f"standalone: {why}"
         rows.append((source.path, migration.status, "yes" if runs else "no", reason))

@@ -24,6 +24,7 @@ from graphmode.migrate.statements import Role, Unit, classify, dotted, used_name
 from graphmode.migrate.variables import variable_statement
 
 NOT_MIGRATED = "graphmode migrate: NOT MIGRATED"
+_RANDOM_OPS = ("Random", "TruncatedNormal", "Multinomial", "StatelessRandom")
 _INDENT = "    "
 _NUMPY_HELPER = '''
 
@@ -149,6 +150,7 @@ class _Writer:
             lines.append(_indent(body, 1).rstrip("\n"))
         else:
             train = self.capture["train_ops"][signature.train_op]
+            self._note_random_ops(units)
             loss = signature.loss_name
             variables = self._var_list(train)
             optimizer = self.optimizer_names[signature.train_op]
@@ -160,6 +162,14 @@ class _Writer:
         if returns:
             lines.append(_indent(f"return {returns}", 1))
         return "\n".join(lines) + "\n", parameters
+
+    def _note_random_ops(self, units: list[Unit]) -> None:
+        lines = {line for unit in units for line in unit.lines}
+        drawn = sorted({(op["line"], op["type"]) for op in self.capture["ops"].values()
+                        if op["line"] in lines and op["type"].startswith(_RANDOM_OPS)})
+        for line, kind in drawn:
+            self.notes.append(f"the training step draws random numbers (line {line}: {kind}, e.g. dropout): TF2 "
+                              "draws other numbers than TF1, so lockstep cannot match that step's result")
 
     def _spec(self, name: str) -> str:
         info = self.capture["placeholders"][self.placeholders[name].removesuffix(":0")]
