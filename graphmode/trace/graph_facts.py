@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from graphmode._pairing import base_name
 from graphmode._runtime import tf
 from graphmode.train.graph_state import (
+    APPLY_OP,
     APPLY_OPTIMIZER,
     WRITE_OP_PREFIXES,
     graph_state,
@@ -30,7 +31,6 @@ from graphmode.train.graph_state import (
 )
 
 _GRAD_YS = re.compile(r"^(?P<scope>.+)/grad_ys_\d+$")
-_APPLY = re.compile(r"^(Resource)?(Sparse)?Apply(?P<kind>\w+)$")
 # An apply op's input -> the TF1 hyper-parameter name graphmode.train uses (TF1_DEFAULTS).
 _HYPER_INPUTS = {"lr": "learning_rate", "alpha": "learning_rate", "beta1": "beta1", "beta2": "beta2",
                  "epsilon": "epsilon", "momentum": "momentum", "rho": "decay"}
@@ -61,7 +61,7 @@ def _updates(write_op: Any) -> bool:
     # An optimizer's apply op or assign_add/sub changes a variable from its value; an Assign does when
     # its new value is computed from a variable (w.assign(w - lr * g)). An initializer's or a restore's
     # Assign takes a value computed from no variable, so running `init` is not a train step.
-    if _APPLY.match(write_op.type) or "Add" in write_op.type or "Sub" in write_op.type:
+    if APPLY_OP.match(write_op.type) or "Add" in write_op.type or "Sub" in write_op.type:
         return True
     values = [t.op for t in write_op.inputs if t.dtype != tf.resource and not t.dtype._is_ref_dtype]
     return any(op.type in _VARIABLE_OPS for op in upstream_ops(values))
@@ -142,8 +142,8 @@ class OptimizerFacts(NamedTuple):
 
 def read_optimizer(train_op: Any) -> OptimizerFacts | None:
     """The optimizer kind, name and hyper-parameter tensors of ``train_op``'s apply ops (None without any)."""
-    applies = sorted((op for op in upstream_ops([train_op]) if _APPLY.match(op.type)), key=lambda o: o.name)
-    kinds = sorted({APPLY_OPTIMIZER.get(_APPLY.match(op.type).group("kind"), op.type) for op in applies})
+    applies = sorted((op for op in upstream_ops([train_op]) if APPLY_OP.match(op.type)), key=lambda o: o.name)
+    kinds = sorted({APPLY_OPTIMIZER.get(APPLY_OP.match(op.type).group("kind"), op.type) for op in applies})
     if not applies:
         return None
     first = applies[0]

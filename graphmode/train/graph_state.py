@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from graphmode._pairing import base_name
 from graphmode._runtime import tf
 
-__all__ = ["APPLY_OPTIMIZER", "COUNTERS", "GraphState", "counter_leaf", "graph_state", "upstream_ops",
+__all__ = ["APPLY_OP", "APPLY_OPTIMIZER", "COUNTERS", "GraphState", "counter_leaf", "graph_state", "upstream_ops",
            "written_variables"]
 
 COUNTERS = ("beta1_power", "beta2_power", "global_step")
@@ -25,6 +25,9 @@ COUNTERS = ("beta1_power", "beta2_power", "global_step")
 # Op types that write their resource / ref inputs (assign, optimizer apply, scatter).
 WRITE_OP_PREFIXES = ("Assign", "Apply", "ResourceApply", "SparseApply", "ResourceSparseApply", "Scatter",
                      "ResourceScatter", "StridedSliceAssign", "ResourceStridedSliceAssign")
+
+# An optimizer's apply op (ApplyAdam, ResourceSparseApplyMomentum ...); `kind` is what APPLY_OPTIMIZER reads.
+APPLY_OP = re.compile(r"^(Resource)?(Sparse)?Apply(?P<kind>\w+)$")
 
 # Which TF1 optimizer an apply op belongs to, to name a mismatch with the eager optimizer.
 APPLY_OPTIMIZER = {
@@ -83,9 +86,9 @@ def written_variables(graph: tf.Graph, train_op: Any) -> tuple[list[Any], set[st
     for op in upstream_ops([start]):
         if not op.type.startswith(WRITE_OP_PREFIXES):
             continue
-        kind = re.sub(r"^(Resource)?(Sparse)?Apply", "", op.type)
-        if kind != op.type and kind in APPLY_OPTIMIZER:
-            apply_kinds.add(APPLY_OPTIMIZER[kind])
+        apply = APPLY_OP.match(op.type)
+        if apply is not None and apply["kind"] in APPLY_OPTIMIZER:
+            apply_kinds.add(APPLY_OPTIMIZER[apply["kind"]])
         for tensor in op.inputs:
             if tensor.dtype != tf.resource and not tensor.dtype._is_ref_dtype:
                 continue
