@@ -24,7 +24,6 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from graphmode._pairing import pair_variables
 from graphmode._runtime import v1
 from graphmode.errors import ConfigError
 from graphmode.parity.compare import compare_trajectories
@@ -38,11 +37,9 @@ from graphmode.parity.run import (
     EagerModel,
     GraphModel,
     built_eager_model,
+    free_eager_run,
     named_variables,
-    refuse_shared_variables,
-    run_eager,
     train_graph,
-    variable_shape,
 )
 
 if TYPE_CHECKING:
@@ -243,21 +240,8 @@ def check_parity(
     shadow = (_nudged_graph_run(build_graph, progress(batches, "parity noise floor"), reference, random_ops, random_seed)
               if noise_floor else None)
     with _random_scope(random_ops, random_seed):
-        eager_model = built_eager_model(build_eager)
-        eager_variables = named_variables(eager_model.variables, "eager")
-        refuse_shared_variables(named_variables(lockstep_model.variables, "eager"), eager_variables)
-        shapes = {name: variable_shape(v) for name, v in eager_variables.items()}
-        pairs = pair_variables({name: values.shape[1:] for name, values in reference.variables.items()}, shapes,
-                               _model_names(name_map, reference)).as_dict()
-        eager_initial = None
-        if initial_values != "own":
-            # Copy only where shapes agree; a mismatch is reported as structure.
-            eager_initial = {
-                pairs[name]: values[0]
-                for name, values in reference.variables.items()
-                if name in pairs and variable_shape(eager_variables[pairs[name]]) == values.shape[1:]
-            }
-        candidate = run_eager(eager_model, progress(batches, "parity free run"), eager_initial)
+        candidate, pairs = free_eager_run(reference, build_eager, lockstep_model, batches, "parity free run",
+                                          name_map=name_map, copy_initial=initial_values != "own")
     free = compare_trajectories(
         reference, candidate, atol=atol, rtol=rtol, name_map=pairs, noise_floor=shadow, noise_factor=noise_factor
     )
@@ -312,11 +296,6 @@ def _check_options(initial_values: Any, atol: float, rtol: float, noise_factor: 
     for label, value in (("atol", atol), ("rtol", rtol), ("noise_factor", noise_factor)):
         if not isinstance(value, int | float) or not value >= 0:
             raise ConfigError(f"{label} must be a number >= 0; got {value!r}")
-
-
-def _model_names(name_map: Mapping[str, str] | None, reference: Trajectory) -> dict[str, str] | None:
-    # Keys naming optimizer slots or counters belong to lockstep only.
-    return None if name_map is None else {k: v for k, v in name_map.items() if k in reference.variables}
 
 
 def _nudged_graph_run(

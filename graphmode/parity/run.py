@@ -15,10 +15,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphmode._pairing import base_name
+from graphmode._pairing import base_name, pair_variables
 from graphmode._runtime import tf, v1
 from graphmode.errors import ConfigError, ParityError
 from graphmode.parity.divergence import Trajectory
+from graphmode.parity.progress import progress
 from graphmode.session.engine import Session
 
 __all__ = [
@@ -308,3 +309,46 @@ def run_eager(
         losses.append(scalar_loss(loss, step, "eager"))
         records.append({name: variable.numpy() for name, variable in variables.items()})
     return trajectory("eager", losses, records)
+
+
+def free_eager_run(
+    reference: Trajectory,
+    build_eager: Callable[[], EagerModel],
+    lockstep_model: EagerModel,
+    batches: Sequence[Any],
+    label: str,
+    *,
+    name_map: Mapping[str, str] | None,
+    copy_initial: bool,
+) -> tuple[Trajectory, dict[str, str]]:
+    """The free run's candidate: a fresh eager build trained on ``batches``, from the reference's start.
+
+    Args:
+        reference: the trajectory the candidate is compared with (its step 0 is the start copied).
+        build_eager: builds the eager side; it must give other variables than ``lockstep_model``'s.
+        lockstep_model: the eager build the lockstep comparison trained.
+        batches: one batch per step.
+        label: the progress bar's label.
+        name_map: reference name -> eager name where they differ (slots and counters are lockstep's, ignored).
+        copy_initial: start the eager side from the reference's step 0 (else from its own values).
+
+    Returns:
+        The eager trajectory and the pairing (reference name -> eager name) to compare it by.
+
+    Raises:
+        ConfigError: ``build_eager`` returns no EagerModel, or the same variables as the lockstep build.
+    """
+    model = built_eager_model(build_eager)
+    variables = named_variables(model.variables, "eager")
+    refuse_shared_variables(named_variables(lockstep_model.variables, "eager"), variables)
+    shapes = {name: variable_shape(v) for name, v in variables.items()}
+    # Keys naming optimizer slots or counters belong to lockstep only.
+    model_map = None if name_map is None else {k: v for k, v in name_map.items() if k in reference.variables}
+    pairs = pair_variables({name: values.shape[1:] for name, values in reference.variables.items()}, shapes,
+                           model_map).as_dict()
+    initial = None
+    if copy_initial:
+        # Copy only where shapes agree; a mismatch is reported as structure.
+        initial = {pairs[name]: values[0] for name, values in reference.variables.items()
+                   if name in pairs and shapes[pairs[name]] == values.shape[1:]}
+    return run_eager(model, progress(batches, label), initial), pairs

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from graphmode._pairing import pair_variables
 from graphmode.errors import ConfigError
 from graphmode.parity.compare import compare_trajectories
 from graphmode.parity.divergence import Trajectory
@@ -36,10 +35,7 @@ from graphmode.parity.report import ParityReport
 from graphmode.parity.run import (
     EagerModel,
     built_eager_model,
-    named_variables,
-    refuse_shared_variables,
-    run_eager,
-    variable_shape,
+    free_eager_run,
 )
 
 __all__ = ["check_trace_parity", "is_trace"]
@@ -111,18 +107,9 @@ def check_trace_parity(
     # needs the loss: a script that never fetched it leaves lockstep's state comparison as the only one.
     free_steps = reference.free_steps() if trace.loss(1) is not None else 0
     recorded = _free_reference(reference, free_steps)
-    eager_model = built_eager_model(build_eager)
-    eager_variables = named_variables(eager_model.variables, "eager")
-    refuse_shared_variables(named_variables(lockstep_model.variables, "eager"), eager_variables)
-    shapes = {name: variable_shape(v) for name, v in eager_variables.items()}
-    model_map = None if name_map is None else {k: v for k, v in name_map.items() if k in recorded.variables}
-    pairs = pair_variables({name: values.shape[1:] for name, values in recorded.variables.items()}, shapes,
-                           model_map).as_dict()
-    eager_initial = None
-    if initial_values != "own":
-        eager_initial = {pairs[name]: values[0] for name, values in recorded.variables.items()
-                         if name in pairs and shapes[pairs[name]] == values.shape[1:]}
-    candidate = run_eager(eager_model, progress(batches[:free_steps], "parity free run (trace)"), eager_initial)
+    candidate, pairs = free_eager_run(recorded, build_eager, lockstep_model, batches[:free_steps],
+                                      "parity free run (trace)", name_map=name_map,
+                                      copy_initial=initial_values != "own")
     free = compare_trajectories(recorded, candidate, atol=atol, rtol=rtol, name_map=pairs)
     return dataclasses.replace(free, lockstep=lockstep.report, initializers=initializers, verdict=verdict)
 
