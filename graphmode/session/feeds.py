@@ -271,9 +271,6 @@ def convert_feed(spec: FeedSpec, value: object) -> np.ndarray:
     return array
 
 
-check_feed = convert_feed
-
-
 def resolve_feed_key(graph: tf.Graph, key: object) -> tf.Tensor | None:
     """Returns the tensor a ``feed_dict`` key names, or None for keys TF handles itself.
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from graphmode.errors import ConfigError, FeedError
-from graphmode.session.feeds import FeedSpec, check_feed, feed_spec
+from graphmode.session.feeds import FeedSpec, convert_feed, feed_spec
 
 
 def _per_step_spec(placeholder, stacked: bool) -> FeedSpec:
@@ -43,10 +43,10 @@ def check_inputs(step, inputs: Sequence, batch_size: int | None) -> list[np.ndar
                 raise ConfigError(
                     f"input for '{spec.name}' has {len(array)} rows, fewer than batch_size={batch_size}"
                 )
-        check_feed(spec, array[:batch_size] if batch_size is not None else array)
+        convert_feed(spec, array[:batch_size] if batch_size is not None else array)
         # The shape check above sees one batch; every row is fed eventually, so every value is
         # converted with the same refusal of any change (a wrap in row 1000 is as wrong as in row 0).
-        every_value = check_feed(FeedSpec(spec.name, spec.dtype, None), array)
+        every_value = convert_feed(FeedSpec(spec.name, spec.dtype, None), array)
         arrays.append(np.ascontiguousarray(every_value, dtype=spec.dtype))
     if batch_size is not None and len({len(array) for array in arrays}) > 1:
         lengths = ", ".join(f"'{feed.name}': {len(array)}" for feed, array in zip(feeds, arrays))
