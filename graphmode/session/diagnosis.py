@@ -22,7 +22,8 @@ from graphmode.errors import (
     RunTimeoutError,
     UninitializedVariableError,
 )
-from graphmode.session.feeds import describe_shape, feed_spec, resolve_feed_key
+from graphmode.session.feed_keys import resolve_feed_key
+from graphmode.session.feeds import describe_shape, feed_spec
 
 _BLOCKING_OP = re.compile(r"Queue|Dequeue|Enqueue|Barrier|Accumulator|Stage|MapPeek|TakeMany|GetNext|Iterator")
 _UNINITIALIZED = re.compile(r"uninitialized|Could not find variable|Resource .* does not exist")

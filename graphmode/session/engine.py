@@ -23,7 +23,7 @@ from graphmode.session import diagnosis, feeds, remote
 from graphmode.session.callables import Guard, RunCache, build_callable
 from graphmode.session.config import hand_over_metadata, run_options, session_config
 from graphmode.session.copies import distinct
-from graphmode.session.feeds import expand_feed_keys
+from graphmode.session.feed_keys import expand_feed_keys, resolve_feed_key
 from graphmode.session.placement import PlacementReport, merge_records, records_from_run_metadata
 
 
@@ -257,7 +257,7 @@ class _SessionFeatures:
         """
         self._ensure_open()
         graph = self.graph
-        tensors = [feeds.resolve_feed_key(graph, key) for key in feed_list or []]
+        tensors = [resolve_feed_key(graph, key) for key in feed_list or []]
         if accept_options or any(tensor is None for tensor in tensors):
             return super().make_callable(fetches, feed_list, accept_options)
         fetches = tf.nest.map_structure(self._variable_value_for_name, fetches)
