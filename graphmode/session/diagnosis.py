@@ -1,9 +1,10 @@
-"""Feed validation and the translation of TensorFlow run errors into clear ones.
+"""The translation of TensorFlow run errors into clear ones.
 
-Checking feeds costs a few microseconds per placeholder, so it runs on every
-call. Everything else (which placeholders are missing, which variables are
-uninitialized, what a timed-out run waited on) is worked out only after
-TensorFlow has already failed, so the happy path pays nothing for it.
+Feeds are checked on every call, for a few microseconds per placeholder
+(:mod:`graphmode.session.feeds`). Everything else (which placeholders are
+missing, which variables are uninitialized, what a timed-out run waited on) is
+worked out here only after TensorFlow has already failed, so the happy path
+pays nothing for it.
 """
 
 from __future__ import annotations
@@ -271,3 +272,47 @@ def numerics_check_op(graph: tf.Graph, elements: Sequence) -> tf.Operation | Non
             upstream[op.name] = checks
             all_checks.extend(checks)
         return tf.group(*all_checks) if all_checks else None
+
+
+def translate_run_error(session, error: tf.errors.OpError, fetches, feed_dict, run_timeout: float | None,
+                        options: v1.RunOptions | None, session_timeout: float | None) -> Exception:
+    """The clear error for TensorFlow's ``error`` from a run of ``session``, or ``error`` when none says more.
+
+    Args:
+        session: the session that ran.
+        error: what TensorFlow raised.
+        fetches: the run's fetches.
+        feed_dict: the run's feeds.
+        run_timeout: the run's own ``timeout=`` in seconds (None when not given).
+        options: the run's ``RunOptions`` (None when not given).
+        session_timeout: the session's operation timeout in seconds (None without one).
+
+    Returns:
+        A graphmode error that keeps TensorFlow's message (a failed numerics check is
+        graphmode's own and has none), or ``error`` itself.
+    """
+    translated = _translation(session, error, fetches, feed_dict, run_timeout, options, session_timeout)
+    if translated is not error and not isinstance(translated, NumericsError):  # numerics checks are graphmode's
+        translated.add_tensorflow_message(error.message)
+    return translated
+
+
+def _translation(session, error, fetches, feed_dict, run_timeout, options, session_timeout) -> Exception:
+    graph = session.graph
+    if isinstance(error, tf.errors.DeadlineExceededError):
+        if run_timeout is not None:
+            seconds, source = run_timeout, "per-run"
+        elif options is not None and options.timeout_in_ms > 0:
+            seconds, source = options.timeout_in_ms / 1000, "per-run RunOptions"
+        else:
+            seconds, source = session_timeout, "per-session"
+        return timeout_error(graph, fetches, seconds or 0, source, session.target, error)
+    if is_uninitialized_error(error):
+        return uninitialized_error(session, error)
+    if isinstance(error, tf.errors.InvalidArgumentError):
+        if "You must feed a value for placeholder" in error.message:
+            return missing_feed_error(graph, fetches, feed_dict, error)
+        translated = placement_error(error, graph) or numerics_error(error)
+        if translated is not None:
+            return translated
+    return error

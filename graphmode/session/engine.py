@@ -16,7 +16,6 @@ from graphmode.errors import (
     ConfigTypeError,
     FeedError,
     ForeignGraphError,
-    NumericsError,
     SessionClosedError,
 )
 from graphmode.session import diagnosis, feeds, remote
@@ -367,30 +366,7 @@ class _SessionFeatures:
         self._remote_unchecked = False
 
     def _translate(self, error: tf.errors.OpError, fetches, feed_dict, run_timeout, options) -> Exception:
-        translated = self._translation(error, fetches, feed_dict, run_timeout, options)
-        if translated is not error and not isinstance(translated, NumericsError):  # numerics checks are graphmode's
-            translated.add_tensorflow_message(error.message)
-        return translated
-
-    def _translation(self, error: tf.errors.OpError, fetches, feed_dict, run_timeout, options) -> Exception:
-        graph = self.graph
-        if isinstance(error, tf.errors.DeadlineExceededError):
-            if run_timeout is not None:
-                seconds, source = run_timeout, "per-run"
-            elif options is not None and options.timeout_in_ms > 0:
-                seconds, source = options.timeout_in_ms / 1000, "per-run RunOptions"
-            else:
-                seconds, source = self._session_timeout, "per-session"
-            return diagnosis.timeout_error(graph, fetches, seconds or 0, source, self.target, error)
-        if diagnosis.is_uninitialized_error(error):
-            return diagnosis.uninitialized_error(self, error)
-        if isinstance(error, tf.errors.InvalidArgumentError):
-            if "You must feed a value for placeholder" in error.message:
-                return diagnosis.missing_feed_error(graph, fetches, feed_dict, error)
-            translated = diagnosis.placement_error(error, graph) or diagnosis.numerics_error(error)
-            if translated is not None:
-                return translated
-        return error
+        return diagnosis.translate_run_error(self, error, fetches, feed_dict, run_timeout, options, self._session_timeout)
 
 
 def _packer(fetches) -> Callable[[list], object]:
