@@ -30,6 +30,7 @@ __all__ = [
     "add_step_note",
     "as_batch",
     "built_eager_model",
+    "free_eager_run",
     "refuse_shared_variables",
     "variable_dtype",
     "variable_shape",

@@ -33,10 +33,10 @@ from graphmode._slots import (
     tf1_slot_suffixes,
 )
 from graphmode.errors import CheckpointMatchError, ConfigError
-from graphmode.train.graph_state import COUNTERS, GraphState, graph_state
+from graphmode.train.graph_state import GraphState
 from graphmode.train.graph_state import counter_leaf as _leaf
 
-__all__ = ["COUNTERS", "GraphState", "StateEntry", "StatePlan", "find_optimizer", "graph_state", "plan_state"]
+__all__ = ["StateEntry", "StatePlan", "find_optimizer", "plan_state"]
 
 class StateEntry(NamedTuple):
     """One compared piece of state: a graph variable and its eager counterpart.
