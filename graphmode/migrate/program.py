@@ -101,6 +101,10 @@ class _Writer:
         self.forward = [unit for unit in self.units if unit.role is Role.FORWARD]
         self.savers = {name for unit in self.units if unit.role is Role.SAVER for name in unit.targets}
         self.taken = {name for unit in self.units for name in unit.targets} | used_names(self.tree)
+        self.taken |= {node.name for node in ast.walk(self.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+        # The script's own names win: its function `model` keeps its name, the Module takes another.
+        self.model_name = self._fresh("model")
+        self.model_class = self._fresh("Model")
 
     def _placeholder_names(self) -> dict[str, str]:
         """Python name -> TF1 placeholder tensor name, in definition order."""
@@ -177,7 +181,7 @@ class _Writer:
 
     def _var_list(self, train: Mapping) -> str:
         if train["var_list"] is None:
-            return "model.trainable_variables"
+            return f"{self.model_name}.trainable_variables"
         paths = self.variable_paths()
         return "[" + ", ".join(paths.get(name, repr(name)) for name in train["var_list"]) + "]"
 
@@ -246,7 +250,8 @@ class _Writer:
                     out.append(self._optimizer_line(name, train, planted_epsilon))
             elif unit.role is Role.SAVER:
                 target = unit.targets[0] if unit.targets else "saver"
-                out.append(f"{target} = tf.train.Checkpoint(model=model)  # was tf.train.Saver: TF1 names load by name\n")
+                out.append(f"{target} = tf.train.Checkpoint(model={self.model_name})  "
+                           "# was tf.train.Saver: TF1 names load by name\n")
             if index == last_variable:
                 out.append(self._model(planted_epsilon))
             if index == last_graph:
@@ -314,14 +319,15 @@ class _Writer:
             body.append(scope + variable_statement(_segment(self.lines, unit.node), unit, self.capture))
             aliases.extend(unit.targets)
         init = "".join(_indent(rename_tf1_symbols(text), 2) for text in body)
-        alias_line = f"{', '.join(aliases)} = {', '.join('model.' + a for a in aliases)}\n" if aliases else ""
+        owner = self.model_name
+        alias_line = f"{', '.join(aliases)} = {', '.join(f'{owner}.{a}' for a in aliases)}\n" if aliases else ""
         return (
-            "\n\nclass Model(tf.Module):\n"
+            f"\n\nclass {self.model_class}(tf.Module):\n"
             '    """The variables of the TF1 graph, named as there (a TF1 checkpoint loads by name)."""\n\n'
             "    def __init__(self):\n"
             "        super().__init__()\n"
             f"{init}\n\n"
-            "model = Model()\n"
+            f"{owner} = {self.model_class}()\n"
             f"{alias_line}"
         )
 

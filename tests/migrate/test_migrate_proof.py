@@ -89,3 +89,13 @@ def test_an_mnist_tutorial_reads_the_same_batches_through_graphmodes_reader(tmp_
     assert migration.verdict["feeds_differ_at"] is None  # next_batch shuffled the same way on both sides
     source = Path(migration.output).read_text()
     assert "from graphmode.mnist import input_data  # TF 1.15's MNIST reader" in source
+
+
+@pytest.mark.slow
+def test_a_script_function_named_model_keeps_its_name(tmp_path):
+    from graphmode.migrate.pipeline import migrate_script
+
+    migration = migrate_script(str(_copy(tmp_path, "logreg_helpers.py")), steps=10)
+    assert migration.proven, (migration.not_migrated, migration.verdict)
+    source = Path(migration.output).read_text()
+    assert "def model(X, w):" in source and "model_2 = Model()" in source
