@@ -19,6 +19,7 @@ stored as two plain arrays: ``<key>#bytes`` (every element's bytes joined, as
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 
@@ -44,6 +45,15 @@ def step_file(step: int) -> str:
 def state_prefix(step: int) -> str:
     """The state checkpoint's prefix relative to the trace folder (``state/step-000000``)."""
     return os.path.join(STATE_FOLDER, f"step-{step:06d}")
+
+
+def file_sha256(path: str) -> str:
+    """The hex SHA-256 of a file's bytes, as the index records it for each trace file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def encode_arrays(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import zipfile
@@ -239,11 +238,7 @@ class Trace:
     def _verify(self, relative: str) -> str:
         path = os.path.join(self.directory, relative)
         if relative not in self._verified:
-            digest = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            if digest.hexdigest() != self._files[relative]["sha256"]:
+            if fmt.file_sha256(path) != self._files[relative]["sha256"]:
                 raise TraceError(f"trace file {path!r} was changed after recording (its SHA-256 differs from the "
                                  f"one in {self._path!r}); record the trace again")
             self._verified.add(relative)

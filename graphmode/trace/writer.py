@@ -16,7 +16,6 @@ state replaces the previous off-grid one, so the last step always has one.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import math
@@ -31,14 +30,6 @@ from graphmode.errors import TraceError
 from graphmode.trace import format as fmt
 
 DEFAULT_MAX_BYTES = 1 << 30
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _ordinal(number: int) -> str:
@@ -108,7 +99,7 @@ class TraceWriter:
 
     def _add(self, relative: str) -> None:
         path = os.path.join(self.directory, relative)
-        self._files[relative] = {"path": relative, "bytes": os.path.getsize(path), "sha256": _sha256(path)}
+        self._files[relative] = {"path": relative, "bytes": os.path.getsize(path), "sha256": fmt.file_sha256(path)}
 
     def _drop(self, relative: str) -> None:
         self._files.pop(relative, None)
