@@ -110,24 +110,23 @@ class Guard(NamedTuple):
         shapes: each fed tensor's ``TensorShape`` object when its spec was made;
             ``set_shape`` replaces the object.
         unfeedable: how many tensors the graph prevented feeding.
-        unfetchable: how many ops it prevented fetching (None: not re-checked,
-            as TensorFlow's ``make_callable`` without a ``feed_list`` does not).
+        unfetchable: how many ops it prevented fetching.
     """
 
     version: int | None
     feeds: tuple[tf.Tensor, ...]
     shapes: tuple
     unfeedable: int
-    unfetchable: int | None
+    unfetchable: int
 
     @classmethod
-    def of(cls, graph: tf.Graph, feeds: Sequence[tf.Tensor], *, version: bool, fetches: bool) -> Guard:
+    def of(cls, graph: tf.Graph, feeds: Sequence[tf.Tensor], *, version: bool) -> Guard:
         return cls(
             graph.version if version else None,
             tuple(feeds),
             tuple(tensor.shape for tensor in feeds),
             unfeedable_count(graph),
-            unfetchable_count(graph) if fetches else None,
+            unfetchable_count(graph),
         )
 
     def holds(self, graph: tf.Graph) -> bool:
@@ -136,7 +135,7 @@ class Guard(NamedTuple):
             return False
         if self.unfeedable != len(graph._unfeedable_tensors):
             return False
-        if self.unfetchable is not None and self.unfetchable != len(graph._unfetchable_ops):
+        if self.unfetchable != len(graph._unfetchable_ops):
             return False
         for tensor, shape in zip(self.feeds, self.shapes):
             # `tensor.shape` returns the cached `_shape_val` (set_shape clears it) but costs ~1 µs as a
@@ -244,7 +243,7 @@ class RunCache:
         feeds = [key if isinstance(key, tf.Tensor) else graph.as_graph_element(key) for key in keys]
         if len({tensor.name for tensor in feeds}) != len(feeds):
             return None  # the same tensor fed twice (by object and by name): TensorFlow decides
-        guard = Guard.of(graph, feeds, version=True, fetches=True)
+        guard = Guard.of(graph, feeds, version=True)
         entry = _Entry(build_callable(session, leaves, feeds), specs, guard, single, (fetches, *keys))
         if len(self._entries) < SIGNATURE_LIMIT:
             self._entries[signature] = entry

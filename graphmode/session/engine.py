@@ -272,9 +272,10 @@ class _SessionFeatures:
             # TensorFlow refuses these when it is made (no feed_list) or at each call (its callable is run).
             return super().make_callable(fetches, feed_list, accept_options)
         specs = [feeds.spec_for(graph, tensor, self._feed_specs) for tensor in tensors]
-        # TensorFlow's callable with a feed_list is Session.run (fetchability checked per call);
-        # without one, fetches are checked once, here.
-        checked = [Guard.of(graph, tensors, version=False, fetches=feed_list is not None), specs]
+        # TensorFlow's callable with a feed_list is Session.run (everything checked per call);
+        # without one (and so without feeds) it checks its fetches once, here, and never again.
+        rechecks = feed_list is not None
+        checked = [Guard.of(graph, tensors, version=False), specs]
         run = build_callable(self, leaves, tensors)
         names = ", ".join(f"'{spec.name}'" for spec in specs) or "none"
         pack = _packer(fetches)
@@ -283,9 +284,9 @@ class _SessionFeatures:
             if len(values) != len(specs):
                 raise FeedError(f"this callable takes {len(specs)} feed(s) ({names}); got {len(values)}")
             self._ensure_open()
-            if not checked[0].holds(graph):
+            if rechecks and not checked[0].holds(graph):
                 result = self.run(fetches, dict(zip(tensors, values)))  # raises what TensorFlow raises
-                checked[:] = [Guard.of(graph, tensors, version=False, fetches=feed_list is not None),
+                checked[:] = [Guard.of(graph, tensors, version=False),
                               [feeds.spec_for(graph, tensor, self._feed_specs) for tensor in tensors]]
                 return result
             try:

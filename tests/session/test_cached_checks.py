@@ -90,17 +90,21 @@ def test_prevent_feeding_message_says_the_graph_prevents_it(session):
 
 
 def test_make_callable_without_feeds_keeps_tensorflows_choice_after_prevent_fetching(graph):
-    # TensorFlow checks fetchability when the callable is made, not per call (no feed_list): so does graphmode.
+    # TensorFlow checks fetchability when the callable is made, not per call (no feed_list): so does
+    # graphmode, also when something else changed since (a placeholder prevented from being fed).
     constant = tf.constant([1.0, 2.0], name="c")
+    unrelated = v1.placeholder(tf.float32, [], name="unrelated")
     results = {}
     for session_class in (v1.Session, gm.Session):
         with session_class(graph=graph) as session:
             call = session.make_callable(constant)
             call()
             graph.prevent_fetching(constant.op)
-            results[session_class] = call()
+            graph.prevent_feeding(unrelated)
+            results[session_class] = [call(), call()]
             graph._unfetchable_ops.discard(constant.op)
-    assert np.array_equal(results[v1.Session], results[gm.Session])
+            graph._unfeedable_tensors.discard(unrelated)
+    assert np.array_equal(results[v1.Session], results[gm.Session]) and len(results[gm.Session]) == 2
 
 
 def test_cached_run_and_callable_keep_working_after_unrelated_changes(session):
