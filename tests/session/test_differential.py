@@ -34,6 +34,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from same_values import assert_identical
 
 import graphmode as gm
 from graphmode import tf, v1
@@ -136,26 +137,6 @@ def _run_entry_point(entry, session, placeholder, output, value):
     if entry == "make_callable fed+fetched":
         return session.make_callable([output, placeholder], feed_list=[placeholder])(value)
     return output.eval({placeholder: value}, session=session)
-
-
-def assert_identical(expected, got, where=""):
-    assert type(got) is type(expected), f"{where}: type {type(got)} vs TensorFlow's {type(expected)}"
-    if isinstance(expected, dict):
-        assert expected.keys() == got.keys(), where
-        for key in expected:
-            assert_identical(expected[key], got[key], f"{where}[{key!r}]")
-    elif isinstance(expected, (list, tuple)):
-        assert len(expected) == len(got), where
-        for index, (one, other) in enumerate(zip(expected, got)):
-            assert_identical(one, other, f"{where}[{index}]")
-    elif isinstance(expected, (np.ndarray, np.generic)):
-        assert (got.dtype, got.shape) == (expected.dtype, expected.shape), f"{where}: {got.dtype}{got.shape}"
-        if expected.dtype == object:
-            assert [(type(item), item) for item in got.ravel()] == [(type(item), item) for item in expected.ravel()]
-        else:
-            assert got.tobytes() == expected.tobytes(), f"{where}: {got!r} vs TensorFlow's {expected!r}"
-    else:
-        assert got == expected, where
 
 
 def _fed_items(value) -> list:

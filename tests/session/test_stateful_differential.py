@@ -40,6 +40,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+from same_values import assert_identical
 
 import graphmode as gm
 from graphmode import tf, v1
@@ -162,23 +163,6 @@ def _leaves(value) -> list:
     if isinstance(value, (list, tuple)):
         return [leaf for item in value for leaf in _leaves(item)]
     return [value]
-
-
-def _same_structure_and_values(expected, got, where: str) -> None:
-    assert type(got) is type(expected), f"{where}: graphmode gave {type(got).__name__}, TensorFlow {type(expected).__name__}"
-    if isinstance(expected, dict):
-        assert expected.keys() == got.keys(), where
-        for key in expected:
-            _same_structure_and_values(expected[key], got[key], f"{where}[{key!r}]")
-    elif isinstance(expected, (list, tuple)):
-        assert len(expected) == len(got), where
-        for index, (one, other) in enumerate(zip(expected, got)):
-            _same_structure_and_values(one, other, f"{where}[{index}]")
-    elif isinstance(expected, (np.ndarray, np.generic)):
-        assert (got.dtype, got.shape) == (expected.dtype, expected.shape), f"{where}: {got!r} vs TensorFlow's {expected!r}"
-        assert got.tobytes() == expected.tobytes(), f"{where}: graphmode {got!r}, TensorFlow {expected!r}"
-    else:
-        assert got == expected, f"{where}: graphmode {got!r}, TensorFlow {expected!r}"
 
 
 def _same_exception(tf_error, gm_error, where: str) -> None:
@@ -435,7 +419,7 @@ class TwinSessions(RuleBasedStateMachine):
             where = f"call {number} ({what})"
             try:
                 if tf_error is None and gm_error is None:
-                    _same_structure_and_values(expected, got, where)
+                    assert_identical(expected, got, where)
                 else:
                     _same_exception(tf_error, gm_error, where)
             except AssertionError as error:
