@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from graphmode.parity.tolerance import LOCKSTEP_RULE, step_difference
+
 PROBE_NAME = "__graphmode_lockstep__"
 
 
@@ -39,51 +41,47 @@ class _Done(BaseException):
 
 
 def _over(reference: np.ndarray, candidate: np.ndarray, atol: float, rtol: float) -> tuple[float, float]:
-    """(max |a - b|, how far over the tolerance) under the lockstep rule; NaN equals NaN."""
+    """(max |a - b|, how far over the tolerance) under the lockstep rule; a shape change is infinitely far."""
     reference = np.asarray(reference, np.float64)
     candidate = np.asarray(candidate, np.float64)
     if reference.shape != candidate.shape:
         return float("inf"), float("inf")
-    same = (reference == candidate) | (np.isnan(reference) & np.isnan(candidate))
-    diff = np.where(same, 0.0, np.abs(candidate - reference))
-    diff = np.where(np.isnan(diff), np.inf, diff)
-    finite = reference[np.isfinite(reference)]
-    scale = float(np.max(np.abs(finite))) if finite.size else 0.0
-    worst = float(np.max(diff)) if diff.size else 0.0
-    return worst, worst / (atol + rtol * scale)
+    difference = step_difference(reference, candidate, atol, rtol)
+    return difference.max_abs_diff, difference.over_tolerance
 
 
 class _Unsupported(BaseException):
     """The trace holds a training this probe cannot check step by step (the message says why)."""
 
 
-class _KerasSlots:
-    """TF1 optimizer slots <-> the Keras 3 optimizer's variables (the layout of Keras 3.x optimizers)."""
+def _slot_pairs(optimizer: Any, variables: Mapping[str, Any]) -> list[tuple[str, Any, Callable]]:
+    """(TF1 slot name, Keras slot variable, TF1 value -> Keras value) per slot the built optimizer keeps.
 
-    # TF1 slot suffix -> (Keras attribute holding the per-variable list, TF1 value -> Keras value)
-    RULES: Mapping[str, Mapping[str, tuple[str, Callable[[np.ndarray, Any], np.ndarray]]]] = {
-        "Adam": {"Adam": ("_momentums", lambda a, o: a), "Adam_1": ("_velocities", lambda a, o: a)},
-        "SGD": {"Momentum": ("momentums", lambda a, o: -float(o.learning_rate.numpy()) * a)},
-        "Adagrad": {"Adagrad": ("_accumulators", lambda a, o: a)},
-    }
+    The map is :mod:`graphmode._slots`, the one parity's lockstep and the
+    checkpoint bridge use; imported here, not at the top, because it brings in
+    graphmode's TensorFlow module, which must find the program's own import.
+    An optimizer with no TF1 counterpart has no slots to carry.
+    """
+    if optimizer is None:
+        return []
+    from graphmode._slots import has_slots_for, is_built, keras_slot, optimizer_map_for, tf1_slot_suffixes
+    from graphmode.errors import ConfigError
 
-    def __init__(self, optimizer: Any) -> None:
-        self.optimizer = optimizer
-        self.rules = self.RULES.get(type(optimizer).__name__, {})
-
-    def pairs(self, variables: Mapping[str, Any]) -> list[tuple[str, Any, Callable]]:
-        """(TF1 slot name, Keras slot variable, conversion) for every slot the optimizer has built."""
-        found = []
-        for name, variable in variables.items():
-            try:
-                index = self.optimizer._get_variable_index(variable)
-            except (KeyError, AttributeError):
-                continue
-            for suffix, (attribute, convert) in self.rules.items():
-                slots = getattr(self.optimizer, attribute, None)
-                if slots:
-                    found.append((f"{name}/{suffix}", slots[index], convert))
-        return found
+    try:
+        optimizer_map = optimizer_map_for(optimizer)
+        rules = tf1_slot_suffixes(optimizer_map, optimizer, None)
+    except ConfigError:
+        return []
+    if not is_built(optimizer):
+        return []
+    found = []
+    for name, variable in variables.items():
+        if not has_slots_for(optimizer, variable):
+            continue
+        for suffix, rule in rules:
+            if rule.keras_attribute is not None and getattr(optimizer, rule.keras_attribute, None):
+                found.append((f"{name}/{suffix}", keras_slot(optimizer, rule, variable), rule.to_keras))
+    return found
 
 
 class Probe:
@@ -134,9 +132,9 @@ class Probe:
         for name, variable in variables.items():
             variable.assign(state[name])
         if step > 1 and optimizer is not None:
-            for slot, keras_slot, convert in _KerasSlots(optimizer).pairs(variables):
+            for slot, keras_slot, convert in _slot_pairs(optimizer, variables):
                 if slot in state:
-                    keras_slot.assign(convert(state[slot], optimizer))
+                    keras_slot.assign(convert(state[slot], optimizer, step - 1))
             optimizer.iterations.assign(step - 1)
 
     def _compare(self, step: int, quantity: str, reference: Any, candidate: Any) -> None:
@@ -176,9 +174,9 @@ class Probe:
                 state = self.recording.state(step)
                 for name, variable in variables.items():
                     self._compare(step, name, state[name], variable.numpy())
-                for slot, keras_slot, convert in _KerasSlots(optimizer).pairs(variables) if optimizer else ():
+                for slot, keras_slot, convert in _slot_pairs(optimizer, variables):
                     if slot in state:
-                        self._compare(step, slot, convert(state[slot], optimizer), keras_slot.numpy())
+                        self._compare(step, slot, convert(state[slot], optimizer, step - 1), keras_slot.numpy())
             if step == self.limit:
                 raise _Done
             return result
@@ -200,7 +198,7 @@ class Probe:
             "steps_recorded": self.recording.steps,
             "first_divergence": self.first_divergence,
             "worst": worst,
-            "rule": f"max|a-b| <= {self.plan['atol']:g} + {self.plan['rtol']:g}*max|ref|",
+            "rule": LOCKSTEP_RULE.replace("atol", f"{self.plan['atol']:g}").replace("rtol", f"{self.plan['rtol']:g}"),
             "feeds_differ_at": self.feeds_differ_at,
             "error": error,
         }
