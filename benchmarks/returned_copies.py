@@ -30,6 +30,7 @@ import time
 import timeit
 
 import numpy as np
+from step_loop import regression_data, regression_graph  # this folder: run as a script, it is on sys.path
 
 import graphmode as gm
 from graphmode import tf, v1
@@ -37,18 +38,10 @@ from graphmode.session.copies import owned
 
 
 def regression():
-    """The X*A=10 step: (graph, fetches, feeds per step)."""
-    rng = np.random.default_rng(0)
-    xs = rng.normal(1.0, 0.1, 100).astype(np.float32)
-    graph = gm.new_graph()
-    with graph.as_default():
-        x = v1.placeholder(tf.float32, [1], name="x")
-        y = v1.placeholder(tf.float32, [1], name="y")
-        a = tf.Variable([1.0], name="A")
-        loss = tf.reduce_mean(tf.square(x * a - y))
-        train = v1.train.GradientDescentOptimizer(0.02).minimize(loss)
-    target = np.array([10.0], np.float32)
-    return graph, [train, loss], lambda step: {x: xs[step % 100 : step % 100 + 1], y: target}
+    """The X*A=10 step of ``step_loop.py``: (graph, fetches, feeds per step)."""
+    xs, ys = regression_data()
+    graph, x, y, loss, train, _ = regression_graph()
+    return graph, [train, loss], lambda step: {x: xs[step % 100 : step % 100 + 1], y: ys[step % 100 : step % 100 + 1]}
 
 
 def mlp(fetch_weights: bool):

@@ -59,13 +59,13 @@ def median_seconds_per_step(run: Callable[[int], None], steps: int, repeats: int
 # ---------------------------------------------------------------- X*A = 10
 
 
-def _regression_data(samples: int = 100) -> tuple[np.ndarray, np.ndarray]:
+def regression_data(samples: int = 100) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     # One row per sample: batch_size=1 slices give the [1]-shaped feeds of the tutorial.
     return rng.normal(1.0, 0.1, samples).astype(np.float32), np.full(samples, 10.0, np.float32)
 
 
-def _regression_graph():
+def regression_graph():
     graph = gm.new_graph()
     with graph.as_default():
         x = v1.placeholder(tf.float32, [1], name="x")
@@ -80,7 +80,7 @@ def _regression_graph():
 def _bench_per_call(data, steps, repeats, session_class, make_step):
     """Times one Python call per step: ``make_step(session, x, y, loss, train_op)(x_row, y_row)``."""
     features, targets = data
-    graph, x, y, loss, train_op, init = _regression_graph()
+    graph, x, y, loss, train_op, init = regression_graph()
     with session_class(graph=graph) as session:
         session.run(init)
         step = make_step(session, x, y, loss, train_op)
@@ -115,7 +115,7 @@ def bench_graphmode_make_callable(data, steps, repeats, k):
 
 def _bench_run_steps(data, steps, repeats, config=None):
     features, targets = data
-    graph, x, y, loss, train_op, init = _regression_graph()
+    graph, x, y, loss, train_op, init = regression_graph()
     step = gm.step_from_train_op(train_op, loss, [x, y])
     with gm.Session(graph=graph, config=config) as session:
         session.run(init)
@@ -358,7 +358,7 @@ MLP_MODES: dict[str, tuple[str, Callable]] = {
 def measure(steps: int, mlp_steps: int, repeats: int, k: int) -> dict:
     """Runs every mode once (after a warm-up) and returns the figures and ratios."""
     load_before = os.getloadavg()
-    data = _regression_data()
+    data = regression_data()
     regression = {name: bench(data, steps, repeats, k) * 1e6 for name, (_, bench) in REGRESSION_MODES.items()}
     mlp_data = _mlp_data()
     mlp = {}
