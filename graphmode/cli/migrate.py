@@ -52,14 +52,15 @@ def _run(args: argparse.Namespace) -> int:
                 print("graphmode migrate: error: -o and script arguments apply to one script, not a folder",
                       file=sys.stderr)
                 return 2
-            migrations = migrate_folder(args.script, steps=args.steps, force=args.force)
+            migrations = migrate_folder(args.script, steps=args.steps, force=args.force,
+                                        timeout=args.time_limit)
             for migration in migrations:
                 if migration.output:
                     _print_migration(migration, describe_verdict)
             print(_table(migrations))
             return 0 if migrations and all(m.proven for m in migrations) else 1
         migration = migrate_script(args.script, args.output, args=script_args, steps=args.steps, force=args.force,
-                                   planted_epsilon=args.planted_keras_epsilon)
+                                   planted_epsilon=args.planted_keras_epsilon, timeout=args.time_limit)
     except MigrationError as problem:
         print(f"graphmode migrate: error: {problem}", file=sys.stderr)
         return 2
@@ -76,6 +77,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", help="the TF2 program to write (default: SCRIPT_tf2.py beside it)")
     parser.add_argument("--steps", type=int, default=100, help="training steps to record and check (default 100)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="seconds the recording and the check may each take (default: no limit); a recording "
+                             "stopped by it names the run call sites it never saw")
     # A planted mistake for testing the check: Keras' default Adam epsilon (1e-7) instead of TF1's.
     parser.add_argument("--planted-keras-epsilon", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("script_args", nargs=argparse.REMAINDER, help="the script's own arguments (after SCRIPT)")

@@ -36,7 +36,7 @@ import os
 import runpy
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from graphmode.contrib import namespace as contrib
 from graphmode.errors import ScriptError
@@ -166,6 +166,12 @@ def _ending(code: int, failed: bool) -> str:
     return "script-end" if code == 0 else "exit"
 
 
+def _recording_ended(recorder: Recorder, on_recorded: Callable[[int], None] | None) -> None:
+    observe_runs(None)
+    if on_recorded is not None:
+        on_recorded(recorder.index["steps_recorded"])
+
+
 def run_script(
     script: str,
     args: Sequence[str] = (),
@@ -175,6 +181,7 @@ def run_script(
     record: str | os.PathLike | None = None,
     record_steps: int = 100,
     record_max_bytes: int = DEFAULT_MAX_BYTES,
+    on_recorded: Callable[[int], None] | None = None,
 ) -> int:
     """Runs a TF1 script as ``__main__`` under graphmode's TF1 API and returns its exit code.
 
@@ -192,6 +199,7 @@ def run_script(
         record: a folder to write a trace of the script's training to (None: no trace).
         record_steps: how many train steps the trace holds (the first ones).
         record_max_bytes: the trace's size cap (fewer states are kept to stay under it).
+        on_recorded: called with the number of steps recorded when the recording ends.
 
     Returns:
         The script's exit code: 0, its ``sys.exit`` code, 1 after an uncaught
@@ -215,7 +223,7 @@ def run_script(
     recorder = None
     if trace_folder is not None:
         recorder = Recorder(trace_folder, steps=record_steps, max_bytes=record_max_bytes, script=(path, list(args)),
-                            on_finish=lambda: observe_runs(None))
+                            on_finish=lambda: _recording_ended(recorder, on_recorded))
         observe_runs(recorder)
     failed = False
     saved_argv, saved_path = sys.argv, list(sys.path)

@@ -23,12 +23,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from graphmode._runtime import tf, v1
 from graphmode.legacy.api import enable_tf1
 from graphmode.legacy.runner import run_script
+from graphmode.migrate.fastforward import REPLAY_LIMIT, FastForward
 from graphmode.session.engine import Session
 
 TRACE_FOLDER = "trace"
@@ -87,8 +89,9 @@ def _script_line(frames: Sequence[Any], script: str) -> int | None:
 
 
 class _Capture:
-    def __init__(self, script: str) -> None:
+    def __init__(self, script: str, fast_forward: FastForward | None = None) -> None:
         self.script = script
+        self.fast_forward = fast_forward
         self.call_sites: dict[int, dict] = {}
         self.bindings: dict[str, str] = {}
         self.train_ops: dict[str, dict] = {}
@@ -124,15 +127,26 @@ class _Capture:
             return original_run(session, fetches, feed_dict, *args, **kwargs)
         self.graph = session.graph
         line = frame.f_lineno
+        flat = tf.nest.flatten(fetches)
+        fetched = [_graph_name(item) or (item if isinstance(item, str) else repr(item)) for item in flat]
+        fast_forward = self.fast_forward
+        fetch_key = (type(fetches).__name__, tuple(fetched))
+        if fast_forward is not None and fast_forward.active and line in self.call_sites:
+            replayed, value = fast_forward.replay(line, fetch_key, feed_dict)
+            if replayed:
+                return value
         for name, value in list(frame.f_globals.items()):
             if not name.startswith("__"):
                 _bindings(value, name, self.bindings)
-        flat = tf.nest.flatten(fetches)
-        fetched = [_graph_name(item) or (item if isinstance(item, str) else repr(item)) for item in flat]
         fed = [_graph_name(key) or str(key) for key in (feed_dict or {})]
         site = self.call_sites.setdefault(line, {"line": line, "fetches": fetched, "feeds": fed, "calls": 0})
         site["calls"] += 1
-        return original_run(session, fetches, feed_dict, *args, **kwargs)
+        if fast_forward is None:
+            return original_run(session, fetches, feed_dict, *args, **kwargs)
+        fast_forward.seen(line)  # may end the recording here: what this run fetches and feeds is noted
+        result = original_run(session, fetches, feed_dict, *args, **kwargs)
+        fast_forward.remember(line, fetch_key, feed_dict, result)
+        return result
 
     # --- the end ----------------------------------------------------------
     def summary(self, exit_code: int) -> dict:
@@ -157,6 +171,7 @@ class _Capture:
         return {
             "script": self.script,
             "exit_code": exit_code,
+            "recording": None if self.fast_forward is None else self.fast_forward.summary(),
             "call_sites": sorted(self.call_sites.values(), key=lambda site: site["line"]),
             "bindings": self.bindings,
             "train_ops": self.train_ops,
@@ -182,13 +197,25 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
-def capture(script: str, args: Sequence[str], folder: str, steps: int) -> int:
+def capture(script: str, args: Sequence[str], folder: str, steps: int, deadline: float | None = None,
+            fast_forward: bool = True, replay_limit: int = REPLAY_LIMIT) -> int:
     """Runs ``script`` with ``args`` under the TF1 API, writes ``folder/capture.json`` and the trace
-    ``folder/trace``; returns the script's exit code."""
+    ``folder/trace``; returns the script's exit code.
+
+    With ``fast_forward`` the script is rushed to its end after the recorded steps and stopped
+    once every run call site was seen, or at ``deadline`` (``time.time()``), see
+    :mod:`graphmode.migrate.fastforward`.
+    """
     script = os.path.abspath(script)
     os.makedirs(folder, exist_ok=True)
     enable_tf1()
-    state = _Capture(script)
+    forward = None
+    if fast_forward:
+        with open(script, encoding="utf-8", errors="replace") as handle:
+            forward = FastForward(handle.read(),
+                                  None if deadline is None else time.monotonic() + (deadline - time.time()),
+                                  replay_limit, script=script)
+    state = _Capture(script, forward)
     original_run = Session.run
     original_minimize = v1.train.Optimizer.minimize
 
@@ -201,9 +228,14 @@ def capture(script: str, args: Sequence[str], folder: str, steps: int) -> int:
         return train_op
 
     Session.run, v1.train.Optimizer.minimize = run, minimize
+    if forward is not None:
+        forward.arm()
     try:
-        code = run_script(script, list(args), record=os.path.join(folder, TRACE_FOLDER), record_steps=steps)
+        code = run_script(script, list(args), record=os.path.join(folder, TRACE_FOLDER), record_steps=steps,
+                          on_recorded=None if forward is None else forward.recording_ended)
     finally:
+        if forward is not None:
+            forward.disarm()
         Session.run, v1.train.Optimizer.minimize = original_run, original_minimize
     with open(os.path.join(folder, "capture.json"), "w", encoding="utf-8") as handle:
         json.dump(state.summary(code), handle, indent=1)
@@ -211,10 +243,20 @@ def capture(script: str, args: Sequence[str], folder: str, steps: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m graphmode.migrate.capture FOLDER STEPS SCRIPT [ARGS...]``."""
+    """``python -m graphmode.migrate.capture [--deadline EPOCH_SECONDS] [--replay-limit N] [--whole-run]
+    FOLDER STEPS SCRIPT [ARGS...]``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    deadline, fast_forward, replay_limit = None, True, REPLAY_LIMIT
+    while argv and argv[0] in ("--deadline", "--replay-limit", "--whole-run"):
+        option = argv.pop(0)
+        if option == "--deadline":
+            deadline = float(argv.pop(0))
+        elif option == "--replay-limit":
+            replay_limit = int(argv.pop(0))
+        else:
+            fast_forward = False
     folder, steps, script, *args = argv
-    return capture(script, args, folder, int(steps))
+    return capture(script, args, folder, int(steps), deadline, fast_forward, replay_limit)
 
 
 if __name__ == "__main__":

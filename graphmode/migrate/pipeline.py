@@ -19,15 +19,19 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 
 from graphmode.errors import MigrationError
 from graphmode.migrate.capture import TRACE_FOLDER
+from graphmode.migrate.fastforward import describe_recording, describe_sites
 from graphmode.migrate.forbidden import forbidden_constructs
 from graphmode.migrate.program import Program, write_program
+from graphmode.trace.format import INDEX_FILE
 
 DEFAULT_STEPS = 100
 ATOL, RTOL = 1e-6, 1e-5  # graphmode.parity's lockstep defaults
+_STUCK_GRACE = 60.0  # seconds past the recording's own time limit before its process is killed
 
 
 @dataclasses.dataclass
@@ -79,13 +83,19 @@ def _python_env(keras3: bool) -> dict[str, str]:
 
 
 def _record(script: str, args: Sequence[str], folder: str, steps: int, timeout: float | None) -> dict:
-    command = [sys.executable, "-m", "graphmode.migrate.capture", folder, str(steps), script, *args]
+    command = [sys.executable, "-m", "graphmode.migrate.capture"]
+    if timeout is not None:
+        command += ["--deadline", repr(time.time() + timeout)]
+    command += [folder, str(steps), script, *args]
     try:
+        # The recording stops itself at the time limit; this one only catches a process stuck inside one op.
         completed = subprocess.run(command, cwd=os.path.dirname(script), env=_python_env(keras3=False),
-                                   stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+                                   stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                   timeout=None if timeout is None else timeout + _STUCK_GRACE)
     except subprocess.TimeoutExpired:
-        raise MigrationError(f"{script} did not end within {timeout:g} s under graphmode's TF1 API; migrate "
-                             "needs one whole run of it (give it arguments that make it short)") from None
+        raise MigrationError(f"{script} did not stop within {timeout + _STUCK_GRACE:g} s under graphmode's TF1 API, "
+                             f"{_STUCK_GRACE:g} s past its time limit (busy inside one TensorFlow op?); give it "
+                             "arguments that make it shorter") from None
     path = os.path.join(folder, "capture.json")
     if not os.path.exists(path):
         raise MigrationError(f"recording {script} failed before it ended (exit {completed.returncode}):\n"
@@ -95,7 +105,21 @@ def _record(script: str, args: Sequence[str], folder: str, steps: int, timeout: 
     if capture["exit_code"] != 0:
         raise MigrationError(f"{script} exited with {capture['exit_code']} under graphmode's TF1 API; "
                              f"migrate needs a script that runs:\n{completed.stderr[-3000:]}")
+    stopped = (capture.get("recording") or {}).get("stopped")
+    if stopped and stopped["why"] == "time-limit" and not _steps_recorded(folder):
+        unseen = [tuple(site) for site in stopped["unseen"]]
+        raise MigrationError(f"{script}: the recording's time limit of {timeout:g} s passed before one training "
+                             "step was recorded" + (f"; run call sites never seen: {describe_sites(unseen)}" if unseen else "")
+                             + "; give it a longer --time-limit or arguments that make it shorter")
     return capture
+
+
+def _steps_recorded(folder: str) -> int:
+    try:
+        with open(os.path.join(folder, TRACE_FOLDER, INDEX_FILE), encoding="utf-8") as handle:
+            return int(json.load(handle).get("steps_recorded", 0))
+    except (OSError, ValueError):
+        return 0
 
 
 def _optimizers(capture: dict) -> tuple[dict, list[tuple[int, str]]]:
@@ -239,10 +263,12 @@ def migrate_script(
                                 _header(script, recording, describe_verdict(verdict)), 1)
     with open(output, "w", encoding="utf-8") as handle:
         handle.write(code)
-    return Migration(script, output, recording, verdict, not_migrated, program.notes)
+    return Migration(script, output, recording, verdict, not_migrated,
+                     describe_recording(capture.get("recording")) + program.notes)
 
 
-def migrate_folder(folder: str, *, steps: int = DEFAULT_STEPS, force: bool = False) -> list[Migration]:
+def migrate_folder(folder: str, *, steps: int = DEFAULT_STEPS, force: bool = False,
+                   timeout: float | None = None) -> list[Migration]:
     """Migrates every ``*.py`` in ``folder`` that is not itself a migrated program (``*_tf2.py``)."""
     results = []
     for name in sorted(os.listdir(folder)):
@@ -250,7 +276,7 @@ def migrate_folder(folder: str, *, steps: int = DEFAULT_STEPS, force: bool = Fal
             continue
         path = os.path.join(folder, name)
         try:
-            results.append(migrate_script(path, steps=steps, force=force))
+            results.append(migrate_script(path, steps=steps, force=force, timeout=timeout))
         except MigrationError as problem:
             results.append(Migration(path, None, None, None, [(name, str(problem).splitlines()[0])], []))
         except Exception as problem:  # noqa: BLE001 - one script's failure must not hide the others' results
