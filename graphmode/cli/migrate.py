@@ -14,13 +14,17 @@ migrated and parity holds. With a folder, migrate each of its scripts and print 
 graphmode's options go before SCRIPT; everything after SCRIPT belongs to the script."""
 
 
-def _print_migration(migration, describe_verdict) -> None:
+def _print_migration(migration, describe_verdict, full: bool) -> None:
     print(f"graphmode migrate: {migration.script} -> {migration.output}")
     for note in migration.notes:
         print(f"  note: {note}")
     for where, reason in migration.not_migrated:
         print(f"  NOT MIGRATED {where}: {reason}")
-    print(f"  lockstep: {describe_verdict(migration.verdict)}")
+    verdict = migration.verdict
+    if full and verdict is not None and verdict.get("report"):
+        # The proof's own report, worded as `graphmode parity` words it.
+        print("\n".join(f"  {line}".rstrip() for line in verdict["report"].splitlines()))
+    print(f"  verdict: {describe_verdict(verdict)}")
     print(f"  {migration.status}")
 
 
@@ -32,9 +36,7 @@ def _table(migrations) -> str:
         if migration.not_migrated:
             reason = "; ".join(f"{where}: {why}" for where, why in migration.not_migrated[:2])
         elif migration.verdict and not migration.verdict["passed"]:
-            from graphmode.migrate.pipeline import describe_verdict
-
-            reason = describe_verdict(migration.verdict)
+            reason = migration.verdict["summary"]
         else:
             reason = ""
         rows.append((os.path.basename(migration.script), migration.status, reason))
@@ -56,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
                                         timeout=args.time_limit)
             for migration in migrations:
                 if migration.output:
-                    _print_migration(migration, describe_verdict)
+                    _print_migration(migration, describe_verdict, full=False)
             print(_table(migrations))
             return 0 if migrations and all(m.proven for m in migrations) else 1
         migration = migrate_script(args.script, args.output, args=script_args, steps=args.steps, force=args.force,
@@ -64,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
     except MigrationError as problem:
         print(f"graphmode migrate: error: {problem}", file=sys.stderr)
         return 2
-    _print_migration(migration, describe_verdict)
+    _print_migration(migration, describe_verdict, full=True)
     return 0 if migration.proven else 1
 
 

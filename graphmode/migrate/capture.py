@@ -11,6 +11,9 @@ script per process (``python -m graphmode.migrate.capture``). Hooks on
 * for every op, the script line that built it (its creation traceback's
   outermost frame in the script), so the source rewrite knows which statements
   built the graph;
+* owned copies of what the first calls of each ``run`` call site returned
+  (:class:`graphmode.migrate.run_values.RunValueRecorder`), the proof of a
+  script that trains nothing;
 * and, through ``graphmode run --record``, a trace of the first ``steps``
   training steps (:class:`graphmode.trace.Trace`): fed arrays, loss, the whole
   state before step 1 and after each step.
@@ -31,6 +34,7 @@ from graphmode._runtime import tf, v1
 from graphmode.legacy.api import enable_tf1
 from graphmode.legacy.runner import run_script
 from graphmode.migrate.fastforward import REPLAY_LIMIT, FastForward
+from graphmode.migrate.run_values import RunValueRecorder
 from graphmode.session.engine import Session
 
 TRACE_FOLDER = "trace"
@@ -96,6 +100,7 @@ class _Capture:
         self.bindings: dict[str, str] = {}
         self.train_ops: dict[str, dict] = {}
         self.graph: Any = None
+        self.values = RunValueRecorder()
 
     # --- hooks -------------------------------------------------------------
     def script_frame(self):
@@ -141,11 +146,12 @@ class _Capture:
         fed = [_graph_name(key) or str(key) for key in (feed_dict or {})]
         site = self.call_sites.setdefault(line, {"line": line, "fetches": fetched, "feeds": fed, "calls": 0})
         site["calls"] += 1
-        if fast_forward is None:
-            return original_run(session, fetches, feed_dict, *args, **kwargs)
-        fast_forward.seen(line)  # may end the recording here: what this run fetches and feeds is noted
+        if fast_forward is not None:
+            fast_forward.seen(line)  # may end the recording here: what this run fetches and feeds is noted
         result = original_run(session, fetches, feed_dict, *args, **kwargs)
-        fast_forward.remember(line, fetch_key, feed_dict, result)
+        self.values.note(line, fetched, result)
+        if fast_forward is not None:
+            fast_forward.remember(line, fetch_key, feed_dict, result)
         return result
 
     # --- the end ----------------------------------------------------------
@@ -237,8 +243,9 @@ def capture(script: str, args: Sequence[str], folder: str, steps: int, deadline:
         if forward is not None:
             forward.disarm()
         Session.run, v1.train.Optimizer.minimize = original_run, original_minimize
+    summary = dict(state.summary(code), run_values=state.values.write(folder))
     with open(os.path.join(folder, "capture.json"), "w", encoding="utf-8") as handle:
-        json.dump(state.summary(code), handle, indent=1)
+        json.dump(summary, handle, indent=1)
     return code
 
 

@@ -27,6 +27,7 @@ from graphmode.migrate.capture import TRACE_FOLDER
 from graphmode.migrate.fastforward import describe_recording, describe_sites
 from graphmode.migrate.forbidden import forbidden_constructs
 from graphmode.migrate.program import Program, write_program
+from graphmode.migrate.program_run import failed
 from graphmode.trace.format import INDEX_FILE
 
 DEFAULT_STEPS = 100
@@ -146,39 +147,38 @@ def _optimizers(capture: dict) -> tuple[dict, list[tuple[int, str]]]:
     return code, problems
 
 
-def _header(script: str, recording: str, verdict_line: str) -> str:
+def _header(script: str, recording: str, verdict: dict | str | None) -> str:
+    """The program's first lines; ``verdict`` is the proof's, or a placeholder string while none was made."""
+    proof = verdict["proof"] if isinstance(verdict, dict) else "lockstep"
+    line = verdict if isinstance(verdict, str) else describe_verdict(verdict)
     return (
         f"# Migrated to TensorFlow 2 by `graphmode migrate` from {os.path.basename(script)}.\n"
         f"# Recording of the original (TF1 API): {recording}\n"
-        f"# Lockstep verdict: {verdict_line}\n"
+        f"# {proof.capitalize()} verdict: {line}\n"
     )
 
 
 def describe_verdict(verdict: dict | None) -> str:
-    """One line: the lockstep verdict and its first divergence."""
+    """One line: the proof's verdict, with its worst difference or its first divergence."""
     if verdict is None:
         return "not checked"
-    if verdict["error"]:
-        return f"FAILED: {verdict['error'].strip().splitlines()[-1]}"
-    if verdict["passed"]:
-        worst = verdict["worst"]
-        return (f"PASSED: {verdict['steps_checked']} steps in lockstep, worst {worst['quantity']} at step "
-                f"{worst['step']}: {worst['over_tolerance']:.2g}x the tolerance ({verdict['rule']})")
-    first = verdict["first_divergence"]
-    return (f"DIVERGES at step {first['step']}: {first['quantity']} differs by {first['max_abs_diff']:.3g}, "
-            f"{first['over_tolerance']:.3g}x the tolerance ({verdict['rule']})")
+    return verdict["summary"]
 
 
-def _prove(program: Program, output: str, folder: str, recording: str, args: Sequence[str], steps: int,
-           cwd: str, timeout: float | None) -> dict:
-    plan = {
-        "program": output, "recording": recording, "args": list(args), "steps": steps,
-        "train_function": program.train_function, "train_signature": program.train_signature,
-        "loss_index": program.loss_index, "optimizer_name": program.optimizer_name,
-        "variables": {name: path for name, path in program.variables.items()},
-        "atol": ATOL, "rtol": RTOL,
-        "verdict": os.path.join(folder, "verdict.json"),
-    }
+def origins(capture: dict, script: str) -> dict[str, str]:
+    """Recorded name -> ``built at script.py:LINE``: each variable's creation line, and the loss's."""
+    base = os.path.basename(script)
+    found = {v["name"]: f"built at {base}:{v['line']}" for v in capture["variables"] if v["line"] is not None}
+    for train in capture["train_ops"].values():
+        op = capture["ops"].get(train["loss"].rsplit(":", 1)[0])
+        if op is not None and op["line"] is not None:
+            found.setdefault("loss", f"built at {base}:{op['line']}")
+    return found
+
+
+def _prove(plan: dict, folder: str, cwd: str, timeout: float | None) -> dict:
+    """Runs the proof (:mod:`graphmode.migrate.probe`) in the program's own environment; returns its verdict."""
+    plan = dict(plan, verdict=os.path.join(folder, "verdict.json"))
     plan_path = os.path.join(folder, "plan.json")
     with open(plan_path, "w", encoding="utf-8") as handle:
         json.dump(plan, handle, indent=1)
@@ -187,13 +187,36 @@ def _prove(program: Program, output: str, folder: str, recording: str, args: Seq
                                    env=_python_env(keras3=True), stdin=subprocess.DEVNULL,
                                    capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"passed": False, "error": f"the lockstep check did not end within {timeout:g} s",
-                "steps_checked": 0, "first_divergence": None, "worst": None, "rule": ""}
+        return failed(plan["proof"], f"the {plan['proof']} check did not end within {timeout:g} s")
     if not os.path.exists(plan["verdict"]):
-        return {"passed": False, "error": f"the lockstep check failed to run:\n{completed.stderr[-3000:]}",
-                "steps_checked": 0, "first_divergence": None, "worst": None, "rule": ""}
+        return failed(plan["proof"], f"the {plan['proof']} check failed to run:\n{completed.stderr[-3000:]}")
     with open(plan["verdict"], encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def _lockstep_plan(program: Program, capture: dict, script: str, output: str, recording: str,
+                   args: Sequence[str], steps: int) -> dict:
+    return {
+        "proof": "lockstep", "program": output, "program_name": os.path.basename(output),
+        "script_name": os.path.basename(script), "recording": recording, "args": list(args), "steps": steps,
+        "train_function": program.train_function, "train_signature": program.train_signature,
+        "loss_index": program.loss_index, "optimizer_name": program.optimizer_name,
+        "variables": dict(program.variables), "atol": ATOL, "rtol": RTOL, "origins": origins(capture, script),
+    }
+
+
+def _values_to_compare(program: Program, capture: dict) -> bool:
+    lines = {line for sites in program.run_functions.values() for line in sites}
+    return any(entry["line"] in lines for entry in capture["run_values"]["calls"])
+
+
+def _run_values_plan(program: Program, capture: dict, script: str, output: str, folder: str,
+                     args: Sequence[str]) -> dict:
+    return {
+        "proof": "run values", "program": output, "program_name": os.path.basename(output),
+        "script_name": os.path.basename(script), "args": list(args), "recording_folder": folder,
+        "run_values": capture["run_values"], "run_functions": program.run_functions, "atol": ATOL, "rtol": RTOL,
+    }
 
 
 def migrate_script(
@@ -256,11 +279,18 @@ def migrate_script(
         handle.write(program.code)
     verdict = None
     if program.train_function is not None and not not_migrated:
-        verdict = _prove(program, output, folder, recording, args, steps, os.path.dirname(script), timeout)
-    elif program.train_function is None:
-        not_migrated.append((base, "the script ran no training step (no sess.run of an optimizer's minimize)"))
-    code = program.code.replace(_header(script, recording, "pending"),
-                                _header(script, recording, describe_verdict(verdict)), 1)
+        plan = _lockstep_plan(program, capture, script, output, recording, args, steps)
+        verdict = _prove(plan, folder, os.path.dirname(script), timeout)
+    elif program.train_function is None and not not_migrated:
+        if _values_to_compare(program, capture):
+            plan = _run_values_plan(program, capture, script, output, folder, args)
+            verdict = _prove(plan, folder, os.path.dirname(script), timeout)
+            recording = os.path.join(folder, capture["run_values"]["file"])
+        else:
+            not_migrated.append((base, "the script ran no training step, and none of its run calls computed a "
+                                       "value to compare (only variable reads or initializers)"))
+    code = program.code.replace(_header(script, os.path.join(folder, TRACE_FOLDER), "pending"),
+                                _header(script, recording, verdict), 1)
     with open(output, "w", encoding="utf-8") as handle:
         handle.write(code)
     return Migration(script, output, recording, verdict, not_migrated,

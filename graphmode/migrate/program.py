@@ -48,6 +48,8 @@ class Program:
         optimizer_name: the global name of the Keras optimizer the training step uses.
         variables: TF1 variable name -> the expression that reaches it in the program's globals.
         notes: what a reader of the report should know (optimizer arguments, approximations).
+        run_functions: each generated function that computes (trains nothing) -> the script lines of
+            the run calls it stands for.
     """
 
     code: str
@@ -58,6 +60,7 @@ class Program:
     optimizer_name: str | None
     variables: dict[str, str]
     notes: list[str]
+    run_functions: dict[str, list[int]] = dataclasses.field(default_factory=dict)
 
 
 def _segment(lines: list[str], node: ast.AST) -> str:
@@ -274,6 +277,9 @@ class _Writer:
             optimizer_name=self.optimizer_names.get(train.train_op) if train else None,
             variables=self.variable_paths(),
             notes=self.notes,
+            run_functions={name: sorted({line for call in self.run_calls if call.signature == signature
+                                         for line in range(call.node.lineno, call.node.end_lineno + 1)})
+                           for signature, name in function_names.items() if signature.train_op is None},
         )
 
     def _gap(self, after: int, before: int) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -74,6 +75,8 @@ class Divergence(NamedTuple):
     numbers of steps). Value fields are None for structural kinds.
     ``noise_floor`` is the floor of this quantity at this step and
     ``noise_factor`` its multiplier, both None when no floor was used.
+    ``origin`` says where the reference built the quantity (``built at
+    train.py:24``), when the caller knows it (:meth:`located`).
     """
 
     kind: str
@@ -97,11 +100,12 @@ class Divergence(NamedTuple):
     phase: str = ""
     over_tolerance: float | None = None
     rule: str | None = None
+    origin: str = ""
 
     def format(self) -> str:
         """The fixed one-paragraph form used in reports and assertion messages."""
         sides = f"reference: {self.reference}, candidate: {self.candidate}"
-        label = self.label
+        label = self.label + (f", {self.origin}" if self.origin else "")
         if self.kind != "value":
             return f"step {self.step}, {label}: {self.detail} ({sides})"
         if self.reference_shape == self.candidate_shape:
@@ -127,6 +131,14 @@ class Divergence(NamedTuple):
             return "the loss" + (" (forward pass, before the update)" if self.phase == "forward" else "")
         after = " after the update" if self.phase == "update" else ""
         return f"{QUANTITY_WORDS.get(self.quantity, self.quantity)} {self.variable!r}{after}"
+
+    def located(self, origins: Mapping[str, str]) -> Divergence:
+        """This divergence with its ``origin`` from ``origins`` (quantity name -> where the reference built it).
+
+        The loss is looked up as :data:`LOSS`; a name ``origins`` lacks keeps its origin.
+        """
+        key = LOSS if self.quantity == "loss" else self.variable
+        return self._replace(origin=origins[key]) if key in origins else self
 
     def _floor_text(self) -> str:
         if self.noise_factor is None:
@@ -167,6 +179,12 @@ class QuantityDiff(NamedTuple):
             "first_divergence": None if self.ok else self.first_divergence.to_dict(),
             "max_noise_floor": None if self.noise_floor is None else json_ready(self.max_noise_floor),
         }
+
+    def located(self, origins: Mapping[str, str]) -> QuantityDiff:
+        """This result with its first divergence's origin set (:meth:`Divergence.located`)."""
+        if self.first_divergence is None:
+            return self
+        return self._replace(first_divergence=self.first_divergence.located(origins))
 
     @property
     def max_noise_floor(self) -> float | None:

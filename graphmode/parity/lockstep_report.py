@@ -11,6 +11,7 @@ the run, its table and JSON form.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -61,6 +62,12 @@ class LockstepQuantity(NamedTuple):
     def max_over_tolerance(self) -> float:
         """The largest ratio to the tolerance over all steps (below 1: within)."""
         return float(self.over_tolerance.max()) if self.over_tolerance.size else 0.0
+
+    def located(self, origins: Mapping[str, str]) -> LockstepQuantity:
+        """This result with its first divergence's origin set (:meth:`Divergence.located`)."""
+        if self.first_divergence is None:
+            return self
+        return self._replace(first_divergence=self.first_divergence.located(origins))
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready fields (per-step arrays as lists)."""
@@ -119,6 +126,12 @@ class LockstepReport:
     def first_divergence(self) -> Divergence | None:
         """The earliest divergence, or None."""
         return self.divergences[0] if self.divergences else None
+
+    def located(self, origins: Mapping[str, str]) -> LockstepReport:
+        """This report with each divergence's origin set (:meth:`Divergence.located`)."""
+        return dataclasses.replace(self, loss=self.loss.located(origins),
+                                   state=tuple(q.located(origins) for q in self.state),
+                                   structure_issues=tuple(d.located(origins) for d in self.structure_issues))
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready fields."""

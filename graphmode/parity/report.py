@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -103,6 +104,19 @@ class ParityReport:
         """The earliest divergence (structure before values), or None."""
         divergences = self.divergences
         return divergences[0] if divergences else None
+
+    def located(self, origins: Mapping[str, str]) -> ParityReport:
+        """This report with each divergence naming where the reference built its quantity.
+
+        Args:
+            origins: reference name (:data:`~graphmode.parity.divergence.LOSS` for the
+                loss) -> where it was built, e.g. ``"built at train.py:24"``; a recording
+                of a script knows each variable's creation line.
+        """
+        return dataclasses.replace(
+            self, loss=self.loss.located(origins), variables=tuple(q.located(origins) for q in self.variables),
+            structure_issues=tuple(d.located(origins) for d in self.structure_issues),
+            lockstep=None if self.lockstep is None else self.lockstep.located(origins))
 
     def to_dict(self) -> dict[str, object]:
         """Everything in the report as JSON-ready builtins, per-step losses included.

@@ -36,6 +36,6 @@ def test_the_page_shows_the_program_migrate_writes(tmp_path):
     # The header's first lines hold this run's recording path and the verdict's measured figures.
     assert shown[0] == written[0]
     assert shown[1].startswith("# Recording of the original (TF1 API): ")
-    assert shown[2].startswith("# Lockstep verdict: PASSED: 100 steps in lockstep, worst ")
-    assert written[2].startswith("# Lockstep verdict: PASSED: 100 steps in lockstep, worst ")
+    assert shown[2].startswith("# Lockstep verdict: parity OK: 100 steps in lockstep, worst ")
+    assert written[2].startswith("# Lockstep verdict: parity OK: 100 steps in lockstep, worst ")
     assert shown[3:] == written[3:]

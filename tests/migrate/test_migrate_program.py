@@ -29,7 +29,7 @@ def test_the_header_names_the_recording_and_the_verdict(migrated_classifier):
     migration, _ = migrated_classifier
     head = open(migration.output, encoding="utf-8").read().splitlines()[:3]
     assert head[1].endswith(migration.recording)
-    assert head[2].startswith("# Lockstep verdict: PASSED: 20 steps in lockstep")
+    assert head[2].startswith("# Lockstep verdict: parity OK: 20 steps in lockstep")
 
 
 def test_the_program_has_no_tf1_construct_in_its_syntax_tree(migrated_classifier):

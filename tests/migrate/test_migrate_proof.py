@@ -31,7 +31,7 @@ def test_a_planted_keras_default_epsilon_is_caught_at_step_one(tmp_path):
     assert first["over_tolerance"] > 1
     source = Path(migration.output).read_text()
     assert "epsilon" not in source.split("optimizer = ", 1)[1].splitlines()[0]
-    assert "# Lockstep verdict: DIVERGES at step 1" in source
+    assert "# Lockstep verdict: parity DIVERGED at step 1" in source
 
 
 @pytest.mark.slow
