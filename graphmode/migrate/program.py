@@ -31,6 +31,10 @@ _NUMPY_HELPER = '''
 
 def numpy(values):
     """Tensors as NumPy values, as Session.run returned them."""
+    if isinstance(values, list):  # the usual list of fetches: walked here, as tf.nest's walk costs more
+        return [numpy(value) for value in values]
+    if values is None or tf.is_tensor(values):
+        return None if values is None else values.numpy()
     return tf.nest.map_structure(lambda value: None if value is None else value.numpy(), values)
 '''
 
