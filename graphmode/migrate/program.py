@@ -19,6 +19,7 @@ import textwrap
 from collections.abc import Mapping
 
 from graphmode.migrate.calls import RunCall, Signature, find_run_calls
+from graphmode.migrate.layers import Layer, LayerError, call_text, init_code, model_properties, plan_statement
 from graphmode.migrate.renames import rename_tf1_symbols
 from graphmode.migrate.statements import Role, Unit, classify, dotted, used_names, walk_units
 from graphmode.migrate.variables import variable_statement
@@ -99,6 +100,7 @@ class _Writer:
         run_lines = {line for call in self.run_calls for line in range(call.node.lineno, call.node.end_lineno + 1)}
         for unit in self.units:
             classify(unit, capture, op_lines, run_lines)
+        self.layers = self._plan_layers()
         self.not_migrated: list[tuple[int, str]] = []
         self.gaps, previous_end = {}, 0
         for unit in self.units:
@@ -113,6 +115,28 @@ class _Writer:
         # The script's own names win: its function `model` keeps its name, the Module takes another.
         self.model_name = self._fresh("model")
         self.model_class = self._fresh("Model")
+
+    def _plan_layers(self) -> dict[int, list[Layer]]:
+        """Forward statement -> the Keras layers taking the place of its TF1 layer calls."""
+        planned: dict[int, list[Layer]] = {}
+        scopes: set[str] = set()
+        attributes = {name for unit in self.units if unit.role is Role.VARIABLE for name in unit.targets}
+        for unit in self.units:
+            if unit.role is Role.FORWARD:
+                try:
+                    layers = plan_statement(_segment(self.lines, unit.node), unit.node.lineno, self.capture,
+                                            scopes, attributes)
+                except LayerError as problem:
+                    unit.role, unit.reason = Role.UNMIGRATABLE, str(problem)
+                    continue
+                if layers:
+                    planned[id(unit)] = layers
+        return planned
+
+    def _forward_text(self, unit: Unit) -> str:
+        text = _segment(self.lines, unit.node)
+        layers = self.layers.get(id(unit))
+        return call_text(text, layers, self.model_name) if layers else text
 
     def _placeholder_names(self) -> dict[str, str]:
         """Python name -> TF1 placeholder tensor name, in definition order."""
@@ -151,7 +175,7 @@ class _Writer:
         for unit in units:
             scope = f"# in TF1 scope {'/'.join(unit.scopes)!r}\n" if unit.scopes else ""
             comments = "".join(line for line in self.gaps[id(unit)].splitlines(keepends=True) if line.strip())
-            body += comments + scope + rename_tf1_symbols(_segment(self.lines, unit.node))
+            body += comments + scope + rename_tf1_symbols(self._forward_text(unit))
         returns = signature.return_expression()
         if not units:
             # What it computes was built by statements migrate could not move (listed as NOT MIGRATED).
@@ -181,8 +205,9 @@ class _Writer:
 
     def _note_random_ops(self, units: list[Unit]) -> None:
         lines = {line for unit in units for line in unit.lines}
-        drawn = sorted({(op["line"], op["type"]) for op in self.capture["ops"].values()
-                        if op["line"] in lines and op["type"].startswith(_RANDOM_OPS)})
+        # A layer's initializer draws once, when the Model is made, not in the step.
+        drawn = sorted({(op["line"], op["type"]) for name, op in self.capture["ops"].items()
+                        if op["line"] in lines and op["type"].startswith(_RANDOM_OPS) and "/Initializer/" not in name})
         for line, kind in drawn:
             self.notes.append(f"the training step draws random numbers (line {line}: {kind}, e.g. dropout): TF2 "
                               "draws other numbers than TF1, so lockstep cannot match that step's result")
@@ -202,6 +227,10 @@ class _Writer:
         paths: dict[str, str] = {}
         for path, graph in self.capture["bindings"].items():
             paths.setdefault(graph, path)
+        for layers in self.layers.values():
+            for layer in layers:
+                for name, weight in layer.weights.items():
+                    paths.setdefault(name, f"{self.model_name}.{layer.attribute}.{weight}")
         return {v["name"]: paths[v["name"]] for v in self.capture["variables"] if v["name"] in paths}
 
     # --- the whole program --------------------------------------------------
@@ -235,7 +264,8 @@ class _Writer:
             c.signature in function_names for c in self.run_calls if c.node.lineno in u.lines)]
         if calling and calling[0] <= last_graph:
             last_graph = max(calling[0] - 1, 0)
-        last_variable = max((i for i, u in enumerate(self.units) if u.role is Role.VARIABLE), default=-1)
+        last_variable = max((i for i, u in enumerate(self.units)
+                             if u.role is Role.VARIABLE or id(u) in self.layers), default=-1)
         last_import = max((i for i, u in enumerate(self.units)
                            if isinstance(u.node, (ast.Import, ast.ImportFrom)) and u.depth == 0), default=-1)
         for index, unit in enumerate(self.units):
@@ -327,6 +357,8 @@ class _Writer:
     def _model(self, planted_epsilon: bool) -> str:
         body, aliases, last_scope = [], [], ()
         for unit in self.units:
+            if id(unit) in self.layers:
+                body.append(init_code(self.layers[id(unit)]))
             if unit.role is not Role.VARIABLE:
                 continue
             scope = f"# TF1 scope {'/'.join(unit.scopes)!r}\n" if unit.scopes and unit.scopes != last_scope else ""
@@ -334,6 +366,8 @@ class _Writer:
             body.append(scope + variable_statement(_segment(self.lines, unit.node), unit, self.capture))
             aliases.extend(unit.targets)
         init = "".join(_indent(rename_tf1_symbols(text), 2) for text in body)
+        keras_layers = [layer.attribute for layers in self.layers.values() for layer in layers]
+        properties = model_properties(keras_layers) if keras_layers else ""
         owner = self.model_name
         alias_line = f"{', '.join(aliases)} = {', '.join(f'{owner}.{a}' for a in aliases)}\n" if aliases else ""
         return (
@@ -341,7 +375,7 @@ class _Writer:
             '    """The variables of the TF1 graph, named as there (a TF1 checkpoint loads by name)."""\n\n'
             "    def __init__(self):\n"
             "        super().__init__()\n"
-            f"{init}\n\n"
+            f"{init}{properties}\n\n"
             f"{owner} = {self.model_class}()\n"
             f"{alias_line}"
         )

@@ -13,7 +13,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 import enum
+import re
 from collections.abc import Iterator, Mapping
+
+from graphmode.migrate.layers import inside_layer, layer_calls
 
 _SESSION_CALLS = {"Session", "InteractiveSession", "MonitoredTrainingSession"}
 _SCOPE_CALLS = {"variable_scope", "name_scope", "device", "as_default", "container", "control_dependencies"}
@@ -21,6 +24,7 @@ _DROPPED_CALLS = {"reset_default_graph", "disable_v2_behavior", "disable_eager_e
                   "global_variables_initializer", "initialize_all_variables", "local_variables_initializer",
                   "finalize"}
 _OPTIMIZER_SUFFIX = "Optimizer"
+_GRADIENTS = re.compile(r"^gradients(_\d+)?/")
 
 
 class Role(enum.Enum):
@@ -159,7 +163,12 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
     if call.endswith(_OPTIMIZER_SUFFIX) and not built:
         unit.role = Role.OPTIMIZER
         return
-    bad = [item for item in capture["unmigratable_ops"] if item["line"] in unit.lines]
+    layered = bool(layer_calls(node))  # TF1 layer calls: checked when the Model is planned
+    # A gradient of control flow (minimize through a dropout's tf.cond) is written by the tape: the forward
+    # statement that built the control flow is what is checked.
+    bad = [item for item in capture["unmigratable_ops"]
+           if item["line"] in unit.lines and not (layered and inside_layer(item["op"], node))
+           and not _GRADIENTS.match(item["op"])]
     if bad:
         unit.role, unit.reason = Role.UNMIGRATABLE, bad[0]["reason"]
         return
@@ -191,7 +200,8 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
         unit.role = Role.VARIABLE
     elif held and all(name.startswith("init") and ":" not in name for name in held):
         unit.role = Role.DROP
-    elif held and all(":" in name for name in held) and not kinds & {"VariableV2", "VarHandleOp", "Placeholder"}:
+    elif held and all(":" in name for name in held) and not kinds & (
+            {"Placeholder"} if layered else {"VariableV2", "VarHandleOp", "Placeholder"}):
         unit.role = Role.FORWARD
     else:
         unit.role = Role.UNMIGRATABLE

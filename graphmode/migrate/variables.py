@@ -37,7 +37,8 @@ def _offset(text: str, line: int, column: int) -> int:
     return sum(len(item) for item in lines[: line - 1]) + column
 
 
-def _keras_initializer(node: ast.AST | None, source: str) -> str:
+def keras_initializer(node: ast.AST | None, source: str) -> str:
+    """The Keras initializer for a TF1 initializer expression (None: get_variable's default, glorot-uniform)."""
     if node is None:
         return "tf.keras.initializers.GlorotUniform()"  # get_variable's default
     if isinstance(node, ast.Call):
@@ -57,7 +58,7 @@ def _get_variable(call: ast.Call, source: str, name: str) -> str:
     if "shape" not in arguments:
         raise VariableStatementError("tf.get_variable without a shape")
     shape = ast.get_source_segment(source, arguments["shape"])
-    initial = f"{_keras_initializer(arguments.get('initializer'), source)}({shape})"
+    initial = f"{keras_initializer(arguments.get('initializer'), source)}({shape})"
     if "dtype" in arguments:
         initial = f"tf.cast({initial}, {ast.get_source_segment(source, arguments['dtype'])})"
     extra = ""
