@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from graphmode.migrate.forbidden import forbidden_constructs
@@ -140,7 +139,6 @@ import runpy, sys
 program, checkpoint = sys.argv[1:3]
 sys.argv = [program, "--steps", "0"]
 namespace = runpy.run_path(program, run_name="__main__")
-import numpy as np
 import tensorflow as tf
 reader = tf.train.load_checkpoint(checkpoint)
 
