@@ -139,6 +139,7 @@ import runpy, sys
 program, checkpoint = sys.argv[1:3]
 sys.argv = [program, "--steps", "0"]
 namespace = runpy.run_path(program, run_name="__main__")
+import numpy as np
 import tensorflow as tf
 reader = tf.train.load_checkpoint(checkpoint)
 
