@@ -18,7 +18,9 @@ import dataclasses
 import textwrap
 from collections.abc import Mapping
 
+from graphmode.migrate.blocks import refine_block
 from graphmode.migrate.calls import RunCall, Signature, find_run_calls
+from graphmode.migrate.feeds import string_keys
 from graphmode.migrate.layers import Layer, LayerError, call_text, init_code, model_properties, plan_statement
 from graphmode.migrate.renames import rename_tf1_symbols
 from graphmode.migrate.statements import Role, Unit, classify, dotted, used_names, walk_units
@@ -100,6 +102,9 @@ class _Writer:
         run_lines = {line for call in self.run_calls for line in range(call.node.lineno, call.node.end_lineno + 1)}
         for unit in self.units:
             classify(unit, capture, op_lines, run_lines)
+            if unit.role is Role.UNMIGRATABLE and not any(op["line"] in unit.lines
+                                                          for op in capture["unmigratable_ops"]):
+                refine_block(unit, source, self.lines, capture, op_lines)
         self.layers = self._plan_layers()
         self.not_migrated: list[tuple[int, str]] = []
         self.gaps, previous_end = {}, 0
@@ -134,6 +139,8 @@ class _Writer:
         return planned
 
     def _forward_text(self, unit: Unit) -> str:
+        if unit.block is not None:
+            return unit.block.forward
         text = _segment(self.lines, unit.node)
         layers = self.layers.get(id(unit))
         return call_text(text, layers, self.model_name) if layers else text
@@ -145,6 +152,8 @@ class _Writer:
             if unit.role is Role.PLACEHOLDER:
                 for name in unit.targets:
                     names[name] = self.capture["bindings"][name]
+            elif unit.block is not None:
+                names.update({name: self.capture["bindings"][name] for name in unit.block.placeholders})
         return names
 
     def _fresh(self, wanted: str) -> str:
@@ -156,20 +165,41 @@ class _Writer:
         return name
 
     # --- functions --------------------------------------------------------
-    def _slice(self, wanted: set[str]) -> list[Unit]:
-        """The forward units that compute ``wanted`` names, in source order."""
-        needed, chosen = set(wanted), set()
-        for index in range(len(self.forward) - 1, -1, -1):
-            unit = self.forward[index]
-            if needed & set(unit.targets):
-                chosen.add(index)
-                needed |= used_names(unit.node)
-        return [self.forward[index] for index in sorted(chosen)]
+    def _slice(self, wanted: set[str], before: int | None = None) -> tuple[list[Unit], set[str]]:
+        """The forward units that compute ``wanted`` names (source order), and the placeholders they read.
+
+        The walk goes backwards from ``before`` (the first line that runs the function), so a name the
+        script binds again later (``a = tf.constant(2)``, then ``a = tf.placeholder(...)``) is computed
+        by the statement that held it when the run happened.
+        """
+        needed, chosen, inputs = set(wanted), [], set()
+        for unit in reversed(self.units):
+            if before is not None and unit.node.lineno >= before:
+                continue
+            targets = set(unit.block.forward_targets if unit.block else unit.targets)
+            if unit.role is Role.FORWARD and needed & targets:
+                chosen.append(unit)
+                needed = (needed - targets) | (unit.block.forward_reads if unit.block else used_names(unit.node))
+            if unit.block is not None:
+                inputs |= needed & set(unit.block.placeholders)
+                needed -= set(unit.block.placeholders)
+            elif unit.role is Role.PLACEHOLDER and needed & targets:
+                inputs |= needed & targets
+                needed -= targets
+        return list(reversed(chosen)), inputs | (needed & set(self.placeholders))
+
+    def _first_call(self, signature: Signature) -> int | None:
+        """The first module-level line that runs ``signature`` (None when a function of the script runs it)."""
+        inside = [range(node.lineno, node.end_lineno + 1) for node in self.tree.body
+                  if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        lines = [call.node.lineno for call in self.run_calls if call.signature == signature]
+        if not lines or any(line in span for line in lines for span in inside):
+            return None
+        return min(lines)
 
     def _function(self, signature: Signature, name: str) -> tuple[str, list[str]]:
-        units = self._slice(set(signature.tensor_names))
-        used = set().union(*(used_names(unit.node) for unit in units)) if units else set()
-        parameters = [p for p in self.placeholders if p in used or p in signature.feeds]
+        units, inputs = self._slice(set(signature.tensor_names), self._first_call(signature))
+        parameters = [p for p in self.placeholders if p in inputs or p in signature.feeds]
         specs = ", ".join(self._spec(p) for p in parameters)
         body = ""
         for unit in units:
@@ -177,12 +207,13 @@ class _Writer:
             comments = "".join(line for line in self.gaps[id(unit)].splitlines(keepends=True) if line.strip())
             body += comments + scope + rename_tf1_symbols(self._forward_text(unit))
         returns = signature.return_expression()
-        if not units:
+        computes = bool(units) or any(signature.expressions)
+        if not computes:
             # What it computes was built by statements migrate could not move (listed as NOT MIGRATED).
             body = "pass\n"
         lines = [f"@tf.function(input_signature=[{specs}])", f"def {name}({', '.join(parameters)}):"]
         lines.append(_indent(f'"""{signature.describe()}"""', 1).rstrip("\n"))
-        if signature.train_op is None:
+        if signature.train_op is None and body:
             lines.append(_indent(body, 1).rstrip("\n"))
         else:
             train = self.capture["train_ops"][signature.train_op]
@@ -199,7 +230,7 @@ class _Writer:
             lines.append(_indent(f"return {returns}", 1))
         # The input_signature gives one graph: calling it directly skips tf.function's matching of every
         # call's arguments against its signatures (a fifth of the MLP's step), and computes the same.
-        if units:
+        if computes:
             lines += ["", "", f"{name} = {name}.get_concrete_function()  # {_CONCRETE_COMMENT}"]
         return "\n".join(lines) + "\n", parameters
 
@@ -213,6 +244,8 @@ class _Writer:
                               "draws other numbers than TF1, so lockstep cannot match that step's result")
 
     def _spec(self, name: str) -> str:
+        if any(unit.block and name in unit.block.placeholders for unit in self.units):
+            return f"{name}_spec"  # set by the script's own if, above
         info = self.capture["placeholders"][self.placeholders[name].removesuffix(":0")]
         return f"tf.TensorSpec({info['shape']}, tf.{info['dtype']})"
 
@@ -265,7 +298,8 @@ class _Writer:
         if calling and calling[0] <= last_graph:
             last_graph = max(calling[0] - 1, 0)
         last_variable = max((i for i, u in enumerate(self.units)
-                             if u.role is Role.VARIABLE or id(u) in self.layers), default=-1)
+                             if u.role is Role.VARIABLE or id(u) in self.layers
+                             or (u.block and u.block.variables)), default=-1)
         last_import = max((i for i, u in enumerate(self.units)
                            if isinstance(u.node, (ast.Import, ast.ImportFrom)) and u.depth == 0), default=-1)
         for index, unit in enumerate(self.units):
@@ -273,12 +307,15 @@ class _Writer:
             if unit.role in (Role.KEEP, Role.DRIVER, Role.UNMIGRATABLE):
                 out.append(self.gaps[id(unit)])
             if unit.role is Role.KEEP:
-                out.append(rename_tf1_symbols(_checkpoint_calls(_import_tf2(text), self.savers)))
+                out.append(string_keys(rename_tf1_symbols(_checkpoint_calls(_import_tf2(text), self.savers)),
+                                       self.placeholders))
             elif unit.role is Role.DRIVER:
                 out.append(self._driver(unit, function_names))
             elif unit.role is Role.UNMIGRATABLE:
                 self.not_migrated.append((unit.node.lineno, unit.reason))
                 out.append(_not_migrated_block(text, unit.node.lineno, unit.reason, 0))
+            elif unit.block is not None and unit.block.specs:
+                out.append(self.gaps[id(unit)] + rename_tf1_symbols(unit.block.specs))
             elif unit.role is Role.OPTIMIZER:
                 train = next((t for t in self.capture["train_ops"].values()
                               if unit.targets and self._minimizes_through(t, unit.targets[0])), None)
@@ -357,6 +394,9 @@ class _Writer:
     def _model(self, planted_epsilon: bool) -> str:
         body, aliases, last_scope = [], [], ()
         for unit in self.units:
+            if unit.block is not None and unit.block.variables:
+                body.append(unit.block.variables)
+                aliases.extend(unit.block.variable_targets)
             if id(unit) in self.layers:
                 body.append(init_code(self.layers[id(unit)]))
             if unit.role is not Role.VARIABLE:
@@ -390,7 +430,7 @@ class _Writer:
                     return _not_migrated_block(_segment(self.lines, unit.node), unit.node.lineno, reason, 0)
                 edits.append((call, call.replacement(function_names.get(call.signature))))
         text = _splice(self.lines, unit.node, edits)
-        return rename_tf1_symbols(_checkpoint_calls(text, self.savers))
+        return string_keys(rename_tf1_symbols(_checkpoint_calls(text, self.savers)), self.placeholders)
 
 
 def _distinct_signatures(calls: list[RunCall]) -> list[Signature]:

@@ -15,6 +15,7 @@ import dataclasses
 import enum
 import re
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from graphmode.migrate.layers import inside_layer, layer_calls
 
@@ -53,6 +54,7 @@ class Unit:
         role: what it becomes.
         targets: the Python names it assigns.
         reason: for UNMIGRATABLE, why.
+        block: for an ``if`` split by kind, its parts (:class:`graphmode.migrate.blocks.BlockParts`).
     """
 
     node: ast.stmt
@@ -61,6 +63,7 @@ class Unit:
     role: Role = Role.KEEP
     targets: tuple[str, ...] = ()
     reason: str = ""
+    block: Any = None
 
     @property
     def lines(self) -> range:

@@ -1,0 +1,80 @@
+"""Feed dicts the script does not write in its run calls: held in a name, returned by a function, updated later.
+
+TF1 scripts key their feeds by placeholder objects, and those objects do not exist
+in the TF2 program (each placeholder is a parameter of the functions fed it). So
+every dict key and subscript that names a placeholder becomes the parameter's
+name as a string (``{x: xs, y: ys}`` -> ``{"x": xs, "y": ys}``, ``feed[keep] = 1.0``
+-> ``feed["keep"] = 1.0``), and a run call fed such a dict passes it as keyword
+arguments (``sess.run(train, feed_dict=feed)`` -> ``train(**feed)``). Which
+placeholders a call fed is not guessed from the text: the recording says what
+each call site fed.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Collection, Mapping, Sequence
+
+
+def placeholder_names(capture: Mapping) -> dict[str, list[str]]:
+    """TF1 placeholder tensor name -> the plain Python names that held it while the script ran."""
+    held: dict[str, list[str]] = {}
+    placeholders = capture["placeholders"]
+    for path, graph in capture["bindings"].items():
+        if "[" not in path and graph.endswith(":0") and graph[:-2] in placeholders:
+            held.setdefault(graph, []).append(path)
+    return held
+
+
+def recorded_feeds(site: Mapping | None, capture: Mapping) -> tuple[tuple[str, ...], str]:
+    """The Python names of the placeholders a call site fed (as recorded), or ``((), why not)``."""
+    if site is None:
+        return (), "this call never ran while migrate recorded the script, so what it feeds is unknown"
+    held = placeholder_names(capture)
+    names = []
+    for tensor in site["feeds"]:
+        if tensor not in held:
+            return (), (f"it feeds {tensor}, which is not a placeholder held by a plain name: TF2 functions take "
+                        "arguments only where TF1 had placeholders, so feed a placeholder instead")
+        if len(held[tensor]) > 1:
+            return (), (f"the placeholder {tensor} it feeds is held by several names ({', '.join(held[tensor])}): "
+                        "migrate cannot tell which parameter name the dict's key should become")
+        names.append(held[tensor][0])
+    return tuple(names), ""
+
+
+def check_literal_feeds(keys: Sequence[str], capture: Mapping) -> str:
+    """Why a dict literal's keys cannot become parameters ('' when every key holds a placeholder)."""
+    held = placeholder_names(capture)
+    plain = {name for names in held.values() for name in names}
+    for key in keys:
+        if key not in plain:
+            tensor = capture["bindings"].get(key, "?")
+            return (f"it feeds {key} ({tensor}), which is not a placeholder: TF2 functions take arguments only "
+                    "where TF1 had placeholders, so feed a placeholder instead")
+    return ""
+
+
+def string_keys(text: str, placeholders: Collection[str]) -> str:
+    """``text`` with every dict key and subscript that is a placeholder's name written as that name in quotes.
+
+    Example:
+        >>> string_keys("feed = {x: xs, y: ys}\\nfeed[k] = 0.5\\n", {"x", "y", "k"})
+        'feed = {"x": xs, "y": ys}\\nfeed["k"] = 0.5\\n'
+    """
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    keys: list[ast.Name] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys += [key for key in node.keys if isinstance(key, ast.Name) and key.id in placeholders]
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name) and node.slice.id in placeholders:
+            keys.append(node.slice)
+    lines = text.splitlines(keepends=True)
+    for key in sorted(keys, key=lambda k: (k.lineno, k.col_offset), reverse=True):
+        line = lines[key.lineno - 1].encode()  # AST columns count UTF-8 bytes
+        quoted = f'"{key.id}"'.encode()
+        lines[key.lineno - 1] = (line[: key.col_offset] + quoted + line[key.end_col_offset :]).decode()
+    return "".join(lines)
