@@ -150,7 +150,7 @@ def expression_name(text: str) -> str:
         if isinstance(node, ast.Subscript):
             return words(node.value) + words(node.slice)
         if isinstance(node, ast.Constant):
-            return [str(node.value)] if isinstance(node.value, str) else []
+            return [str(node.value)] if isinstance(node.value, (str, int)) else []
         if isinstance(node, ast.BinOp):
             return words(node.left) + [_OPERATORS.get(type(node.op), "op")] + words(node.right)
         if isinstance(node, ast.UnaryOp):
