@@ -149,7 +149,7 @@ class _Capture:
         if fast_forward is not None:
             fast_forward.seen(line)  # may end the recording here: what this run fetches and feeds is noted
         result = original_run(session, fetches, feed_dict, *args, **kwargs)
-        self.values.note(line, fetched, result)
+        self.values.note(self.values.site(frame), fetched, result)
         if fast_forward is not None:
             fast_forward.remember(line, fetch_key, feed_dict, result)
         return result

@@ -206,8 +206,8 @@ def _lockstep_plan(program: Program, capture: dict, script: str, output: str, re
 
 
 def _values_to_compare(program: Program, capture: dict) -> bool:
-    lines = {line for sites in program.run_functions.values() for line in sites}
-    return any(entry["line"] in lines for entry in capture["run_values"]["calls"])
+    lines = {line for sites in program.run_functions.values() for line, _ in sites}
+    return any(entry["site"][0] in lines for entry in capture["run_values"]["calls"])
 
 
 def _run_values_plan(program: Program, capture: dict, script: str, output: str, folder: str,

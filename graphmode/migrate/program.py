@@ -55,8 +55,8 @@ class Program:
         optimizer_name: the global name of the Keras optimizer the training step uses.
         variables: TF1 variable name -> the expression that reaches it in the program's globals.
         notes: what a reader of the report should know (optimizer arguments, approximations).
-        run_functions: each generated function that computes (trains nothing) -> the script lines of
-            the run calls it stands for.
+        run_functions: each generated function that computes (trains nothing) -> where the run calls
+            it stands for are in the script, ``[line, column]`` each.
     """
 
     code: str
@@ -348,8 +348,8 @@ class _Writer:
             optimizer_name=self.optimizer_names.get(train.train_op) if train else None,
             variables=self.variable_paths(),
             notes=self.notes,
-            run_functions={name: sorted({line for call in self.run_calls if call.signature == signature
-                                         for line in range(call.node.lineno, call.node.end_lineno + 1)})
+            run_functions={name: [[call.node.lineno, call.node.col_offset] for call in self.run_calls
+                                  if call.signature == signature]
                            for signature, name in function_names.items() if signature.train_op is None},
         )
 

@@ -60,27 +60,44 @@ def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
 
 
 class RunValueRecorder:
-    """In the recording: what the first :data:`CALLS_PER_SITE` calls of each run call site returned."""
+    """In the recording: what the first :data:`CALLS_PER_SITE` calls of each run call site returned.
+
+    A site is the run call's place in the source, ``(line, column)``: two calls
+    on one line (``print(sess.run(a), sess.run(b))``) are two sites.
+    """
 
     def __init__(self) -> None:
-        self.calls: dict[int, int] = {}
-        self.order: list[int] = []
+        self.calls: dict[tuple[int, int | None], int] = {}
+        self.order: list[tuple[int, int | None]] = []
         self.kept: list[dict] = []
         self.arrays: dict[str, np.ndarray] = {}
+        self._positions: dict[Any, list] = {}
 
-    def note(self, line: int, fetches: Sequence[str], result: Any) -> None:
-        """Keeps ``result`` of a call made at script line ``line`` if it is one of the site's first calls."""
-        call = self.calls[line] = self.calls.get(line, 0) + 1
+    def site(self, frame: Any) -> tuple[int, int | None]:
+        """Where ``frame`` is executing: the line and column of the call expression running there."""
+        code = frame.f_code
+        if code not in self._positions:
+            self._positions[code] = list(code.co_positions())
+        positions = self._positions[code]
+        index = frame.f_lasti // 2  # one position per 2-byte code unit
+        if index < len(positions) and positions[index][0] is not None:
+            return positions[index][0], positions[index][2]
+        return frame.f_lineno, None
+
+    def note(self, site: tuple[int, int | None], fetches: Sequence[str], result: Any) -> None:
+        """Keeps ``result`` of a call made at ``site`` if it is one of the site's first calls."""
+        site = tuple(site)
+        call = self.calls[site] = self.calls.get(site, 0) + 1
         if len(self.order) < MAX_ORDER:
-            self.order.append(line)
+            self.order.append(site)
         if call <= CALLS_PER_SITE:
-            self.kept.append({"line": line, "call": call, "fetches": list(fetches),
+            self.kept.append({"site": list(site), "call": call, "fetches": list(fetches),
                               "value": _encode(result, self.arrays)})
 
     def write(self, folder: str) -> dict:
         """Writes the arrays to ``folder``; returns the index for the capture notes."""
         np.savez(os.path.join(folder, VALUES_FILE), **self.arrays)
-        return {"file": VALUES_FILE, "order": self.order, "calls": self.kept}
+        return {"file": VALUES_FILE, "order": [list(site) for site in self.order], "calls": self.kept}
 
 
 def _owned(value: Any) -> Any:
@@ -138,6 +155,7 @@ class RunValuesReport:
         divergences: each value that differs (parity's :class:`~graphmode.parity.divergence.Divergence`),
             in the order the original returned them.
         not_compared: recorded calls left out, with why.
+        calls: how many of the original's run calls were paired with one of the program's.
     """
 
     atol: float
@@ -145,6 +163,7 @@ class RunValuesReport:
     compared: tuple[ComparedValue, ...]
     divergences: tuple[Any, ...]
     not_compared: tuple[str, ...]
+    calls: int = 0
 
     @property
     def ok(self) -> bool:
@@ -160,9 +179,8 @@ class RunValuesReport:
         from graphmode._text import align_columns
         from graphmode.parity.tolerance import LOCKSTEP_RULE, ratio_text
 
-        calls = len({(row.site, row.call) for row in self.compared})
         head = (f"run values {'OK' if self.ok else 'DIVERGED'}: {CANDIDATE} vs {REFERENCE} (reference), "
-                f"{len(self.compared)} values from {calls} run calls, tolerance {LOCKSTEP_RULE} with "
+                f"{len(self.compared)} values from {self.calls} run calls, tolerance {LOCKSTEP_RULE} with "
                 f"atol={self.atol:g}, rtol={self.rtol:g} (floats; other values exactly)")
         rows = [("run call", "call", "value", "shape", "max abs diff", "over tolerance")]
         rows += [(row.site, str(row.call), row.name, str(row.shape), f"{row.max_abs_diff:.3g}",
@@ -175,7 +193,7 @@ class RunValuesReport:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready fields."""
-        return {"ok": self.ok, "atol": self.atol, "rtol": self.rtol,
+        return {"ok": self.ok, "atol": self.atol, "rtol": self.rtol, "calls": self.calls,
                 "compared": [dataclasses.asdict(row) for row in self.compared],
                 "divergences": [d.to_dict() for d in self.divergences], "not_compared": list(self.not_compared)}
 
@@ -215,7 +233,7 @@ def _compare_leaf(site: str, call: int, name: str, reference: np.ndarray, candid
     return row, issue("mismatch", f"the original returned {shown[0]!r}, the program {shown[1]!r} (compared exactly)")
 
 
-def compare_run_values(recorded: Mapping, arrays: Mapping[str, np.ndarray], sites: Mapping[str, Sequence[int]],
+def compare_run_values(recorded: Mapping, arrays: Mapping[str, np.ndarray], sites: Mapping[str, Sequence[Sequence[int]]],
                        returned: Mapping[str, Sequence[Any]], script_name: str, atol: float,
                        rtol: float) -> RunValuesReport:
     """Pairs each function's calls with the original's calls at its sites, in order, and compares what they returned.
@@ -223,22 +241,26 @@ def compare_run_values(recorded: Mapping, arrays: Mapping[str, np.ndarray], site
     Args:
         recorded: the recorder's index (:meth:`RunValueRecorder.write`).
         arrays: its arrays.
-        sites: generated function -> the script lines of the run calls it stands for.
+        sites: generated function -> ``[line, column]`` of each run call it stands for in the script.
         returned: generated function -> what each of its calls returned in the program, in order.
         script_name: the script's file name, for the report.
         atol: absolute tolerance.
         rtol: relative tolerance.
     """
-    kept = {(entry["line"], entry["call"]): entry for entry in recorded["calls"]}
+    kept = {(*entry["site"], entry["call"]): entry for entry in recorded["calls"]}
+    order = [tuple(site) for site in recorded["order"]]
     compared, divergences, not_compared = [], [], []
-    placed: set[tuple[int, int]] = set()
-    for function, lines in sites.items():
-        counts: dict[int, int] = {}
+    placed: set[tuple] = set()
+    for function, where in sites.items():
+        wanted = {tuple(site) for site in where}
+        lines = {line for line, _ in wanted}
+        counts: dict[tuple, int] = {}
         sequence = []
-        for line in recorded["order"]:
-            if line in lines:
-                counts[line] = counts.get(line, 0) + 1
-                sequence.append((line, counts[line]))
+        for site in order:
+            # Where the recording knows no column, the line alone places the call.
+            if site in wanted or (site[1] is None and site[0] in lines):
+                counts[site] = counts.get(site, 0) + 1
+                sequence.append((*site, counts[site]))
         calls = returned.get(function, [])
         for index, key in enumerate(sequence):
             if key not in kept:
@@ -262,22 +284,23 @@ def compare_run_values(recorded: Mapping, arrays: Mapping[str, np.ndarray], site
                 if reference is None and candidate is None:
                     continue  # a train op or initializer fetched: no value
                 if isinstance(reference, str):
-                    not_compared.append(f"{name} at {site}, call {key[1]}: not kept ({reference})")
+                    not_compared.append(f"{name} at {site}, call {key[-1]}: not kept ({reference})")
                     continue
-                row, divergence = _compare_leaf(site, key[1], name, reference, candidate, (atol, rtol))
+                row, divergence = _compare_leaf(site, key[-1], name, reference, candidate, (atol, rtol))
                 compared += [row] if row is not None else []
                 divergences += [divergence] if divergence is not None else []
     for key in sorted(set(kept) - placed):
-        not_compared.append(f"the run at {script_name}:{key[0]}, call {key[1]}: no generated function stands for it "
+        not_compared.append(f"the run at {script_name}:{key[0]}, call {key[-1]}: no generated function stands for it "
                             "(a variable read or an initializer), or it ran after the calls kept in order")
-    return RunValuesReport(atol, rtol, tuple(compared), tuple(divergences), tuple(not_compared))
+    paired = len(placed) - sum(d.kind == "missing" for d in divergences)
+    return RunValuesReport(atol, rtol, tuple(compared), tuple(divergences), tuple(not_compared), paired)
 
 
 def _missing_call(function: str, key: tuple[int, int], site: str, atol: float, rtol: float, detail: str) -> Any:
     from graphmode.parity.divergence import Divergence
 
-    return Divergence("missing", key[1], function, None, None, None, None, None, None, None, atol, rtol,
-                      REFERENCE, CANDIDATE, detail, quantity="run value", origin=f"call {key[1]} of the run at {site}")
+    return Divergence("missing", key[-1], function, None, None, None, None, None, None, None, atol, rtol,
+                      REFERENCE, CANDIDATE, detail, quantity="run value", origin=f"call {key[-1]} of the run at {site}")
 
 
 def prove_run_values(plan: Mapping, program: ProgramRun) -> dict:

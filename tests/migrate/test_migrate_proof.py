@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -18,20 +19,31 @@ def _copy(tmp_path: Path, name: str) -> Path:
 
 
 @pytest.mark.slow
-def test_a_planted_keras_default_epsilon_is_caught_at_step_one(tmp_path):
-    from graphmode.migrate.pipeline import migrate_script
-
-    migration = migrate_script(str(_copy(tmp_path, "sigmoid_classifier.py")), steps=10, planted_epsilon=True)
-    assert migration.not_migrated == []
-    assert migration.status == "migrated but diverges"
-    first = migration.verdict["first_divergence"]
-    # Adam's first step moves each weight by about lr * g / (|g| + epsilon): epsilon 1e-7 instead of 1e-8
-    # changes it by ~lr * 9e-8 / |g|, far over 1e-6 + 1e-5 * |w| where a gradient element is small.
-    assert first["step"] == 1
-    assert first["over_tolerance"] > 1
-    source = Path(migration.output).read_text()
+def test_a_planted_keras_default_epsilon_is_caught_by_migrates_own_check(tmp_path):
+    # The same script the default tier proves (test_migrate_program.py), written with Keras' Adam epsilon (1e-7)
+    # instead of TF1's (1e-8). Each step moves a variable by lr_t * m / (sqrt(v) + epsilon) on both sides; at step 1
+    # sqrt(v) is 0.0316 |g|, so the 9e-8 more epsilon shrinks the update by about lr * 9e-8 / (0.0316 |g|), 1.4e-7 / |g|
+    # at lr 0.05: for the bias (tolerance ~1e-6, its gradient the batch's mean residual, ~0.02-0.1) that is 1.4x-7x
+    # over. The initial weights are unseeded, so which step and variable show it first can vary; it shows within
+    # the 10 steps (a NumPy model of both updates over 2000 draws of the initial weights caught it at step 1 each time).
+    script = _copy(tmp_path, "sigmoid_classifier.py")
+    completed = subprocess.run([sys.executable, "-m", "graphmode", "migrate", "--steps", "10", "--planted-keras-epsilon",
+                                str(script)], capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 1, completed.stdout + completed.stderr[-2000:]
+    out = completed.stdout
+    assert "  migrated but diverges" in out.splitlines()
+    first = next(line for line in out.splitlines() if line.strip().startswith("first divergence"))
+    found = re.search(r"first divergence, in the update \(.*?\): step (\d+), (variable|optimizer slot) "
+                      r"'classifier/([wb])[^']*' after the update, built at sigmoid_classifier\.py:\d+", first)
+    assert found, first
+    assert 1 <= int(found[1]) <= 10
+    # The line that built the diverging variable (for a slot: the variable it belongs to) is named.
+    built = next(n for n, text in enumerate(script.read_text().splitlines(), 1) if f'get_variable("{found[3]}"' in text)
+    assert f"sigmoid_classifier.py:{built}" in first
+    assert "over the tolerance max|a-b| <= atol + rtol*max|ref| with atol=1e-06, rtol=1e-05" in first
+    source = Path(str(script).replace(".py", "_tf2.py")).read_text()
     assert "epsilon" not in source.split("optimizer = ", 1)[1].splitlines()[0]
-    assert "# Lockstep verdict: parity DIVERGED at step 1" in source
+    assert source.splitlines()[2].startswith(f"# Lockstep verdict: parity DIVERGED at step {found[1]}: ")
 
 
 @pytest.mark.slow
