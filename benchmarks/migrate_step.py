@@ -22,7 +22,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import shutil
@@ -40,23 +39,20 @@ BLOCK = 25  # steps per turn: the two processes take turns, so the machine's loa
 
 
 class _Turns:
-    """The child's side of the turn-taking: wait for 'go', run BLOCK steps, say 'done'."""
+    """The child's side of the turn-taking: wait for a go byte, run BLOCK steps, write a done byte."""
 
-    def __init__(self, go: str, done: str) -> None:
+    def __init__(self, go: int, done: int) -> None:
         self.go, self.done, self.count = go, done, 0
 
     def wait(self) -> None:
         if self.count % BLOCK == 0:
             if self.count:
-                with open(self.done, "w") as handle:
-                    handle.write("done\n")
-            with open(self.go) as handle:
-                handle.read()
+                os.write(self.done, b"d")
+            os.read(self.go, 1)
         self.count += 1
 
     def end(self) -> None:
-        with open(self.done, "w") as handle:
-            handle.write("end\n")
+        os.write(self.done, b"e")
 
 
 def _time_original(script: str, line: int, args: list[str], turns: _Turns) -> list[float]:
@@ -105,33 +101,30 @@ def _time_tf_session(script: str, line: int, args: list[str], turns: _Turns) -> 
 
 
 def _time_program(program: str, function: str, args: list[str], turns: _Turns) -> list[float]:
-    import builtins
-
-    from graphmode.migrate.probe import PROBE_NAME, _RouteStepCalls
+    from graphmode.migrate.program_run import ProgramRun
 
     times = []
 
-    def wrap(step):
-        def timed(**feeds):
+    def hook(step, name, namespace):
+        def timed(*positional, **feeds):
             turns.wait()
             start = time.perf_counter()
-            result = step(**feeds)
-            [None if value is None else value.numpy() for value in result]  # as numpy(...) at the call site
+            result = step(*positional, **feeds)
+            namespace["numpy"](result)  # as the call site does with it
             times.append(time.perf_counter() - start)
             return result
 
         return timed
 
-    tree = _RouteStepCalls(function).visit(ast.parse(Path(program).read_text()))
-    namespace = {"__name__": "__main__", "__file__": program, "__builtins__": builtins, PROBE_NAME: wrap}
-    sys.argv = [program, *args]
-    exec(compile(ast.fix_missing_locations(tree), program, "exec"), namespace)  # noqa: S102
+    _, error = ProgramRun({"program": program, "args": args}, [function]).execute(hook)
+    if error:
+        sys.exit(f"the migrated program failed: {error}")
     return times
 
 
 def _side(argv: list[str]) -> None:
     side, path, name_or_line, out, go, done, *args = argv
-    turns = _Turns(go, done)
+    turns = _Turns(int(go), int(done))
     if side == "tf1":
         times = _time_original(path, int(name_or_line), args, turns)
     elif side == "tf_session":
@@ -169,23 +162,33 @@ def main() -> None:
                  ("tf2", migration.output, plan["train_function"], keras3))
         children, pipes = {}, {}
         for side, path, key, environment in sides:
-            go, done = folder / f"{side}.go", folder / f"{side}.done"
-            os.mkfifo(go)
-            os.mkfifo(done)
-            pipes[side] = (go, done)
+            go_read, go_write = os.pipe()
+            done_read, done_write = os.pipe()
             children[side] = subprocess.Popen(
-                [sys.executable, __file__, "--side", side, path, key, str(folder / f"{side}.json"), str(go), str(done),
-                 *args], cwd=folder, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [sys.executable, __file__, "--side", side, path, key, str(folder / f"{side}.json"), str(go_read),
+                 str(done_write), *args], cwd=folder, env=environment, pass_fds=(go_read, done_write),
+                stdout=subprocess.DEVNULL, stderr=(folder / f"{side}.stderr").open("w"))
+            os.close(go_read)
+            os.close(done_write)  # the child holds the only write end: a side that dies reads as b""
+            pipes[side] = (go_write, done_read)
         running = set(children)
         while running:
             for side in sorted(running):
                 go, done = pipes[side]
-                go.write_text("go\n")
-                if done.read_text().strip() == "end":
+                try:
+                    os.write(go, b"g")
+                    answer = os.read(done, 1)
+                except BrokenPipeError:
+                    answer = b""
+                if answer != b"d":
                     running.discard(side)
-        for child in children.values():
+                    if answer != b"e":
+                        children[side].wait()
+                        error = (folder / f"{side}.stderr").read_text().strip().splitlines()[-5:]
+                        sys.exit(f"the {side} side of the benchmark stopped: " + "\n".join(error))
+        for side, child in children.items():
             if child.wait() != 0:
-                sys.exit(f"a side of the benchmark failed: {child.args}")
+                sys.exit(f"the {side} side of the benchmark failed: {(folder / f'{side}.stderr').read_text()[-2000:]}")
         results = {side: json.loads((folder / f"{side}.json").read_text())[WARMUP:] for side in children}
         tf1, session, tf2 = (statistics.median(results[side]) * 1e6 for side in ("tf1", "tf_session", "tf2"))
         print(f"MLP 64-256-128-10, batch 128, Adam; median µs per step over steps {WARMUP + 1}..{options.steps}, "
