@@ -218,3 +218,10 @@ def tf1_symbol_renames() -> dict[str, str]:
     from tensorflow.tools.compatibility import all_renames_v2
 
     return dict(all_renames_v2.symbol_renames)
+
+
+def tf1_keyword_renames() -> dict[str, dict[str, str]]:
+    """TensorFlow's own TF1 -> TF2 keyword-argument table (``tf.reduce_sum(reduction_indices=)`` -> ``axis=``)."""
+    from tensorflow.tools.compatibility import tf_upgrade_v2
+
+    return {name: dict(renames) for name, renames in tf_upgrade_v2.TFAPIChangeSpec().function_keyword_renames.items()}

@@ -174,6 +174,8 @@ class _Capture:
                     "trainable": variable.op.name in trainable,
                     "line": _script_line(variable.op.traceback, self.script),
                 })
+            for name in _initial_value_ops(graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES)):
+                ops[name]["initial"] = True
         return {
             "script": self.script,
             "exit_code": exit_code,
@@ -190,6 +192,19 @@ class _Capture:
                 for name, info in ops.items() if info["type"] == "Placeholder"
             } if graph is not None else {},
         }
+
+
+def _initial_value_ops(variables: Sequence[Any]) -> set[str]:
+    """The ops that compute the variables' initial values: they run once, at initialization, never in a step."""
+    seen: set[str] = set()
+    stack = [variable.initial_value.op for variable in variables]
+    while stack:
+        op = stack.pop()
+        if op.name in seen or op.type in ("VariableV2", "VarHandleOp", "Placeholder"):
+            continue
+        seen.add(op.name)
+        stack.extend(tensor.op for tensor in op.inputs)
+    return seen
 
 
 def _shape(op: Any) -> list | None:

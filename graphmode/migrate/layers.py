@@ -28,6 +28,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 
+from graphmode.migrate.splice import Render, rewrite_calls
 from graphmode.migrate.variables import VariableStatementError, keras_initializer
 
 _LAYER_MODULES = ("tf.layers", "tf.compat.v1.layers", "layers")
@@ -216,11 +217,6 @@ def plan_layer(call: ast.Call, text: str, op_names: list[str], taken_scopes: set
     return Layer(kind, scope, attribute, constructor, build_shape, weights, location)
 
 
-def _offset(text: str, line: int, column: int) -> int:
-    lines = text.splitlines(keepends=True)
-    return sum(len(item) for item in lines[: line - 1]) + column
-
-
 def init_code(layers: list[Layer]) -> str:
     """The Model ``__init__`` lines that make and build ``layers``."""
     code = []
@@ -244,25 +240,9 @@ def call_text(text: str, layers: list[Layer], model: str) -> str:
     Raises:
         LayerError: a dropout whose ``training`` is a tensor but whose inputs are not a plain name.
     """
-    tree = ast.parse(text)
     by_location = {layer.call: layer for layer in layers}
-    calls = {(c.lineno, c.col_offset, c.end_lineno, c.end_col_offset): c for c in layer_calls(tree)}
 
-    def render(node: ast.AST) -> str:
-        if node in calls.values():
-            return replace(node)
-        start = _offset(text, node.lineno, node.col_offset)
-        end = _offset(text, node.end_lineno, node.end_col_offset)
-        inner = [c for c in calls.values() if c is not node and _inside(c, node)]
-        outermost = [c for c in inner if not any(o is not c and _inside(c, o) for o in inner)]
-        written = text[start:end]
-        for child in sorted(outermost, key=lambda c: (c.lineno, c.col_offset), reverse=True):
-            child_start = _offset(text, child.lineno, child.col_offset) - start
-            child_end = _offset(text, child.end_lineno, child.end_col_offset) - start
-            written = written[:child_start] + replace(child) + written[child_end:]
-        return written
-
-    def replace(call: ast.Call) -> str:
+    def replace(call: ast.Call, render: Render) -> str:
         layer = by_location[(call.lineno, call.col_offset, call.end_lineno, call.end_col_offset)]
         inputs, bound = _arguments(call, layer.kind)
         written = render(inputs)
@@ -276,18 +256,7 @@ def call_text(text: str, layers: list[Layer], model: str) -> str:
         # A Keras layer takes `training` as a Python bool; the conditional is AutoGraph's tf.cond.
         return f"({model}.{layer.attribute}({written}, training=True) if {render(training)} else {written})"
 
-    result = text
-    top = [c for c in calls.values() if not any(o is not c and _inside(c, o) for o in calls.values())]
-    for call in sorted(top, key=lambda c: (c.lineno, c.col_offset), reverse=True):
-        start = _offset(text, call.lineno, call.col_offset)
-        end = _offset(text, call.end_lineno, call.end_col_offset)
-        result = result[:start] + replace(call) + result[end:]
-    return result
-
-
-def _inside(inner: ast.AST, outer: ast.AST) -> bool:
-    return ((outer.lineno, outer.col_offset) <= (inner.lineno, inner.col_offset)
-            and (inner.end_lineno, inner.end_col_offset) <= (outer.end_lineno, outer.end_col_offset))
+    return rewrite_calls(text, lambda call: _layer_kind(call) is not None, replace)
 
 
 def inside_layer(op_name: str, statement: ast.AST) -> bool:

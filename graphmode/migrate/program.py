@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from graphmode.migrate.blocks import refine_block
 from graphmode.migrate.calls import RunCall, Signature, find_run_calls
 from graphmode.migrate.feeds import string_keys
-from graphmode.migrate.layers import Layer, LayerError, call_text, init_code, model_properties, plan_statement
+from graphmode.migrate.model_parts import ModelParts, helper_names
 from graphmode.migrate.renames import rename_tf1_symbols
 from graphmode.migrate.statements import Role, Unit, classify, dotted, used_names, walk_units
 from graphmode.migrate.variables import variable_statement
@@ -100,12 +100,15 @@ class _Writer:
                 op_lines.setdefault(op["line"], []).append(op)
         self.run_calls = find_run_calls(self.tree, capture)
         run_lines = {line for call in self.run_calls for line in range(call.node.lineno, call.node.end_lineno + 1)}
+        capture["variable_helpers"] = helper_names(self.tree)
         for unit in self.units:
             classify(unit, capture, op_lines, run_lines)
             if unit.role is Role.UNMIGRATABLE and not any(op["line"] in unit.lines
                                                           for op in capture["unmigratable_ops"]):
                 refine_block(unit, source, self.lines, capture, op_lines)
-        self.layers = self._plan_layers()
+        self.parts = ModelParts(self.tree, source, capture,
+                                {name for unit in self.units if unit.role is Role.VARIABLE for name in unit.targets})
+        self.parts.plan(self.units, lambda unit: _segment(self.lines, unit.node), Role.FORWARD, Role.UNMIGRATABLE)
         self.not_migrated: list[tuple[int, str]] = []
         self.gaps, previous_end = {}, 0
         for unit in self.units:
@@ -121,29 +124,10 @@ class _Writer:
         self.model_name = self._fresh("model")
         self.model_class = self._fresh("Model")
 
-    def _plan_layers(self) -> dict[int, list[Layer]]:
-        """Forward statement -> the Keras layers taking the place of its TF1 layer calls."""
-        planned: dict[int, list[Layer]] = {}
-        scopes: set[str] = set()
-        attributes = {name for unit in self.units if unit.role is Role.VARIABLE for name in unit.targets}
-        for unit in self.units:
-            if unit.role is Role.FORWARD:
-                try:
-                    layers = plan_statement(_segment(self.lines, unit.node), unit.node.lineno, self.capture,
-                                            scopes, attributes)
-                except LayerError as problem:
-                    unit.role, unit.reason = Role.UNMIGRATABLE, str(problem)
-                    continue
-                if layers:
-                    planned[id(unit)] = layers
-        return planned
-
     def _forward_text(self, unit: Unit) -> str:
         if unit.block is not None:
             return unit.block.forward
-        text = _segment(self.lines, unit.node)
-        layers = self.layers.get(id(unit))
-        return call_text(text, layers, self.model_name) if layers else text
+        return self.parts.forward_text(unit, _segment(self.lines, unit.node), self.model_name)
 
     def _placeholder_names(self) -> dict[str, str]:
         """Python name -> TF1 placeholder tensor name, in definition order."""
@@ -236,9 +220,9 @@ class _Writer:
 
     def _note_random_ops(self, units: list[Unit]) -> None:
         lines = {line for unit in units for line in unit.lines}
-        # A layer's initializer draws once, when the Model is made, not in the step.
-        drawn = sorted({(op["line"], op["type"]) for name, op in self.capture["ops"].items()
-                        if op["line"] in lines and op["type"].startswith(_RANDOM_OPS) and "/Initializer/" not in name})
+        # An initial value draws once, when the Model is made, not in the step.
+        drawn = sorted({(op["line"], op["type"]) for op in self.capture["ops"].values()
+                        if op["line"] in lines and op["type"].startswith(_RANDOM_OPS) and not op.get("initial")})
         for line, kind in drawn:
             self.notes.append(f"the training step draws random numbers (line {line}: {kind}, e.g. dropout): TF2 "
                               "draws other numbers than TF1, so lockstep cannot match that step's result")
@@ -260,10 +244,8 @@ class _Writer:
         paths: dict[str, str] = {}
         for path, graph in self.capture["bindings"].items():
             paths.setdefault(graph, path)
-        for layers in self.layers.values():
-            for layer in layers:
-                for name, weight in layer.weights.items():
-                    paths.setdefault(name, f"{self.model_name}.{layer.attribute}.{weight}")
+        for name, path in self.parts.variable_paths(self.model_name).items():
+            paths.setdefault(name, path)
         return {v["name"]: paths[v["name"]] for v in self.capture["variables"] if v["name"] in paths}
 
     # --- the whole program --------------------------------------------------
@@ -298,7 +280,7 @@ class _Writer:
         if calling and calling[0] <= last_graph:
             last_graph = max(calling[0] - 1, 0)
         last_variable = max((i for i, u in enumerate(self.units)
-                             if u.role is Role.VARIABLE or id(u) in self.layers
+                             if u.role is Role.VARIABLE or self.parts.makes(u)
                              or (u.block and u.block.variables)), default=-1)
         last_import = max((i for i, u in enumerate(self.units)
                            if isinstance(u.node, (ast.Import, ast.ImportFrom)) and u.depth == 0), default=-1)
@@ -306,7 +288,12 @@ class _Writer:
             text = _segment(self.lines, unit.node)
             if unit.role in (Role.KEEP, Role.DRIVER, Role.UNMIGRATABLE):
                 out.append(self.gaps[id(unit)])
-            if unit.role is Role.KEEP:
+            module_class = self.parts.class_for(unit.node) if unit.role is Role.KEEP else None
+            if module_class is not None:
+                code, still_called = module_class
+                kept = rename_tf1_symbols(text) + "\n\n" if still_called else ""
+                out.append(kept + rename_tf1_symbols(code))
+            elif unit.role is Role.KEEP:
                 out.append(string_keys(rename_tf1_symbols(_checkpoint_calls(_import_tf2(text), self.savers)),
                                        self.placeholders))
             elif unit.role is Role.DRIVER:
@@ -397,8 +384,8 @@ class _Writer:
             if unit.block is not None and unit.block.variables:
                 body.append(unit.block.variables)
                 aliases.extend(unit.block.variable_targets)
-            if id(unit) in self.layers:
-                body.append(init_code(self.layers[id(unit)]))
+            if self.parts.makes(unit):
+                body.append(self.parts.init_code(unit))
             if unit.role is not Role.VARIABLE:
                 continue
             scope = f"# TF1 scope {'/'.join(unit.scopes)!r}\n" if unit.scopes and unit.scopes != last_scope else ""
@@ -406,8 +393,7 @@ class _Writer:
             body.append(scope + variable_statement(_segment(self.lines, unit.node), unit, self.capture))
             aliases.extend(unit.targets)
         init = "".join(_indent(rename_tf1_symbols(text), 2) for text in body)
-        keras_layers = [layer.attribute for layers in self.layers.values() for layer in layers]
-        properties = model_properties(keras_layers) if keras_layers else ""
+        properties = self.parts.properties()
         owner = self.model_name
         alias_line = f"{', '.join(aliases)} = {', '.join(f'{owner}.{a}' for a in aliases)}\n" if aliases else ""
         return (

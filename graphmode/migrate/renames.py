@@ -9,11 +9,12 @@ table sends to ``tf.compat.v1`` have a TF2 function that does the same thing;
 
 from __future__ import annotations
 
+import ast
 import functools
 import io
 import tokenize
 
-from graphmode._runtime import tf1_symbol_renames
+from graphmode._runtime import tf1_keyword_renames, tf1_symbol_renames
 
 # TF1 name -> TF2 name where TensorFlow's table says tf.compat.v1 but a TF2 call is the same computation.
 EXACT_TF2 = {
@@ -35,12 +36,39 @@ def table() -> dict[str, str]:
     return renames
 
 
+@functools.cache
+def keyword_table() -> dict[str, dict[str, str]]:
+    """TF1 keyword arguments TF2 renamed, per function: ``tf.reduce_sum`` -> ``{"reduction_indices": "axis"}``."""
+    return tf1_keyword_renames()
+
+
+def _rename_keywords(code: str) -> str:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code  # a fragment: its symbols are still renamed token by token
+    renames = keyword_table()
+    edits = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            table = renames.get(ast.unparse(node.func), {})
+            edits += [(k.lineno, k.col_offset, k.arg, table[k.arg]) for k in node.keywords if k.arg in table]
+    lines = code.splitlines(keepends=True)
+    for line, column, old, new in sorted(edits, reverse=True):
+        text = lines[line - 1]
+        if text[column: column + len(old)] == old:
+            lines[line - 1] = text[:column] + new + text[column + len(old):]
+    return "".join(lines)
+
+
 def rename_tf1_symbols(code: str) -> str:
-    """Returns ``code`` with each ``tf.``-dotted TF1 name replaced by its TF2 name (strings, comments untouched).
+    """Returns ``code`` with each ``tf.``-dotted TF1 name replaced by its TF2 name (strings, comments untouched),
+    and the keyword arguments TF2 renamed in its calls (``reduction_indices=`` -> ``axis=``).
 
     ``code`` must tokenize on its own (whole statements); the longest dotted
     prefix in the table wins, so ``tf.train.AdamOptimizer`` is not cut at ``tf.train``.
     """
+    code = _rename_keywords(code)
     renames = table()
     tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
     edits: list[tuple[tuple[int, int], tuple[int, int], str]] = []

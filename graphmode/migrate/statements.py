@@ -166,7 +166,10 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
     if call.endswith(_OPTIMIZER_SUFFIX) and not built:
         unit.role = Role.OPTIMIZER
         return
-    layered = bool(layer_calls(node))  # TF1 layer calls: checked when the Model is planned
+    # TF1 layer calls and calls of the script's functions that make variables: checked when the Model is planned.
+    helpers = set(capture.get("variable_helpers", ()))
+    layered = bool(layer_calls(node)) or any(isinstance(sub, ast.Call) and dotted(sub.func) in helpers
+                                             for sub in ast.walk(node))
     # A gradient of control flow (minimize through a dropout's tf.cond) is written by the tape: the forward
     # statement that built the control flow is what is checked.
     bad = [item for item in capture["unmigratable_ops"]
@@ -182,6 +185,12 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
     held = [graph for name in unit.targets for graph in _bound(name, bindings)]
     kinds = {op["type"] for op in built}
     variables = {v["name"] for v in capture["variables"]}
+    stored = [graph for sub in ast.walk(node) if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)
+              for graph in _bound(sub.id, bindings)]
+    if (isinstance(node, ast.If) and kinds == {"NoOp"} and stored
+            and all(name.startswith("init") and ":" not in name for name in stored)):
+        unit.role = Role.DROP  # `if <TF version>: init = tf.initialize_all_variables() else: ...`
+        return
     if isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.FunctionDef)):
         unit.role = Role.UNMIGRATABLE
         unit.reason = (f"a compound statement ({type(node).__name__.lower()}) that builds graph ops; migrate moves "

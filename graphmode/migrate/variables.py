@@ -52,7 +52,8 @@ def keras_initializer(node: ast.AST | None, source: str) -> str:
     raise VariableStatementError(f"initializer {ast.get_source_segment(source, node)!r} has no Keras counterpart here")
 
 
-def _get_variable(call: ast.Call, source: str, name: str) -> str:
+def get_variable_call(call: ast.Call, source: str, name: str) -> str:
+    """``tf.get_variable(...)`` as ``tf.Variable(<Keras initializer>(shape), name=name)``."""
     arguments = dict(zip(("name", "shape", "dtype", "initializer", "regularizer", "trainable"), call.args))
     arguments.update({k.arg: k.value for k in call.keywords})
     if "shape" not in arguments:
@@ -91,7 +92,7 @@ def variable_statement(text: str, unit, capture: Mapping) -> str:
         start = _offset(text, call.lineno, call.col_offset)
         end = _offset(text, call.end_lineno, call.end_col_offset)
         if ast.unparse(call.func).endswith("get_variable"):
-            edits.append((start, end, _get_variable(call, text, name)))
+            edits.append((start, end, get_variable_call(call, text, name)))
             continue
         keyword = next((k for k in call.keywords if k.arg == "name"), None)
         if keyword is not None:
