@@ -197,8 +197,9 @@ class _Writer:
             body = "pass\n"
         lines = [f"@tf.function(input_signature=[{specs}])", f"def {name}({', '.join(parameters)}):"]
         lines.append(_indent(f'"""{signature.describe()}"""', 1).rstrip("\n"))
-        if signature.train_op is None and body:
-            lines.append(_indent(body, 1).rstrip("\n"))
+        if signature.train_op is None:
+            if body:
+                lines.append(_indent(body, 1).rstrip("\n"))
         else:
             train = self.capture["train_ops"][signature.train_op]
             self._note_random_ops(units)

@@ -206,7 +206,7 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
         return
     if held and all(name in capture["train_ops"] for name in held):
         unit.role = Role.TRAIN
-    elif held and all(name.removesuffix(":0") in capture["placeholders"] for name in held):
+    elif held and all(name.removesuffix(":0") in capture["placeholders"] for name in held) and "Placeholder" in kinds:
         unit.role = Role.PLACEHOLDER
     elif held and all(name in variables for name in held):
         unit.role = Role.VARIABLE

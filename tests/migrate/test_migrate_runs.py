@@ -16,6 +16,8 @@ from graphmode.migrate.forbidden import forbidden_constructs
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 TRACE_SCRIPTS = Path(__file__).resolve().parents[1] / "trace" / "scripts"
+REPOSITORY = Path(__file__).resolve().parents[2]
+GRAPHMODE_ENV = dict(os.environ, PYTHONPATH=str(REPOSITORY))
 
 
 def _migrate(tmp_path, source: Path, steps: int, args: list[str]):
@@ -72,7 +74,7 @@ def test_feeds_in_names_and_expression_fetches_migrate_are_proven_and_run_alone(
                               env=env, cwd=tmp_path, timeout=300)
     assert migrated.returncode == 0, migrated.stderr[-2000:]
     graph = subprocess.run([sys.executable, "-m", "graphmode", "run", str(script), "--steps", "40"],
-                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
+                           capture_output=True, text=True, cwd=tmp_path, env=GRAPHMODE_ENV, timeout=300)
     assert graph.returncode == 0, graph.stderr[-2000:]
     # The weights start at zero and full-batch evaluations are deterministic: both print the same numbers.
     lines = [line for line in migrated.stdout.splitlines() if line.startswith(("step", "weights"))]
@@ -89,7 +91,7 @@ def test_each_remaining_refusal_names_file_line_and_why(tmp_path):
     script = tmp_path / "refused_runs.py"
     shutil.copy(SCRIPTS / "refused_runs.py", script)
     result = subprocess.run([sys.executable, "-m", "graphmode", "migrate", "--steps", "3", str(script)],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=600)
+                            capture_output=True, text=True, cwd=tmp_path, env=GRAPHMODE_ENV, timeout=600)
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert "NOT MIGRATED refused_runs.py:19: a compound statement (if) that makes the training op" in out
