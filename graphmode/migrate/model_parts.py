@@ -14,6 +14,7 @@ import ast
 from collections.abc import Iterable, Mapping
 
 from graphmode.migrate.layers import Layer, LayerError, call_text, init_code, model_properties, plan_statement
+from graphmode.migrate.losses import LossError, tf2_losses
 from graphmode.migrate.modules import Instance, ModuleError, ModulePlanner, variable_helpers
 
 
@@ -48,7 +49,8 @@ class ModelParts:
                 if layers and instances:
                     raise LayerError("a statement that calls both TF1 layers and the script's own functions that "
                                      "make variables: give each its own statement")
-            except (LayerError, ModuleError) as problem:
+                tf2_losses(text)
+            except (LayerError, ModuleError, LossError) as problem:
                 unit.role, unit.reason = refused_role, str(problem)
                 continue
             if layers:
@@ -70,12 +72,13 @@ class ModelParts:
         return id(unit) in self.layers or id(unit) in self.instances
 
     def forward_text(self, unit, text: str, model: str) -> str:
-        """The statement as the functions compute it: layer and helper calls become the Model's parts."""
+        """The statement as the functions compute it: layer and helper calls become the Model's parts,
+        TF1 losses their TF2 computation."""
         if id(unit) in self.layers:
-            return call_text(text, self.layers[id(unit)], model)
-        if id(unit) in self.instances:
-            return self.planner.call_text(text, self.instances[id(unit)], model)
-        return text
+            text = call_text(text, self.layers[id(unit)], model)
+        elif id(unit) in self.instances:
+            text = self.planner.call_text(text, self.instances[id(unit)], model)
+        return tf2_losses(text)
 
     def init_code(self, unit) -> str:
         """What the Model's ``__init__`` makes for the unit."""

@@ -181,3 +181,15 @@ def test_a_tf1_checkpoint_loads_into_the_keras_layers_both_ways(tmp_path):
         assert set(loaded) == names, (way, loaded)
         assert all(difference == 0.0 for difference in loaded.values()), (way, loaded)
     assert completed.stdout.splitlines()[-1].startswith("keras 3.")
+
+
+def test_tf1_losses_become_the_mean_they_computed_and_other_weightings_are_refused():
+    from graphmode.migrate.losses import LossError, tf2_losses
+
+    assert tf2_losses("loss = tf.losses.mean_squared_error(y, model.dense(x))  # cost\n") == (
+        "loss = tf.reduce_mean(tf.math.squared_difference(model.dense(x), y))  # cost\n")
+    assert tf2_losses("c = tf.losses.sparse_softmax_cross_entropy(labels=t, logits=z)\n") == (
+        "c = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=t, logits=z))\n")
+    with pytest.raises(LossError, match=re.escape("tf.losses.mean_squared_error with ['weights']: migrate writes "
+                                                  "TF1's default weighting")):
+        tf2_losses("loss = tf.losses.mean_squared_error(y, p, weights=w)\n")
