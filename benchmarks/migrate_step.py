@@ -13,7 +13,9 @@ timing every call of the training step where the script makes it: ``sess.run([tr
 feed_dict)`` in the original, ``numpy(train_op(x=..., y=...))`` in the program (feed conversion
 and the NumPy copy of the result included on every side). Prints the median µs per step of
 each, after the first 20 steps, and the program's ratio to each original. The processes take
-turns (25 steps each, the others waiting), so all see the same machine.
+turns (25 steps each, the others waiting), so all see the same machine; as the load of a busy
+machine changes faster than a whole run, it also prints the ratio of each turn's medians
+(the program's turn against each original's turn of the same round) and their median.
 
 Usage:
     python benchmarks/migrate_step.py [--steps 400]
@@ -135,6 +137,13 @@ def _side(argv: list[str]) -> None:
     turns.end()
 
 
+def _turn_ratios(migrated: list[float], original: list[float]) -> list[float]:
+    """The ratio of the two sides' medians in each turn after the first: a turn's load falls on both alike."""
+    turns = min(len(migrated), len(original)) // BLOCK
+    return [statistics.median(migrated[turn * BLOCK:(turn + 1) * BLOCK])
+            / statistics.median(original[turn * BLOCK:(turn + 1) * BLOCK]) for turn in range(1, turns)]
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--side"]:
         _side(sys.argv[2:])
@@ -189,7 +198,8 @@ def main() -> None:
         for side, child in children.items():
             if child.wait() != 0:
                 sys.exit(f"the {side} side of the benchmark failed: {(folder / f'{side}.stderr').read_text()[-2000:]}")
-        results = {side: json.loads((folder / f"{side}.json").read_text())[WARMUP:] for side in children}
+        everything = {side: json.loads((folder / f"{side}.json").read_text()) for side in children}
+        results = {side: times[WARMUP:] for side, times in everything.items()}
         tf1, session, tf2 = (statistics.median(results[side]) * 1e6 for side in ("tf1", "tf_session", "tf2"))
         print(f"MLP 64-256-128-10, batch 128, Adam; median µs per step over steps {WARMUP + 1}..{options.steps}, "
               f"the three processes taking turns every {BLOCK} steps:")
@@ -198,6 +208,10 @@ def main() -> None:
         print(f"  migrated step (Keras 3, concrete tf.function):             {tf2:9.1f} µs/step")
         print(f"  migrated / original under graphmode (the target, <= 1.5x): {tf2 / tf1:.2f}x")
         print(f"  migrated / original under tf.compat.v1.Session:            {tf2 / session:.2f}x")
+        for name, side in (("graphmode", "tf1"), ("tf.compat.v1.Session", "tf_session")):
+            turns = _turn_ratios(everything["tf2"], everything[side])
+            print(f"  per turn (the {len(turns)} turns after the first, each ratio of the turn's medians) against "
+                  f"{name}: median {statistics.median(turns):.2f}x, from {min(turns):.2f}x to {max(turns):.2f}x")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
