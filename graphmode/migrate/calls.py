@@ -190,7 +190,7 @@ def _resolve(call: ast.Call, source: str, capture: Mapping, discarded: bool, sit
     feeds: dict[str, str] = {}
     feed_expression = None
     if isinstance(feed_node, ast.Dict) and all(isinstance(k, ast.Name) for k in feed_node.keys):
-        problem = check_literal_feeds([k.id for k in feed_node.keys], capture)
+        problem = check_literal_feeds([k.id for k in feed_node.keys], site, capture)
         if problem:
             return RunCall(call, None, {}, discarded, problem)
         feeds = {k.id: ast.get_source_segment(source, v) for k, v in zip(feed_node.keys, feed_node.values)}

@@ -43,13 +43,17 @@ def recorded_feeds(site: Mapping | None, capture: Mapping) -> tuple[tuple[str, .
     return tuple(names), ""
 
 
-def check_literal_feeds(keys: Sequence[str], capture: Mapping) -> str:
-    """Why a dict literal's keys cannot become parameters ('' when every key holds a placeholder)."""
-    held = placeholder_names(capture)
-    plain = {name for names in held.values() for name in names}
-    for key in keys:
-        if key not in plain:
-            tensor = capture["bindings"].get(key, "?")
+def check_literal_feeds(keys: Sequence[str], site: Mapping | None, capture: Mapping) -> str:
+    """Why a dict literal's keys cannot become parameters ('' when each fed a placeholder).
+
+    The recording of the call site says what each key held when the call ran (a name the script
+    binds again later holds something else by the end); without one, the script's last bindings say.
+    """
+    recorded = list(site["feeds"]) if site is not None else []
+    if len(recorded) != len(keys):
+        recorded = [capture["bindings"].get(key, "?") for key in keys]
+    for key, tensor in zip(keys, recorded):
+        if tensor.removesuffix(":0") not in capture["placeholders"]:
             return (f"it feeds {key} ({tensor}), which is not a placeholder: TF2 functions take arguments only "
                     "where TF1 had placeholders, so feed a placeholder instead")
     return ""

@@ -134,8 +134,11 @@ class _Writer:
         names = {}
         for unit in self.units:
             if unit.role is Role.PLACEHOLDER:
+                # The placeholder the statement built, not the name's last binding (names get bound again).
+                built = [op for op, info in self.capture["ops"].items()
+                         if info["type"] == "Placeholder" and info["line"] in unit.lines]
                 for name in unit.targets:
-                    names[name] = self.capture["bindings"][name]
+                    names[name] = f"{built[0]}:0" if len(built) == 1 == len(unit.targets) else self.capture["bindings"][name]
             elif unit.block is not None:
                 names.update({name: self.capture["bindings"][name] for name in unit.block.placeholders})
         return names

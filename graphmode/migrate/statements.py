@@ -215,6 +215,8 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
     elif held and all(":" in name for name in held) and not kinds & (
             {"Placeholder"} if layered else {"VariableV2", "VarHandleOp", "Placeholder"}):
         unit.role = Role.FORWARD
+    elif kinds == {"Placeholder"} and len(unit.targets) == 1:
+        unit.role = Role.PLACEHOLDER  # its name holds something else by the end: the script bound it again
     else:
         unit.role = Role.UNMIGRATABLE
         unit.reason = ("one statement both creates variables or placeholders and computes with them; "

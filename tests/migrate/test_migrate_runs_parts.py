@@ -169,3 +169,16 @@ def test_blocks_migrate_cannot_move_keep_a_reason_that_says_why(source, op_lines
     unit = _refined(source, capture, op_lines)
     assert unit.role is Role.UNMIGRATABLE
     assert reason in unit.reason
+
+
+def test_a_literal_feed_is_checked_against_what_the_call_fed_when_it_ran_not_the_names_last_binding():
+    # `a` held a placeholder when the call ran and a computed tensor by the script's end.
+    capture = _capture(bindings=dict(_capture()["bindings"], a="Add_1:0"),
+                       placeholders=dict(_capture()["placeholders"], Placeholder={"dtype": "float32", "shape": [3]}))
+    source = "import tensorflow as tf\nsess = tf.Session()\nv = sess.run(loss, {a: [1.0, 2.0, 3.0]})\n"
+    capture.update(source=source, call_sites=[{"line": 3, "fetches": ["Mean:0"], "feeds": ["Placeholder:0"]}])
+    [call] = find_run_calls(ast.parse(source), capture)
+    assert call.problem == "" and call.signature.feeds == ("a",)
+    capture["call_sites"][0]["feeds"] = ["Add_1:0"]
+    [call] = find_run_calls(ast.parse(source), capture)
+    assert call.problem.startswith("it feeds a (Add_1:0), which is not a placeholder")
