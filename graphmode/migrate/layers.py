@@ -31,7 +31,9 @@ from collections.abc import Iterable, Mapping
 from graphmode.migrate.splice import Render, rewrite_calls
 from graphmode.migrate.variables import VariableStatementError, keras_initializer
 
-_LAYER_MODULES = ("tf.layers", "tf.compat.v1.layers", "layers")
+_LAYER_MODULES = ("tf.layers", "tf.compat.v1.layers", "layers", "tf.contrib.layers", "contrib.layers")
+_CONTRIB_NAMES = ("the Keras layer names its weights kernel/bias where tf.contrib.layers named them weights/biases, "
+                  "so a TF1 checkpoint would not load by name")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +66,8 @@ NOT_EXACT = {
         "migrate does not yet follow how the script wires those updates; write the normalization with "
         "tf.nn.batch_normalization and your own moving averages"
     ),
+    "fully_connected": f"tf.contrib.layers.fully_connected has no exact Keras 3 counterpart: {_CONTRIB_NAMES}",
+    "conv2d_contrib": f"tf.contrib.layers.conv2d has no exact Keras 3 counterpart: {_CONTRIB_NAMES}",
 }
 _REFUSED_ARGUMENTS = {
     "reuse": "a TF1 layer called with reuse= (sharing weights): make one Keras layer and call it twice",
@@ -104,6 +108,9 @@ def _layer_kind(node: ast.AST) -> str | None:
     if not isinstance(node, ast.Call):
         return None
     module, _, name = ast.unparse(node.func).rpartition(".")
+    if module.endswith("contrib.layers") and module in _LAYER_MODULES:
+        # tf.contrib.layers' own layers (graphmode provides them to TF1 scripts) are not Keras-named.
+        return {"fully_connected": "fully_connected", "conv2d": "conv2d_contrib"}.get(name)
     if module in _LAYER_MODULES and (name in COUNTERPARTS or name in NOT_EXACT):
         return name
     return None

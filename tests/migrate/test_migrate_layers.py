@@ -63,6 +63,9 @@ def test_dropout_under_a_tensor_flag_becomes_autographs_conditional():
     ("b = tf.layers.batch_normalization(h, training=t)\n", [("batch_normalization/FusedBatchNorm", 1)],
      "no exact Keras 3 counterpart here: TF1 updates the moving statistics only when the script runs the "
      "UPDATE_OPS collection"),
+    ("h = tf.contrib.layers.fully_connected(x, 3)\n", [("fully_connected/MatMul", 1)],
+     "tf.contrib.layers.fully_connected has no exact Keras 3 counterpart: the Keras layer names its weights "
+     "kernel/bias where tf.contrib.layers named them weights/biases"),
     ("h = tf.layers.dense(x, 3, reuse=True, name='shared')\n", [("shared/MatMul", 1)],
      "reuse= (sharing weights): make one Keras layer and call it twice"),
     ("h = tf.layers.dense(x, 3, kernel_regularizer=l2)\n", [("dense/MatMul", 1)],
