@@ -43,6 +43,7 @@ class BlockParts:
         placeholders: the placeholder names the block makes.
         variables: the Model ``__init__`` lines (``self.A = tf.Variable(...)``).
         variable_targets: the names the variable part assigns.
+        unrecorded: the lines of branch statements that built nothing while recorded (read from their source).
     """
 
     forward: str | None
@@ -52,6 +53,7 @@ class BlockParts:
     placeholders: tuple[str, ...]
     variables: str | None
     variable_targets: tuple[str, ...]
+    unrecorded: tuple[int, ...] = ()
 
 
 class _Refused(Exception):
@@ -144,12 +146,15 @@ def _branch_statements(node: ast.If) -> list[ast.stmt]:
 def _split(unit: Unit, source: str, lines: list[str], capture: Mapping, op_lines: Mapping[int, list[dict]]) -> BlockParts:
     node = unit.node
     kinds: dict[int, str] = {}
+    unrecorded = []
     for statement in _branch_statements(node):
         if not isinstance(statement, ast.Assign) or len(statement.targets) != 1 or not isinstance(
                 statement.targets[0], ast.Name):
             raise _Refused(f"line {statement.lineno} is not a plain assignment to one name")
         written = _kind_from_source(statement)
         recorded = _kind_recorded(statement, capture, op_lines)
+        if recorded is None:
+            unrecorded.append(statement.lineno)
         if recorded is not None and recorded != written:
             raise _Refused(f"line {statement.lineno} reads as a {written} statement, but the recording says it "
                            f"built {recorded} ops")
@@ -184,6 +189,7 @@ def _split(unit: Unit, source: str, lines: list[str], capture: Mapping, op_lines
         variables=_render(node, source, variable),
         variable_targets=tuple(dict.fromkeys(s.targets[0].id for s in _branch_statements(node)
                                              if kinds[id(s)] == "variable")),
+        unrecorded=tuple(unrecorded),
     )
 
 

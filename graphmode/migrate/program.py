@@ -114,7 +114,10 @@ class _Writer:
         for unit in self.units:
             self.gaps[id(unit)] = self._gap(previous_end, unit.node.lineno)
             previous_end = unit.node.end_lineno
-        self.notes: list[str] = []
+        self.notes: list[str] = [
+            f"line {unit.node.lineno}: the if's statements at line(s) {', '.join(map(str, unit.block.unrecorded))} "
+            "built nothing while recorded (their branch did not run): migrated from their source, and the "
+            "lockstep check proves only the branch that ran" for unit in self.units if unit.block and unit.block.unrecorded]
         self.placeholders = self._placeholder_names()
         self.forward = [unit for unit in self.units if unit.role is Role.FORWARD]
         self.savers = {name for unit in self.units if unit.role is Role.SAVER for name in unit.targets}
