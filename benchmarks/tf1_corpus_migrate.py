@@ -73,7 +73,7 @@ def _migrate_one(number: int, source, dest: Path, out: Path, options: argparse.N
     try:
         migration = migrate_script(str(script), steps=options.steps, timeout=options.time_limit, force=True)
     except MigrationError as problem:
-        first, _, rest = str(problem).partition("\n")
+        first, _, rest = str(problem).replace(f"{repository}{os.sep}", "").partition("\n")
         cause = last_error_line(rest) if rest.strip() else ""
         return (source.path, "not migrated", "no", f"{first.rstrip(':')}: {cause}" if cause else first)
     except Exception as problem:  # noqa: BLE001 - a migrate bug on one script must not end the table

@@ -34,6 +34,7 @@ from graphmode._runtime import tf, v1
 from graphmode.legacy.api import enable_tf1
 from graphmode.legacy.runner import run_script
 from graphmode.migrate.fastforward import REPLAY_LIMIT, FastForward
+from graphmode.migrate.optimizers import watch_schedules
 from graphmode.migrate.run_values import RunValueRecorder
 from graphmode.session.engine import Session
 
@@ -99,6 +100,7 @@ class _Capture:
         self.call_sites: dict[int, dict] = {}
         self.bindings: dict[str, str] = {}
         self.train_ops: dict[str, dict] = {}
+        self.schedules: dict[str, dict] = {}
         self.graph: Any = None
         self.values = RunValueRecorder()
 
@@ -119,6 +121,7 @@ class _Capture:
             "tf1_name": optimizer.get_name(),
             "learning_rate": float(rate) if isinstance(rate, (int, float)) else None,
             "learning_rate_kind": type(rate).__name__,
+            "learning_rate_tensor": rate.name if isinstance(rate, tf.Tensor) else None,
             "hyperparameters": {key: _plain(getattr(optimizer, attr, None)) for key, attr in fields.items()},
             "loss": loss.name,
             "var_list": None if var_list is None else [v.op.name for v in var_list],
@@ -158,11 +161,12 @@ class _Capture:
     def summary(self, exit_code: int) -> dict:
         graph = self.graph
         ops, variables, unmigratable = {}, [], []
+        read_back = {name for note in self.schedules.values() for name in note["ops"]}  # written as Keras schedules
         if graph is not None:
             for op in graph.get_operations():
                 line = _script_line(op.traceback, self.script)
                 ops[op.name] = {"type": op.type, "line": line}
-                if op.type in UNMIGRATABLE_OPS:
+                if op.type in UNMIGRATABLE_OPS and op.name not in read_back:
                     unmigratable.append({"op": op.name, "type": op.type, "line": line,
                                          "reason": UNMIGRATABLE_OPS[op.type]})
             trainable = {v.op.name for v in graph.get_collection(v1.GraphKeys.TRAINABLE_VARIABLES)}
@@ -183,6 +187,7 @@ class _Capture:
             "call_sites": sorted(self.call_sites.values(), key=lambda site: site["line"]),
             "bindings": self.bindings,
             "train_ops": self.train_ops,
+            "schedules": self.schedules,
             "variables": variables,
             "ops": ops,
             "unmigratable_ops": unmigratable,
@@ -249,6 +254,7 @@ def capture(script: str, args: Sequence[str], folder: str, steps: int, deadline:
         return train_op
 
     Session.run, v1.train.Optimizer.minimize = run, minimize
+    stop_watching_schedules = watch_schedules(state.schedules)
     if forward is not None:
         forward.arm()
     try:
@@ -258,6 +264,7 @@ def capture(script: str, args: Sequence[str], folder: str, steps: int, deadline:
         if forward is not None:
             forward.disarm()
         Session.run, v1.train.Optimizer.minimize = original_run, original_minimize
+        stop_watching_schedules()
     summary = dict(state.summary(code), run_values=state.values.write(folder))
     with open(os.path.join(folder, "capture.json"), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=1)

@@ -26,6 +26,7 @@ from graphmode.errors import MigrationError
 from graphmode.migrate.capture import TRACE_FOLDER
 from graphmode.migrate.fastforward import describe_recording, describe_sites
 from graphmode.migrate.forbidden import forbidden_constructs
+from graphmode.migrate.optimizers import optimizer_code
 from graphmode.migrate.program import Program, write_program
 from graphmode.migrate.program_run import failed
 from graphmode.trace.format import INDEX_FILE
@@ -123,28 +124,30 @@ def _steps_recorded(folder: str) -> int:
         return 0
 
 
-def _optimizers(capture: dict) -> tuple[dict, list[tuple[int, str]]]:
-    from graphmode.train.keras_map import keras_counterpart
-    from graphmode.train.optimizers import optimizer_spec
-
+def _optimizers(capture: dict, recording: str) -> tuple[dict, list[tuple[int, str]]]:
     code, problems = {}, []
-    for train in capture["train_ops"].values():
-        key = train["tf1_name"] + ":" + train["loss"]
-        if train["learning_rate"] is None:
-            problems.append((train["line"], f"{train['tf1_class']}'s learning rate is a tensor "
-                                            f"({train['learning_rate_kind']}); migrate writes constant rates only"))
-            continue
-        if train["optimizer"] not in ("gradient_descent", "momentum", "adam", "adagrad", "rmsprop"):
-            problems.append((train["line"], f"{train['tf1_class']} has no Keras counterpart in graphmode.train"))
-            continue
-        spec = optimizer_spec(train["optimizer"], train["learning_rate"], **train["hyperparameters"])
-        counterpart = keras_counterpart(spec)
-        if not counterpart.builtin:
-            problems.append((train["line"], f"{train['tf1_class']}: no stock Keras optimizer updates the same way "
-                                            f"({counterpart.notes[0]})"))
-            continue
-        code[key] = (counterpart.code, list(counterpart.notes))
+    for train_op, train in capture["train_ops"].items():
+        line = optimizer_code(train, capture.get("schedules", {}), _rate_at_step_1(recording, train_op))
+        if isinstance(line, str):
+            problems.append((train["line"], line))
+        else:
+            code[train["tf1_name"] + ":" + train["loss"]] = line
     return code, problems
+
+
+def _rate_at_step_1(recording: str, train_op: str) -> float | None:
+    """The learning rate the recorded train op used at step 1 (None when the trace does not say)."""
+    try:
+        with open(os.path.join(recording, INDEX_FILE), encoding="utf-8") as handle:
+            index = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if index.get("train_op") != train_op or not index.get("steps_recorded"):
+        return None
+    from graphmode.trace.reader import Trace
+
+    rate = Trace(recording).hyperparameters(1).get("learning_rate")
+    return float(rate) if isinstance(rate, (int, float)) else None
 
 
 def _header(script: str, recording: str, verdict: dict | str | None) -> str:
@@ -264,8 +267,8 @@ def migrate_script(
     with open(script, encoding="utf-8") as handle:
         source = handle.read()
     capture["source"] = source
-    optimizer_code, problems = _optimizers(capture)
-    program = write_program(source, capture, optimizer_code, _header(script, recording, "pending"),
+    optimizer_lines, problems = _optimizers(capture, recording)
+    program = write_program(source, capture, optimizer_lines, _header(script, recording, "pending"),
                             planted_epsilon=planted_epsilon)
     base = os.path.basename(script)
     not_migrated = [(f"{base}:{line}", reason) for line, reason in problems + program.not_migrated]

@@ -22,6 +22,7 @@ from graphmode.migrate.blocks import refine_block
 from graphmode.migrate.calls import RunCall, Signature, find_run_calls
 from graphmode.migrate.feeds import string_keys
 from graphmode.migrate.model_parts import ModelParts, helper_names
+from graphmode.migrate.optimizers import global_step_lines
 from graphmode.migrate.renames import rename_tf1_symbols
 from graphmode.migrate.statements import Role, Unit, classify, dotted, used_names, walk_units
 from graphmode.migrate.variables import variable_statement
@@ -217,6 +218,7 @@ class _Writer:
             lines.append(_indent(f"variables = {variables}", 1))
             lines.append(_indent(f"gradients = tape.gradient({loss}, variables)", 1))
             lines.append(_indent(f"{optimizer}.apply_gradients(zip(gradients, variables))", 1))
+            lines.extend(_indent(line, 1) for line in global_step_lines(train, self.capture["bindings"]))
         if returns:
             lines.append(_indent(f"return {returns}", 1))
         # The input_signature gives one graph: calling it directly skips tf.function's matching of every
@@ -377,13 +379,16 @@ class _Writer:
         return self._fresh("optimizer" if "optimizer" not in self.taken else "keras_optimizer")
 
     def _optimizer_line(self, name: str, train: Mapping, planted_epsilon: bool) -> str:
-        code, notes = self.optimizer_code[train["tf1_name"] + ":" + train["loss"]]
+        entry = self.optimizer_code.get(train["tf1_name"] + ":" + train["loss"])
+        if entry is None:  # refused: the reason is listed as NOT MIGRATED at the minimize line
+            return f"# TF1: {train['tf1_class']}: no Keras optimizer written (see NOT MIGRATED)\n"
+        code, notes, *definition = entry
         if planted_epsilon:
             code = _drop_argument(code, "epsilon")
             notes = ["epsilon left at Keras' default (a planted difference the lockstep check must catch)"]
         self.notes.extend(notes)
         comment = f"# TF1: {train['tf1_class']}" + (f"; {notes[0]}" if notes else "")
-        return f"{comment}\n{name} = {code}\n"
+        return f"{''.join(definition)}{comment}\n{name} = {code}\n"
 
     def _model(self, planted_epsilon: bool) -> str:
         body, aliases, last_scope = [], [], ()
