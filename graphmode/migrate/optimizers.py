@@ -243,3 +243,12 @@ def global_step_lines(train: Mapping, bindings: Mapping[str, str]) -> list[str]:
     if name is None:
         return [f"# TF1's minimize also added 1 to '{variable}', which no Python name of the script holds"]
     return [f"{name}.assign_add(1)  # TF1's minimize(global_step={name}) counted each step"]
+
+
+def step_counters(capture: Mapping) -> set[str]:
+    """Graph names of the global steps: those given to ``minimize`` and those the decays read."""
+    given = {train["global_step"].split(":")[0] for train in capture["train_ops"].values() if train.get("global_step")}
+    read = {note["arguments"].get("global_step", note["arguments"].get("x", {})).get("graph")
+            for note in capture.get("schedules", {}).values()
+            if isinstance(note["arguments"].get("global_step", note["arguments"].get("x")), dict)}
+    return (given | read) - {None}

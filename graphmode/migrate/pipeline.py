@@ -26,7 +26,7 @@ from graphmode.errors import MigrationError
 from graphmode.migrate.capture import TRACE_FOLDER
 from graphmode.migrate.fastforward import describe_recording, describe_sites
 from graphmode.migrate.forbidden import forbidden_constructs
-from graphmode.migrate.optimizers import optimizer_code
+from graphmode.migrate.optimizers import optimizer_code, step_counters
 from graphmode.migrate.program import Program, write_program
 from graphmode.migrate.program_run import failed
 from graphmode.trace.format import INDEX_FILE
@@ -204,7 +204,9 @@ def _lockstep_plan(program: Program, capture: dict, script: str, output: str, re
         "script_name": os.path.basename(script), "recording": recording, "args": list(args), "steps": steps,
         "train_function": program.train_function, "train_signature": program.train_signature,
         "loss_index": program.loss_index, "optimizer_name": program.optimizer_name,
-        "variables": dict(program.variables), "atol": ATOL, "rtol": RTOL, "origins": origins(capture, script),
+        # A global step is the optimizer's step counter: parity hands it to Keras as `iterations`, not as a variable.
+        "variables": {name: path for name, path in program.variables.items() if name not in step_counters(capture)},
+        "atol": ATOL, "rtol": RTOL, "origins": origins(capture, script),
     }
 
 
