@@ -127,8 +127,13 @@ def summary(report: Any, worst: dict | None) -> str:
     rule = LOCKSTEP_RULE.replace("atol", f"{lockstep.atol:g}").replace("rtol", f"{lockstep.rtol:g}")
     first = report.first_divergence
     if first is None:
-        where = "" if worst is None else (f", worst {worst['quantity']} at step {worst['step']}: "
-                                          f"{ratio_text(worst['over_tolerance'])} the tolerance")
+        if worst is None:
+            where = ""
+        elif worst["over_tolerance"] == 0:
+            where = ", every value bit for bit"
+        else:
+            where = (f", worst {worst['quantity']} at step {worst['step']}: {ratio_text(worst['over_tolerance'])} "
+                     "the tolerance")
         return f"parity OK: {lockstep.steps} steps in lockstep{where} ({rule})"
     if first.kind != "value":
         return f"parity DIVERGED: {first.format()}"

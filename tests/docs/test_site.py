@@ -28,5 +28,7 @@ def test_the_site_builds_strictly(tmp_path):
 
 def test_the_readme_is_a_landing_page():
     readme = (ROOT / "README.md").read_text()
-    assert len(readme.splitlines()) < 300, "README.md is the landing page: depth goes to docs/"
+    # One example per job, depth in docs/; the migrate example is a whole program shown unedited beside its
+    # original (with what migrate printed), which takes about 90 of these lines.
+    assert len(readme.splitlines()) < 360, "README.md is the landing page: depth goes to docs/"
     assert "## Quick start" in readme
