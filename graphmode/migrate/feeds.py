@@ -59,6 +59,26 @@ def check_literal_feeds(keys: Sequence[str], site: Mapping | None, capture: Mapp
     return ""
 
 
+def rebound_names(tree: ast.Module) -> set[str]:
+    """Names the script binds other than to a ``tf.placeholder`` (loop variables, parameters, other values).
+
+    A key or subscript spelled with such a name may mean that other value, so it is not rewritten:
+    left as it was, it fails loudly in the TF2 program instead of meaning something else.
+    """
+    placeholder_targets = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and ast.unparse(node.value.func).rsplit(".", 1)[-1] == "placeholder"):
+            placeholder_targets.update(id(target) for target in node.targets if isinstance(target, ast.Name))
+    names = {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    names |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
+              and isinstance(node.ctx, (ast.Store, ast.Del)) and id(node) not in placeholder_targets}
+    names |= {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
+              if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    names |= {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    return names
+
+
 def string_keys(text: str, placeholders: Collection[str]) -> str:
     """``text`` with every dict key and subscript that is a placeholder's name written as that name in quotes.
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 from graphmode.migrate.blocks import refine_block
 from graphmode.migrate.calls import RunCall, Signature, find_run_calls
-from graphmode.migrate.feeds import string_keys
+from graphmode.migrate.feeds import rebound_names, string_keys
 from graphmode.migrate.model_parts import ModelParts, helper_names
 from graphmode.migrate.optimizers import global_step_lines
 from graphmode.migrate.renames import rename_tf1_symbols
@@ -120,6 +120,8 @@ class _Writer:
             "built nothing while recorded (their branch did not run): migrated from their source, and the "
             "lockstep check proves only the branch that ran" for unit in self.units if unit.block and unit.block.unrecorded]
         self.placeholders = self._placeholder_names()
+        # Feed-dict keys spelled with a placeholder's name become strings, unless the name means something else too.
+        self.feed_keys = set(self.placeholders) - rebound_names(self.tree)
         self.forward = [unit for unit in self.units if unit.role is Role.FORWARD]
         self.savers = {name for unit in self.units if unit.role is Role.SAVER for name in unit.targets}
         self.taken = {name for unit in self.units for name in unit.targets} | used_names(self.tree)
@@ -304,7 +306,7 @@ class _Writer:
                 out.append(kept + rename_tf1_symbols(code))
             elif unit.role is Role.KEEP:
                 out.append(string_keys(rename_tf1_symbols(_checkpoint_calls(_import_tf2(text), self.savers)),
-                                       self.placeholders))
+                                       self.feed_keys))
             elif unit.role is Role.DRIVER:
                 out.append(self._driver(unit, function_names))
             elif unit.role is Role.UNMIGRATABLE:
@@ -428,7 +430,7 @@ class _Writer:
                     return _not_migrated_block(_segment(self.lines, unit.node), unit.node.lineno, reason, 0)
                 edits.append((call, call.replacement(function_names.get(call.signature))))
         text = _splice(self.lines, unit.node, edits)
-        return string_keys(rename_tf1_symbols(_checkpoint_calls(text, self.savers)), self.placeholders)
+        return string_keys(rename_tf1_symbols(_checkpoint_calls(text, self.savers)), self.feed_keys)
 
 
 def _distinct_signatures(calls: list[RunCall]) -> list[Signature]:

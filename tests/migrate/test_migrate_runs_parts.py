@@ -8,7 +8,7 @@ import pytest
 
 from graphmode.migrate.blocks import refine_block
 from graphmode.migrate.calls import find_run_calls
-from graphmode.migrate.feeds import recorded_feeds, string_keys
+from graphmode.migrate.feeds import rebound_names, recorded_feeds, string_keys
 from graphmode.migrate.fetches import FetchError, expression_name, read_fetches
 from graphmode.migrate.statements import Role, Unit
 
@@ -182,3 +182,10 @@ def test_a_literal_feed_is_checked_against_what_the_call_fed_when_it_ran_not_the
     capture["call_sites"][0]["feeds"] = ["Add_1:0"]
     [call] = find_run_calls(ast.parse(source), capture)
     assert call.problem.startswith("it feeds a (Add_1:0), which is not a placeholder")
+
+
+def test_a_placeholder_name_the_script_also_binds_to_something_else_is_not_taken_for_a_feed_key():
+    tree = ast.parse("x = tf.placeholder(tf.float32)\ny = tf.placeholder(tf.float32)\n"
+                     "for x in range(3):\n    table[x] = x\ndef feed(k):\n    return {y: k}\n")
+    rebound = rebound_names(tree)
+    assert "x" in rebound and "k" in rebound and "y" not in rebound
