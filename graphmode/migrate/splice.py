@@ -1,9 +1,14 @@
-"""Replacing calls inside one statement's source text, nested calls included, keeping the rest as written."""
+"""Replacing calls inside one statement's source text, nested calls included, keeping the rest as written.
+
+The run calls a driver statement makes become calls of the generated functions (:func:`splice_statement`),
+a ``tf.train.Saver``'s save and restore become a ``tf.train.Checkpoint``'s (:func:`checkpoint_calls`).
+"""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Sequence
 
 
 def offset(text: str, line: int, column: int) -> int:
@@ -53,3 +58,35 @@ def rewrite_calls(text: str, chosen: Callable[[ast.Call], bool],
         end = offset(text, call.end_lineno, call.end_col_offset)
         result = result[:start] + replace(call, render) + result[end:]
     return result
+
+
+def splice_statement(lines: list[str], node: ast.stmt, edits: Sequence[tuple[ast.expr, str]]) -> str:
+    """The statement's text with each call's source replaced (``(call node, new text)`` each), then dedented."""
+    start = node.lineno
+    chunk = lines[start - 1 : node.end_lineno]
+    for call, text in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
+        first, last = call.lineno - start, call.end_lineno - start
+        head = chunk[first][: call.col_offset]
+        tail = chunk[last][call.end_col_offset :]
+        chunk[first : last + 1] = [head + text + tail]
+    text = textwrap.dedent("".join(chunk))
+    return "".join(line for line in text.splitlines(keepends=True) if line.strip() != "pass  # dropped")
+
+
+def checkpoint_calls(text: str, savers: set[str]) -> str:
+    """``saver.save(sess, path)`` -> ``saver.write(path)``; ``saver.restore(sess, path)`` -> ``saver.restore(path)``."""
+    tree = ast.parse(text)
+    edits = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("save", "restore") and len(node.args) >= 2
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in savers):
+            receiver = ast.get_source_segment(text, node.func.value)
+            path = ast.get_source_segment(text, node.args[1])
+            method = "write" if node.func.attr == "save" else "restore"
+            edits.append((node, f"{receiver}.{method}({path})"))
+    lines = text.splitlines(keepends=True)
+    for node, replacement in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
+        first, last = node.lineno - 1, node.end_lineno - 1
+        lines[first : last + 1] = [lines[first][: node.col_offset] + replacement + lines[last][node.end_col_offset :]]
+    return "".join(lines)
