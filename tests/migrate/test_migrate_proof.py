@@ -74,7 +74,13 @@ def test_the_cli_prints_the_verdict_and_the_folder_table(tmp_path):
     completed = subprocess.run([sys.executable, "-m", "graphmode", "migrate", "--steps", "5", str(tmp_path)],
                                capture_output=True, text=True, timeout=900)
     assert completed.returncode == 1, completed.stderr[-2000:]
-    table = completed.stdout[completed.stdout.index("script "):].splitlines()
+    lines = completed.stdout.splitlines()
+    # Each migration's lines come first (its notes may say "script" too), then the table under its header.
+    header = next((n for n, line in enumerate(lines) if line.split() == ["script", "result", "reason"]), None)
+    assert header is not None, completed.stdout
+    table = lines[header:]
+    assert len(table) == 3, table  # the header, one row per script
+    assert "  verdict: parity OK: 5 steps in lockstep" in "\n".join(lines[:header]), completed.stdout
     assert table[1].split()[:2] == ["queue_input.py", "not"]
     assert "queue_input.py:2" in table[1] and "QueueRunner" in table[1]
     assert table[2].startswith("regress_a.py") and "migrated and proven" in table[2]
