@@ -26,6 +26,11 @@ _DROPPED_CALLS = {"reset_default_graph", "disable_v2_behavior", "disable_eager_e
                   "finalize"}
 _OPTIMIZER_SUFFIX = "Optimizer"
 _GRADIENTS = re.compile(r"^gradients(_\d+)?/")
+# A sparse feed is three arrays (indices, values, dense shape); the recording holds dense arrays only, so a
+# tf.SparseTensor argument could not be checked against it.
+_SPARSE_FEED = ("tf.sparse_placeholder: a sparse feed (tf.SparseTensorValue) cannot be recorded (the trace holds "
+                "dense arrays only), so a tf.SparseTensor argument could not be proven in lockstep; feed a dense "
+                "placeholder (densify with tf.sparse.to_dense before the feed) or migrate this input by hand")
 
 
 class Role(enum.Enum):
@@ -156,6 +161,9 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
         return
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         unit.role = Role.KEEP
+        return
+    if any(_call_name(sub) == "sparse_placeholder" for sub in ast.walk(node)):
+        unit.role, unit.reason = Role.UNMIGRATABLE, _SPARSE_FEED
         return
     if any(line in run_lines for line in unit.lines):
         unit.role = Role.DRIVER

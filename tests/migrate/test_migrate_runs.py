@@ -102,3 +102,16 @@ def test_each_remaining_refusal_names_file_line_and_why(tmp_path):
     assert "NOT MIGRATED refused_runs.py:31: the fetch 'loss * scale' reads the Python value 'scale'" in out
     program = (tmp_path / "refused_runs_tf2.py").read_text()
     assert program.count("graphmode migrate: NOT MIGRATED") == 3
+
+
+@pytest.mark.slow
+def test_a_script_fed_through_a_sparse_placeholder_is_not_migrated_and_says_where_and_why(tmp_path):
+    script = tmp_path / "sparse_feed.py"
+    shutil.copy(TRACE_SCRIPTS / "sparse_feed.py", script)
+    result = subprocess.run([sys.executable, "-m", "graphmode", "migrate", "--steps", "2", str(script)],
+                            capture_output=True, text=True, cwd=tmp_path, env=GRAPHMODE_ENV, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ("NOT MIGRATED sparse_feed.py:5: tf.sparse_placeholder: a sparse feed (tf.SparseTensorValue) cannot be "
+            "recorded") in result.stdout, result.stdout + result.stderr
+    program = (tmp_path / "sparse_feed_tf2.py").read_text()
+    assert "# ids = tf.sparse_placeholder(tf.float32, name=\"ids\")" in program

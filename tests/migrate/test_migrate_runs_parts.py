@@ -189,3 +189,20 @@ def test_a_placeholder_name_the_script_also_binds_to_something_else_is_not_taken
                      "for x in range(3):\n    table[x] = x\ndef feed(k):\n    return {y: k}\n")
     rebound = rebound_names(tree)
     assert "x" in rebound and "k" in rebound and "y" not in rebound
+
+
+def test_a_sparse_placeholder_is_refused_with_its_line_not_a_crash():
+    from graphmode.migrate.script_plan import ScriptPlan
+
+    # tf.sparse_placeholder builds three Placeholder ops and its name holds a SparseTensor, no graph name.
+    source = ('import tensorflow as tf\nids = tf.sparse_placeholder(tf.float32, name="ids")\n'
+              "loss = tf.reduce_sum(tf.sparse_tensor_dense_matmul(ids, w))\n")
+    sparse = {f"ids/{part}": {"type": "Placeholder", "line": 2} for part in ("indices", "values", "shape")}
+    capture = _capture(bindings={"loss": "Sum:0"}, ops=dict(sparse, Sum={"type": "Sum", "line": 3}),
+                       placeholders={name: {"dtype": "float32", "shape": [None]} for name in sparse},
+                       variables=[], train_ops={})
+    plan = ScriptPlan(source, capture)
+    [unit] = [unit for unit in plan.units if unit.node.lineno == 2]
+    assert unit.role is Role.UNMIGRATABLE, unit.role
+    assert unit.reason.startswith("tf.sparse_placeholder: a sparse feed (tf.SparseTensorValue) cannot be recorded")
+    assert plan.placeholders == {}
