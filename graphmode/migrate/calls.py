@@ -18,6 +18,7 @@ from graphmode.migrate.feeds import check_literal_feeds, recorded_feeds, string_
 from graphmode.migrate.fetches import FetchError, expression_name, fill, read_fetches
 from graphmode.migrate.renames import rename_tf1_symbols
 from graphmode.migrate.statements import used_names
+from graphmode.migrate.summaries import summary_values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Signature:
         loss_name: the Python name of the train op's loss, or None.
         template: the fetch structure with leaf ``i`` written ``@i@`` (lists, tuples, dicts nested).
         expressions: per fetch, True when it is an expression built in the run call.
+        summaries: per fetch, for a TF1 summary, the dict of tag -> summarized value it becomes ('' otherwise).
     """
 
     fetches: tuple[str, ...]
@@ -43,6 +45,7 @@ class Signature:
     loss_name: str | None
     template: str = ""
     expressions: tuple[bool, ...] = ()
+    summaries: tuple[str, ...] = ()
 
     def _expression(self, index: int) -> bool:
         return bool(self.expressions) and self.expressions[index]
@@ -52,8 +55,9 @@ class Signature:
         """The names the function body must compute (the loss included when it trains)."""
         names: list[str] = []
         for text, kind in zip(self.fetches, self.kinds):
-            if kind == "tensor":
-                read = sorted(used_names(ast.parse(text, mode="eval")))
+            if kind in ("tensor", "summary"):
+                computed = self.summaries[self.fetches.index(text)] if kind == "summary" else text
+                read = sorted(used_names(ast.parse(computed, mode="eval")))
                 names += [name for name in read if name not in names]
         if self.loss_name and self.loss_name not in names:
             names.append(self.loss_name)
@@ -62,7 +66,7 @@ class Signature:
     @property
     def needs_function(self) -> bool:
         """False when the run only initialized or read variables (no function stands for it)."""
-        return any(kind in ("train", "tensor") for kind in self.kinds)
+        return any(kind in ("train", "tensor", "summary") for kind in self.kinds)
 
     @property
     def loss_index(self) -> int | None:
@@ -88,6 +92,8 @@ class Signature:
         name, kind = self.fetches[index], self.kinds[index]
         if kind == "tensor" and self._expression(index):
             return rename_tf1_symbols(name + "\n").strip()
+        if kind == "summary":
+            return self.summaries[index]
         return {"train": "None", "variable": f"tf.identity({name})", "init": "None"}.get(kind, name)
 
     def return_expression(self) -> str:
@@ -212,8 +218,15 @@ def _resolve(call: ast.Call, source: str, capture: Mapping, discarded: bool, sit
         loss_name = next((n for n, g in bindings.items() if g == loss_tensor and "[" not in n), None)
         if loss_name is None:
             return RunCall(call, None, {}, discarded, "the optimizer's loss is held by no Python name")
+    summaries = []
+    for leaf in leaves:
+        values, problem = summary_values(bindings[leaf.text], capture, train_op is not None) \
+            if leaf.kind == "summary" else ("", "")
+        if problem:
+            return RunCall(call, None, {}, discarded, problem)
+        summaries.append(values)
     signature = Signature(fetches, listed and flat, names, kinds, train_op, loss_name,
-                          "" if flat else template, tuple(leaf.expression for leaf in leaves))
+                          "" if flat else template, tuple(leaf.expression for leaf in leaves), tuple(summaries))
     return RunCall(call, signature, feeds, discarded, feed_expression=feed_expression)
 
 

@@ -36,6 +36,7 @@ from graphmode.legacy.runner import run_script
 from graphmode.migrate.fastforward import REPLAY_LIMIT, FastForward
 from graphmode.migrate.optimizers import watch_schedules
 from graphmode.migrate.run_values import RunValueRecorder
+from graphmode.migrate.summaries import SummaryNotes, summary_records
 from graphmode.session.engine import Session
 
 TRACE_FOLDER = "trace"
@@ -48,10 +49,11 @@ UNMIGRATABLE_OPS = {
     "PaddingFIFOQueueV2": "input queues (QueueRunner) have no TF2 form; read the data with tf.data",
     "Switch": "tf.cond / tf.while_loop in a TF1 graph: migrate writes no control flow; write it as Python in TF2",
     "Enter": "tf.while_loop in a TF1 graph: migrate writes no control flow; write it as Python in TF2",
-    "ScalarSummary": "TF1 summaries: write them with tf.summary in TF2 (a writer's as_default())",
-    "HistogramSummary": "TF1 summaries: write them with tf.summary in TF2 (a writer's as_default())",
-    "MergeSummary": "TF1 summaries: write them with tf.summary in TF2 (a writer's as_default())",
-    "ImageSummary": "TF1 summaries: write them with tf.summary in TF2 (a writer's as_default())",
+    "ImageSummary": "tf.summary.image: migrate writes scalar and histogram summaries only; write images with "
+                    "tf.summary.image(name, data, step=...) under a writer's as_default() in TF2",
+    "AudioSummaryV2": "tf.summary.audio: migrate writes scalar and histogram summaries only; write audio with "
+                      "tf.summary.audio(name, data, sample_rate, step=...) under a writer's as_default() in TF2",
+    "TensorSummaryV2": "tf.summary.tensor_summary / text: migrate writes scalar and histogram summaries only",
 }
 _OPTIMIZER_KINDS = {
     "GradientDescentOptimizer": ("gradient_descent", {}),
@@ -103,6 +105,7 @@ class _Capture:
         self.schedules: dict[str, dict] = {}
         self.graph: Any = None
         self.values = RunValueRecorder()
+        self.writes = SummaryNotes()
 
     # --- hooks -------------------------------------------------------------
     def script_frame(self):
@@ -157,6 +160,14 @@ class _Capture:
             fast_forward.remember(line, fetch_key, feed_dict, result)
         return result
 
+    def on_add_summary(self, summary: Any) -> None:
+        frame = self.script_frame()
+        if frame is None:
+            return
+        self.writes.note(frame.f_lineno, summary)
+        if self.fast_forward is not None:
+            self.fast_forward.seen(frame.f_lineno)  # may end the recording here, after the note
+
     # --- the end ----------------------------------------------------------
     def summary(self, exit_code: int) -> dict:
         graph = self.graph
@@ -191,6 +202,8 @@ class _Capture:
             "variables": variables,
             "ops": ops,
             "unmigratable_ops": unmigratable,
+            "summaries": summary_records(graph, ops) if graph is not None else {},
+            "summary_writes": self.writes.lines,
             "placeholders": {
                 name: {"dtype": graph.get_operation_by_name(name).get_attr("dtype").name,
                        "shape": _shape(graph.get_operation_by_name(name))}
@@ -244,6 +257,7 @@ def capture(script: str, args: Sequence[str], folder: str, steps: int, deadline:
     state = _Capture(script, forward)
     original_run = Session.run
     original_minimize = v1.train.Optimizer.minimize
+    original_add_summary = v1.summary.FileWriter.add_summary
 
     def run(session, fetches, feed_dict=None, *rest, **kwargs):
         return state.on_run(session, fetches, feed_dict, original_run, rest, kwargs)
@@ -253,7 +267,12 @@ def capture(script: str, args: Sequence[str], folder: str, steps: int, deadline:
         state.on_minimize(optimizer, loss, var_list, global_step, train_op)
         return train_op
 
+    def add_summary(writer, summary, *rest, **kwargs):
+        state.on_add_summary(summary)
+        return original_add_summary(writer, summary, *rest, **kwargs)
+
     Session.run, v1.train.Optimizer.minimize = run, minimize
+    v1.summary.FileWriter.add_summary = add_summary
     stop_watching_schedules = watch_schedules(state.schedules)
     if forward is not None:
         forward.arm()
@@ -264,6 +283,7 @@ def capture(script: str, args: Sequence[str], folder: str, steps: int, deadline:
         if forward is not None:
             forward.disarm()
         Session.run, v1.train.Optimizer.minimize = original_run, original_minimize
+        v1.summary.FileWriter.add_summary = original_add_summary
         stop_watching_schedules()
     summary = dict(state.summary(code), run_values=state.values.write(folder))
     with open(os.path.join(folder, "capture.json"), "w", encoding="utf-8") as handle:

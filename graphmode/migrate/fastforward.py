@@ -45,7 +45,8 @@ class StopRecording(SystemExit):
 
 
 def source_run_sites(source: str) -> list[tuple[int, int]]:
-    """The ``(first, last)`` lines of every ``x.run(...)`` / ``x.eval(...)`` call in the source.
+    """The ``(first, last)`` lines of every ``x.run(...)`` / ``x.eval(...)`` call in the source, and of every
+    ``writer.add_summary(...)`` (migrate reads what each wrote to rewrite it).
 
     Generous on purpose: a listed call that is no session call (or never runs) only
     keeps the recording from stopping early; a session call left out would end it too soon.
@@ -56,7 +57,7 @@ def source_run_sites(source: str) -> list[tuple[int, int]]:
         return []
     sites = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("run", "eval"):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("run", "eval", "add_summary"):
             if node.func.attr == "run" and ast.unparse(node.func.value) in _NOT_SESSIONS:
                 continue
             sites.add((node.lineno, node.end_lineno or node.lineno))

@@ -48,6 +48,8 @@ class Leaf:
 def _kind(graph_name: str, capture: Mapping) -> str:
     if graph_name in capture["train_ops"]:
         return "train"
+    if graph_name in capture.get("summaries", {}):
+        return "summary"
     if graph_name in {v["name"] for v in capture["variables"]}:
         return "variable"
     if ":" in graph_name:

@@ -26,6 +26,7 @@ from graphmode.migrate.run_functions import distinct_signatures, run_function
 from graphmode.migrate.script_plan import ScriptPlan
 from graphmode.migrate.splice import checkpoint_calls, splice_statement
 from graphmode.migrate.statements import Role, Unit, dotted
+from graphmode.migrate.summaries import summary_edits
 from graphmode.migrate.variables import variable_statement
 
 _NUMPY_HELPER = '''
@@ -124,8 +125,15 @@ class _Writer:
                 kept = rename_tf1_symbols(text) + "\n\n" if still_called else ""
                 out.append(kept + rename_tf1_symbols(code))
             elif unit.role is Role.KEEP:
-                out.append(string_keys(rename_tf1_symbols(checkpoint_calls(import_tf2(text), self.plan.savers)),
-                                       self.plan.feed_keys))
+                edits, problems = summary_edits(unit.node, self.plan.capture["source"], self.plan.capture)
+                if problems:
+                    out.append(self._refused(unit, problems))
+                else:
+                    text = splice_statement(self.plan.lines, unit.node, edits) if edits else text
+                    out.append(string_keys(rename_tf1_symbols(checkpoint_calls(import_tf2(text), self.plan.savers)),
+                                           self.plan.feed_keys))
+            elif unit.role is Role.SUMMARY:
+                out.append(f"# TF1 summary (the functions that fetch it return its values): {text.splitlines()[0]}\n")
             elif unit.role is Role.DRIVER:
                 out.append(self._driver(unit, function_names))
             elif unit.role is Role.UNMIGRATABLE:
@@ -231,8 +239,15 @@ class _Writer:
             f"{alias_line}"
         )
 
+    def _refused(self, unit: Unit, problems: list[tuple[int, str]]) -> str:
+        self.not_migrated.extend(problems)
+        reason = "; ".join(f"line {line}: {why}" for line, why in problems)
+        return not_migrated_block(segment(self.plan.lines, unit.node), unit.node.lineno, reason, 0)
+
     def _driver(self, unit: Unit, function_names: Mapping[Signature, str]) -> str:
-        edits = []
+        edits, problems = summary_edits(unit.node, self.plan.capture["source"], self.plan.capture)
+        if problems:
+            return self._refused(unit, problems)
         for call in self.plan.run_calls:
             if call.node.lineno in unit.lines:
                 if call.problem:

@@ -51,7 +51,7 @@ def run_function(plan: ScriptPlan, signature: Signature, name: str, optimizer: s
         comments = "".join(line for line in plan.gaps[id(unit)].splitlines(keepends=True) if line.strip())
         body += comments + scope + rename_tf1_symbols(plan.forward_text(unit))
     returns = signature.return_expression()
-    computes = bool(units) or any(signature.expressions)
+    computes = bool(units) or any(signature.expressions) or any(signature.summaries)
     if not computes:
         # What it computes was built by statements migrate could not move (listed as NOT MIGRATED).
         body = "pass\n"

@@ -16,6 +16,7 @@ from graphmode.migrate.feeds import rebound_names
 from graphmode.migrate.model_parts import ModelParts, helper_names
 from graphmode.migrate.program_text import gap, segment
 from graphmode.migrate.statements import Role, Unit, classify, used_names, walk_units
+from graphmode.migrate.summaries import writer_names
 
 
 class ScriptPlan:
@@ -50,6 +51,7 @@ class ScriptPlan:
         self.run_calls = find_run_calls(self.tree, capture)
         run_lines = {line for call in self.run_calls for line in range(call.node.lineno, call.node.end_lineno + 1)}
         capture["variable_helpers"] = helper_names(self.tree)
+        capture["summary_writers"] = writer_names(self.tree)
         for unit in self.units:
             classify(unit, capture, op_lines, run_lines)
             if unit.role is Role.UNMIGRATABLE and not any(op["line"] in unit.lines

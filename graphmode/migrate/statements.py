@@ -44,6 +44,7 @@ class Role(enum.Enum):
     TRAIN = "an optimizer's minimize: becomes the Keras optimizer and a training step"
     OPTIMIZER = "a TF1 optimizer object: becomes its Keras counterpart"
     SAVER = "a tf.train.Saver: becomes a tf.train.Checkpoint of the model"
+    SUMMARY = "a TF1 summary op: the functions return its values, the add_summary calls write them"
     DROP = "TF1 plumbing with no TF2 counterpart (sessions, initializers, graph resets)"
     UNMIGRATABLE = "not migrated"
 
@@ -153,7 +154,9 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
         unit.role = Role.DROP
         return
     if isinstance(node, ast.Expr) and call in _DROPPED_CALLS:
-        unit.role = Role.DROP
+        # A summary writer's close() flushes its events in TF2 too; a session's goes.
+        writer = dotted(value.func.value) in capture.get("summary_writers", ()) if call == "close" else False
+        unit.role = Role.KEEP if writer else Role.DROP
         return
     if (isinstance(node, ast.Expr) and isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
             and value.func.attr == "run" and _call_name(value.func.value) in _DROPPED_CALLS):
@@ -188,6 +191,9 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
         return
     if not built:
         unit.role = Role.KEEP
+        return
+    if all(op.get("summary") for op in built):
+        unit.role = Role.SUMMARY
         return
     bindings = capture["bindings"]
     held = [graph for name in unit.targets for graph in _bound(name, bindings)]
