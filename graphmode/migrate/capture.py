@@ -36,7 +36,7 @@ from graphmode.legacy.runner import run_script
 from graphmode.migrate.fastforward import REPLAY_LIMIT, FastForward
 from graphmode.migrate.optimizers import watch_schedules
 from graphmode.migrate.run_values import RunValueRecorder
-from graphmode.migrate.summaries import SummaryNotes, summary_records
+from graphmode.migrate.summaries import SummaryNotes, decoded_summaries, summary_records
 from graphmode.session.engine import Session
 
 TRACE_FOLDER = "trace"
@@ -155,7 +155,7 @@ class _Capture:
         if fast_forward is not None:
             fast_forward.seen(line)  # may end the recording here: what this run fetches and feeds is noted
         result = original_run(session, fetches, feed_dict, *args, **kwargs)
-        self.values.note(self.values.site(frame), fetched, result)
+        self.values.note(self.values.site(frame), fetched, decoded_summaries(fetches, result))
         if fast_forward is not None:
             fast_forward.remember(line, fetch_key, feed_dict, result)
         return result

@@ -38,10 +38,19 @@ MAX_ORDER = 10_000
 REFERENCE, CANDIDATE = "original (TF1)", "program (TF2)"
 
 
+@dataclasses.dataclass(frozen=True)
+class NotKept:
+    """A returned value the recording keeps no copy of, and why (it is listed as not compared)."""
+
+    why: str
+
+
 def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     """A fetched structure as JSON, each array leaf stored in ``arrays`` under a fresh key (an owned copy)."""
     if value is None:
         return None
+    if isinstance(value, NotKept):
+        return {"skip": value.why}
     if isinstance(value, list | tuple):
         return {"list": [_encode(item, arrays) for item in value]}
     if isinstance(value, Mapping):

@@ -20,6 +20,8 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from graphmode.migrate.statements import dotted
 
 KINDS = {"ScalarSummary": "scalar", "HistogramSummary": "histogram"}
@@ -82,6 +84,31 @@ class SummaryNotes:
             kind = value.WhichOneof("value")
             written.append([value.tag, {"simple_value": "scalar", "histo": "histogram"}.get(kind, kind or "none")])
         self.lines[str(line)] = written
+
+
+def decoded_summaries(fetches: Any, result: Any) -> Any:
+    """``result`` with each fetched summary's serialized ``Summary`` read as ``{tag: value}``, as the program returns it.
+
+    A scalar is TF1's float32 value; a histogram kept only TF1's buckets, not the values the program
+    returns, so it is not kept (listed as not compared).
+    """
+    from graphmode._runtime import tf, v1
+    from graphmode.migrate.run_values import NotKept
+
+    if isinstance(fetches, (list, tuple)) and isinstance(result, (list, tuple)) and len(fetches) == len(result):
+        return [decoded_summaries(fetch, value) for fetch, value in zip(fetches, result)]
+    if isinstance(fetches, Mapping) and isinstance(result, Mapping):
+        return {key: decoded_summaries(fetches[key], value) for key, value in result.items()}
+    if not (isinstance(fetches, tf.Tensor) and (fetches.op.type in KINDS or fetches.op.type == MERGE)
+            and isinstance(result, bytes)):
+        return result
+    values = {}
+    for value in v1.Summary.FromString(result).value:
+        if value.WhichOneof("value") == "simple_value":
+            values[value.tag] = np.float32(value.simple_value)
+        else:
+            values[value.tag] = NotKept(f"the histogram {value.tag!r}: TF1 wrote its buckets, not its values")
+    return values
 
 
 # --- the program side ------------------------------------------------------------------------------

@@ -162,3 +162,37 @@ def test_a_script_writing_tf1_summaries_migrates_is_proven_and_writes_the_same_v
         for step, value in tf1[tag].items():
             np.testing.assert_allclose(tf2[tag][step], value, rtol=1e-5, atol=1e-6,
                                        err_msg=f"{tag} at step {step}: program (TF2) vs original (TF1)")
+
+
+def test_a_fetched_summary_is_recorded_as_its_scalars_by_tag_and_its_histograms_not_kept():
+    from graphmode._runtime import tf
+    from graphmode.migrate.run_values import NotKept
+    from graphmode.migrate.summaries import decoded_summaries
+
+    v1 = tf.compat.v1
+    with tf.Graph().as_default():
+        a = v1.placeholder(tf.float32, [3])
+        total = tf.reduce_sum(a)
+        merged = v1.summary.merge([v1.summary.scalar("total", total), v1.summary.histogram("a", a)])
+        with v1.Session() as sess:
+            fetches = [merged, total]
+            result = sess.run(fetches, {a: [1.0, 2.0, 3.5]})
+    decoded = decoded_summaries(fetches, result)
+    assert decoded[1] == np.float32(6.5)
+    assert decoded[0]["total"] == np.float32(6.5) and decoded[0]["total"].dtype == np.float32
+    assert decoded[0]["a"] == NotKept("the histogram 'a': TF1 wrote its buckets, not its values")
+
+
+@pytest.mark.slow
+def test_a_script_that_trains_nothing_is_proven_by_its_summarized_scalars(tmp_path):
+    from graphmode.migrate.pipeline import migrate_script
+
+    script = tmp_path / "summaries_values.py"
+    shutil.copy(SCRIPTS / "summaries_values.py", script)
+    migration = migrate_script(str(script), args=[str(tmp_path / "recorded")])
+    assert migration.status == "migrated and proven", migration.verdict
+    compared = [row["name"] for row in migration.verdict["run_values"]["compared"]]
+    assert compared.count("[0]['total']") == 3, compared
+    assert any("the histogram 'spread': TF1 wrote its buckets" in why
+               for why in migration.verdict["run_values"]["not_compared"])
+    assert forbidden_constructs(Path(migration.output).read_text()) == []
