@@ -23,11 +23,13 @@ import dataclasses
 import textwrap
 from collections.abc import Callable, Mapping
 
+from graphmode.migrate.loops import LoopRefused, split_loop
 from graphmode.migrate.statements import Role, Unit, assigned_names, dotted, used_names
 from graphmode.migrate.variables import VariableStatementError, variable_statement
 
 _MOVABLE = (ast.If, ast.For, ast.While)
 _VARIABLE_CALLS = ("Variable", "get_variable")
+_HAND_UPDATES = {"gradients", "assign", "assign_sub", "assign_add", "apply_gradients"}
 _NOT_FORWARD = {"VariableV2", "VarHandleOp", "Placeholder", "PlaceholderWithDefault"}
 
 
@@ -54,6 +56,14 @@ class BlockParts:
     variables: str | None
     variable_targets: tuple[str, ...]
     unrecorded: tuple[int, ...] = ()
+
+    def forward_code(self, model: str) -> str:
+        """The forward ``if``, for the functions' bodies (``model``: unused, its variables have module names)."""
+        return self.forward
+
+    def after_model(self, model: str) -> str:
+        """Nothing: the variable part's names are bound by the Model's alias line."""
+        return ""
 
 
 class _Refused(Exception):
@@ -204,6 +214,23 @@ def _written_name(statement: ast.Assign, scopes: tuple[str, ...]) -> str:
     return "/".join((*scopes, node.value)) if getter else node.value
 
 
+def _train_op_reason(node: ast.stmt, capture: Mapping) -> str:
+    """Why a block that makes the training op stays: which line made it, and any update written by hand."""
+    lines_of = range(node.lineno, node.end_lineno + 1)
+    made = sorted({(t["line"], t["tf1_class"]) for t in capture["train_ops"].values() if t["line"] in lines_of})
+    ran = "; ".join(f"line {line} made it ({kind}.minimize)" for line, kind in made)
+    by_hand = sorted({(sub.lineno, dotted(sub.func).rsplit(".", 1)[-1]) for sub in ast.walk(node)
+                      if isinstance(sub, ast.Call) and dotted(sub.func).rsplit(".", 1)[-1] in _HAND_UPDATES})
+    hand = ""
+    if by_hand:
+        calls = ", ".join(f"{name} at line {line}" for line, name in by_hand)
+        hand = (f"; the block also applies gradients by hand ({calls}), which migrate does not write (its "
+                "training step is a Keras optimizer's apply_gradients)")
+    ran = ran or "a name it binds holds it"
+    return (f"a compound statement ({type(node).__name__.lower()}) that makes the training op ({ran}){hand}; migrate writes one training step per optimizer's minimize outside any block, "
+            "so make the train op after the block (for a script with variants, one minimize the variants share)")
+
+
 def refine_block(unit: Unit, source: str, lines: list[str], capture: Mapping,
                  op_lines: Mapping[int, list[dict]]) -> None:
     """Makes a compound statement that builds the graph FORWARD (moved whole, or split by kind), or says why not.
@@ -220,15 +247,23 @@ def refine_block(unit: Unit, source: str, lines: list[str], capture: Mapping,
     held = [capture["bindings"][name] for name in _stored(node) if name in capture["bindings"]]
     trains = [name for name in held if name in capture["train_ops"]]
     if trains or any(t["line"] in lines_of for t in capture["train_ops"].values()):
-        unit.reason = (f"a compound statement ({type(node).__name__.lower()}) that makes the training op; migrate "
-                       "writes one training step per optimizer, so make the train op outside the block")
+        unit.reason = _train_op_reason(node, capture)
         return
     if not {op["type"] for op in built} & _NOT_FORWARD and not set(held) & variables:
         unit.role, unit.targets, unit.reason = Role.FORWARD, _stored(node), ""
         return
+    if isinstance(node, ast.For):
+        try:
+            loop = split_loop(node, lines, source, capture, op_lines)
+        except LoopRefused as refused:
+            unit.reason = (f"a for loop that makes variables, and {refused}; migrate splits a loop whose passes each "
+                           "make their variables in `name = tf.Variable(...)` statements and compute with them")
+            return
+        unit.role, unit.targets, unit.reason, unit.block = Role.FORWARD, _stored(node), "", loop
+        return
     if not isinstance(node, ast.If):
         unit.reason = (f"a {type(node).__name__.lower()} loop that makes variables or placeholders; migrate moves "
-                       "loops that build only forward ops")
+                       "loops that build only forward ops and splits for loops that make variables")
         return
     try:
         parts = _split(unit, source, lines, capture, op_lines)

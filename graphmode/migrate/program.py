@@ -237,6 +237,7 @@ class _Writer:
             f"{init}{properties}\n\n"
             f"{owner} = {self.plan.model_class}()\n"
             f"{alias_line}"
+            + "".join(rename_tf1_symbols(unit.block.after_model(owner)) for unit in self.plan.units if unit.block)
         )
 
     def _refused(self, unit: Unit, problems: list[tuple[int, str]]) -> str:

@@ -8,14 +8,16 @@ planned, and the names the program may not take (the script's own) are listed.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Mapping
 
 from graphmode.migrate.blocks import refine_block
 from graphmode.migrate.calls import find_run_calls
 from graphmode.migrate.feeds import rebound_names
+from graphmode.migrate.loops import LoopParts
 from graphmode.migrate.model_parts import ModelParts, helper_names
 from graphmode.migrate.program_text import gap, segment
-from graphmode.migrate.statements import Role, Unit, classify, used_names, walk_units
+from graphmode.migrate.statements import Role, Unit, classify, dotted, used_names, walk_units
 from graphmode.migrate.summaries import writer_names
 
 
@@ -57,6 +59,9 @@ class ScriptPlan:
             if unit.role is Role.UNMIGRATABLE and not any(op["line"] in unit.lines
                                                           for op in capture["unmigratable_ops"]):
                 refine_block(unit, source, self.lines, capture, op_lines)
+        for index, unit in enumerate(self.units):
+            if isinstance(unit.block, LoopParts):
+                _place_loop(self.units, index)
         self.parts = ModelParts(self.tree, source, capture,
                                 {name for unit in self.units if unit.role is Role.VARIABLE for name in unit.targets})
         self.parts.plan(self.units, lambda unit: segment(self.lines, unit.node), Role.FORWARD, Role.UNMIGRATABLE)
@@ -81,7 +86,7 @@ class ScriptPlan:
     def forward_text(self, unit: Unit) -> str:
         """The TF2 text of a forward unit: its statement, with calls of the Model's parts rewritten."""
         if unit.block is not None:
-            return unit.block.forward
+            return unit.block.forward_code(self.model_name)
         return self.parts.forward_text(unit, segment(self.lines, unit.node), self.model_name)
 
     def _placeholder_names(self) -> dict[str, str]:
@@ -118,4 +123,56 @@ class ScriptPlan:
             paths.setdefault(graph, path)
         for name, path in self.parts.variable_paths(self.model_name).items():
             paths.setdefault(name, path)
+        for unit in self.units:
+            made = [v["name"] for v in self.capture["variables"] if v["line"] in unit.lines]
+            value = getattr(unit.node, "value", None)
+            if (unit.role is Role.VARIABLE and len(unit.targets) == 1 and len(made) == 1 and isinstance(value, ast.Call)
+                    and dotted(value.func).rsplit(".", 1)[-1] in ("Variable", "get_variable")):
+                # `Y_pred = tf.Variable(...)` whose name the script binds again later: no binding names it.
+                paths.setdefault(made[0], f"{self.model_name}.{unit.targets[0]}")
+            if isinstance(unit.block, LoopParts):
+                for name, path in unit.block.variable_paths(self.model_name).items():
+                    paths.setdefault(name, path)
         return {v["name"]: paths[v["name"]] for v in self.capture["variables"] if v["name"] in paths}
+
+
+def _assigns(unit: Unit) -> set[str]:
+    if unit.block is not None:
+        return set(unit.block.forward_targets) | set(unit.block.variable_targets) | set(getattr(unit.block, "lists", ()))
+    return set(unit.targets)
+
+
+def _place_loop(units: list[Unit], index: int) -> None:
+    """Ties a split ``for`` loop to the statements before it, or refuses it (``units[index]``).
+
+    A name the loop's forward part starts from (``layer = tf.matmul(layer, w)``) is computed before the loop:
+    by a forward statement (the functions take it with the loop), by a plain alias of a placeholder or a
+    tensor, ``layer = x`` (which becomes a forward statement), or it holds a Model variable (the loop in the
+    functions starts from ``model.<name>``).
+    """
+    unit, loop = units[index], units[index].block
+    others = {name for other in units if other is not unit for name in _assigns(other)
+              if other.role is Role.VARIABLE or other.block is not None}
+    if set(loop.lists) & others:
+        unit.role, unit.block = Role.UNMIGRATABLE, None
+        unit.reason = (f"a for loop that makes variables, and its variable names {sorted(set(loop.lists) & others)} "
+                       "also name other variables of the script; the Model keeps each pass's variables in a list "
+                       "named after them, so rename them in the script")
+        return
+    carried = []
+    for name in sorted(set(loop.forward_targets) & loop.forward_reads):
+        before = next((other for other in reversed(units[:index]) if name in _assigns(other)), None)
+        if before is None:
+            continue
+        node = before.node
+        if before.role is Role.VARIABLE:
+            carried.append(name)
+        elif (before.role is Role.KEEP and isinstance(node, ast.Assign) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Name)):
+            source = next((other for other in reversed(units[:units.index(before)])
+                           if node.value.id in _assigns(other)), None)
+            if source is not None and source.role in (Role.PLACEHOLDER, Role.FORWARD):
+                before.role, before.targets = Role.FORWARD, (name,)
+    if carried:
+        unit.block = dataclasses.replace(loop, carried=tuple(carried),
+                                         forward_reads=loop.forward_reads - set(carried))

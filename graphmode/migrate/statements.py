@@ -231,6 +231,9 @@ def classify(unit: Unit, capture: Mapping, op_lines: Mapping[int, list[dict]], r
         unit.role = Role.FORWARD
     elif kinds == {"Placeholder"} and len(unit.targets) == 1:
         unit.role = Role.PLACEHOLDER  # its name holds something else by the end: the script bound it again
+    elif (len(unit.targets) == 1 and isinstance(node, ast.Assign) and call in ("Variable", "get_variable")
+          and sum(v["line"] in unit.lines for v in capture["variables"]) == 1):
+        unit.role = Role.VARIABLE  # `Y_pred = tf.Variable(...)`, then `Y_pred = Y_pred + ...`: bound again later
     else:
         unit.role = Role.UNMIGRATABLE
         unit.reason = ("one statement both creates variables or placeholders and computes with them; "

@@ -159,8 +159,10 @@ def test_a_block_building_only_forward_ops_moves_whole():
      {2: [{"type": "VariableV2"}]}, "line 4 never ran while recording and names no variable (name=...)"),
     ("if a:\n    loss = tf.reduce_sum(tf.Variable(tf.zeros([2])))\n",
      {2: [{"type": "VariableV2"}]}, "line 2 both creates a variable and computes with it"),
-    ("for i in range(2):\n    w = tf.Variable(tf.zeros([2]))\n",
-     {2: [{"type": "VariableV2"}]}, "a for loop that makes variables or placeholders"),
+    ("while a:\n    w = tf.Variable(tf.zeros([2]))\n",
+     {2: [{"type": "VariableV2"}]}, "a while loop that makes variables or placeholders"),
+    ("for i in range(2):\n    w = tf.Variable(tf.zeros([2]))\n    if i:\n        break\n",
+     {2: [{"type": "VariableV2"}]}, "a for loop that makes variables, and it has a break or continue"),
     ("if a:\n    train = tf.train.AdamOptimizer(0.1).minimize(loss)\n",
      {2: [{"type": "ApplyAdam"}]}, "a compound statement (if) that makes the training op"),
 ])
