@@ -179,6 +179,10 @@ def split_loop(node: ast.For, lines: list[str], source: str, capture: Mapping,
             lists.append(statement.targets[0].id)
             continue
         built = {op["type"] for line in span for op in op_lines.get(line, ())}
+        if built & {"VariableV2", "VarHandleOp", "Placeholder", "PlaceholderWithDefault"}:
+            raise LoopRefused(f"line {statement.lineno} makes variables or placeholders through a call (a TF1 layer, "
+                              "a function of the script); migrate splits loops whose variables are made in "
+                              "`name = tf.Variable(...)` statements")
         kinds.append((statement, "forward" if built else "plain"))
     if len(set(lists)) != len(lists):
         raise LoopRefused(f"it assigns {sorted({n for n in lists if lists.count(n) > 1})} twice as a variable")

@@ -91,6 +91,8 @@ def test_without_bookkeeping_the_loops_names_hold_the_last_pass_variables():
      "c: 2, d: 1 variables while recorded"),
     ("for k in range(2):\n    c = tf.Variable(1.0)\n    cs.append(c)\n    total = tf.add_n(cs)\n", {2: ["a", "b"]}, {4},
      r"line 3 keeps the pass's variables in \['cs'\], which the loop's computing statements also use"),
+    ("for k in range(2):\n    c = tf.Variable(1.0)\n    h = tf.layers.dense(h, 4)\n", {2: ["a", "b"], 3: ["dense/kernel"]},
+     set(), "line 3 makes variables or placeholders through a call"),
     ("for t in tf.unstack(x):\n    c = tf.Variable(1.0)\n", {2: ["a"]}, set(), "its iterable reads tensors"),
 ])
 def test_a_loop_outside_the_pattern_is_refused_naming_the_line(source, variables, forward, reason):
