@@ -31,6 +31,8 @@ from graphmode.migrate.variables import VariableStatementError, get_variable_cal
 
 _MAKERS = ("Variable", "get_variable")
 _NAME_SENTINEL = "__graphmode_tf1_name__"
+_SCOPES = ("name_scope", "variable_scope")
+_SUMMARIES = ("summary.scalar", "summary.histogram")
 _MODULE_ATTRIBUTES = {"name", "name_scope", "variables", "trainable_variables", "non_trainable_variables",
                       "submodules", "with_name_scope"}
 
@@ -49,6 +51,30 @@ def variable_helpers(tree: ast.Module) -> dict[str, ast.FunctionDef]:
     """The script's module-level functions that create variables, by name."""
     return {node.name: node for node in tree.body
             if isinstance(node, ast.FunctionDef) and _makes_variables(node)}
+
+
+def _is_scope(node: ast.stmt) -> bool:
+    return isinstance(node, ast.With) and all(
+        isinstance(item.context_expr, ast.Call)
+        and ast.unparse(item.context_expr.func).rsplit(".", 1)[-1] in _SCOPES and item.optional_vars is None
+        for item in node.items)
+
+
+def _is_summary(node: ast.stmt) -> bool:
+    """``tf.summary.histogram(name, tensor)`` as a statement: an output the run that fetches it returns."""
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and ast.unparse(node.value.func).endswith(_SUMMARIES))
+
+
+def statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """A helper's statements, scope blocks unwrapped (TF1 names are the recorded ones), summary statements left out."""
+    found = []
+    for node in body:
+        if _is_scope(node):
+            found += statements(node.body)
+        elif not _is_summary(node):
+            found.append(node)
+    return found
 
 
 def _class_name(function: str) -> str:
@@ -150,7 +176,7 @@ class ModulePlanner:
                 name += "Module"
             self.taken_classes.add(name)
             variables = []
-            for statement in function.body:
+            for statement in statements(function.body):
                 if _makes_variables(statement):
                     targets = statement.targets if isinstance(statement, ast.Assign) else []
                     if len(targets) != 1 or not isinstance(targets[0], ast.Name):
@@ -232,7 +258,7 @@ class ModulePlanner:
         made = set(helper.variables)
         init, call, kept = [], [], []
         previous = function.lineno  # comments between the def line and the first statement are kept
-        body = function.body
+        body = statements(function.body)
         summary = ""
         if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
             summary = str(body[0].value.value).strip().splitlines()[0] + " "
@@ -241,7 +267,8 @@ class ModulePlanner:
         for statement in body:
             gap = [line for line in self.lines[previous: statement.lineno - 1] if line.strip().startswith("#")]
             previous = statement.end_lineno
-            text = textwrap.dedent("".join(gap) + "".join(self.lines[statement.lineno - 1: statement.end_lineno]))
+            text = (textwrap.dedent("".join(gap))
+                    + textwrap.dedent("".join(self.lines[statement.lineno - 1: statement.end_lineno])))
             if _makes_variables(statement):
                 used = {n.id for n in _loaded(statement)}
                 if used & tensors:
@@ -251,6 +278,11 @@ class ModulePlanner:
                 text, index = self._init_statement(text, made, index)
                 init.append(text)
             else:
+                if any(isinstance(sub, ast.Call) and ast.unparse(sub.func).rsplit(".", 2)[-2:-1] == ["summary"]
+                       for sub in ast.walk(statement)):
+                    raise ModuleError(f"{function.name}() makes a summary inside a statement (line "
+                                      f"{statement.lineno}); migrate moves only summaries written as statements of "
+                                      "their own, `tf.summary.histogram(name, tensor)`")
                 if _stored(statement) & (made | set(helper.constructor_parameters)):
                     raise ModuleError(f"{function.name}() assigns to a variable or a parameter after making it "
                                       f"(line {statement.lineno})")

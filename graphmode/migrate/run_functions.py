@@ -17,6 +17,7 @@ from graphmode.migrate.program_text import indent
 from graphmode.migrate.renames import rename_tf1_symbols
 from graphmode.migrate.script_plan import ScriptPlan
 from graphmode.migrate.statements import Role, Unit, used_names
+from graphmode.migrate.summaries import place_variables
 
 _RANDOM_OPS = ("Random", "TruncatedNormal", "Multinomial", "StatelessRandom")
 _CONCRETE_COMMENT = "one graph; calls skip tf.function's argument matching"
@@ -50,7 +51,7 @@ def run_function(plan: ScriptPlan, signature: Signature, name: str, optimizer: s
         scope = f"# in TF1 scope {'/'.join(unit.scopes)!r}\n" if unit.scopes else ""
         comments = "".join(line for line in plan.gaps[id(unit)].splitlines(keepends=True) if line.strip())
         body += comments + scope + rename_tf1_symbols(plan.forward_text(unit))
-    returns = signature.return_expression()
+    returns = place_variables(signature.return_expression(), plan.variable_paths())
     computes = bool(units) or any(signature.expressions) or any(signature.summaries)
     if not computes:
         # What it computes was built by statements migrate could not move (listed as NOT MIGRATED).

@@ -17,6 +17,7 @@ which a histogram is what the recording saw each ``add_summary`` write.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ from graphmode.migrate.statements import dotted
 
 KINDS = {"ScalarSummary": "scalar", "HistogramSummary": "histogram"}
 MERGE = "MergeSummary"
+VARIABLE_MARK = "__tf1_variable__"
 _WRITER_CALLS = ("summary.FileWriter", "train.SummaryWriter")
 
 
@@ -122,9 +124,15 @@ def _value_source(tensor: str, capture: Mapping) -> tuple[str, bool] | None:
     variables = {v["name"] for v in capture["variables"]}
     variable = tensor.rsplit(":", 1)[0].removesuffix("/read")  # a reference variable's value is its snapshot
     paths = sorted((path for path, graph in bindings.items() if graph == variable), key=lambda p: ("[" in p, len(p)))
-    if variable in variables and paths:
-        return f"tf.identity({paths[0]})", True
+    if variable in variables:
+        # A variable only a module of the script's own helper holds: placed when the Model is planned.
+        return f"tf.identity({paths[0] if paths else f'{VARIABLE_MARK}({variable!r})'})", True
     return None
+
+
+def place_variables(code: str, paths: Mapping[str, str]) -> str:
+    """``code`` with each variable a summary reads through a module written as the module attribute holding it."""
+    return re.sub(rf"{VARIABLE_MARK}\('([^']*)'\)", lambda match: paths.get(match.group(1), match.group(0)), code)
 
 
 def summary_values(summary_tensor: str, capture: Mapping, training: bool) -> tuple[str, str]:
