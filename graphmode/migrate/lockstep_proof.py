@@ -110,13 +110,16 @@ def origins(plan: Mapping, trace: Any) -> dict[str, str]:
 
 
 def _worst(report: Any) -> dict | None:
+    from graphmode.parity.divergence import json_ready
+
     quantities = [q for q in (report.lockstep.loss, *report.lockstep.state) if q.over_tolerance.size]
     if not quantities:
         return None
     worst = max(quantities, key=lambda q: q.max_over_tolerance)
     at = int(np.argmax(worst.over_tolerance))
     return {"quantity": "the loss" if worst.kind == "loss" else worst.name, "step": worst.first_step + at,
-            "max_abs_diff": float(worst.max_abs_diffs[at]), "over_tolerance": float(worst.over_tolerance[at])}
+            "max_abs_diff": json_ready(float(worst.max_abs_diffs[at])),
+            "over_tolerance": json_ready(float(worst.over_tolerance[at]))}
 
 
 def summary(report: Any, worst: dict | None) -> str:

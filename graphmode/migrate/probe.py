@@ -45,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         verdict = run(plan)
     except Exception:  # noqa: BLE001 - a proof that breaks is a failed proof, said in the verdict
         verdict = failed(plan["proof"], traceback.format_exc(limit=-8))
+    # Serialized whole before the file is opened: a value JSON cannot hold fails here, never half-written.
+    text = json.dumps(verdict, indent=1, allow_nan=False, default=str)
     with open(plan["verdict"], "w", encoding="utf-8") as handle:
-        json.dump(verdict, handle, indent=1, allow_nan=False, default=str)
+        handle.write(text)
     return 0 if verdict["passed"] else 1
 
 

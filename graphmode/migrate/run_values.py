@@ -201,9 +201,11 @@ class RunValuesReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready fields."""
-        return {"ok": self.ok, "atol": self.atol, "rtol": self.rtol, "calls": self.calls,
-                "compared": [dataclasses.asdict(row) for row in self.compared],
+        """JSON-ready fields (non-finite numbers as strings: a value compared exactly that differs is ``inf``)."""
+        from graphmode.parity.divergence import json_ready
+
+        compared = [{key: json_ready(value) for key, value in dataclasses.asdict(row).items()} for row in self.compared]
+        return {"ok": self.ok, "atol": self.atol, "rtol": self.rtol, "calls": self.calls, "compared": compared,
                 "divergences": [d.to_dict() for d in self.divergences], "not_compared": list(self.not_compared)}
 
 
@@ -235,7 +237,10 @@ def _compare_leaf(site: str, call: int, name: str, reference: np.ndarray, candid
                                over_tolerance=difference.over_tolerance, rule=LOCKSTEP_RULE, origin=origin)
     # Integers, booleans and strings have no rounding: equal or not.
     same = bool(np.array_equal(reference, candidate))
-    row = ComparedValue(site, call, name, reference.shape, 0.0 if same else float("inf"), 0.0 if same else float("inf"))
+    apart = 0.0 if same else float("inf")  # strings: unequal has no distance
+    if not same and reference.dtype.kind in "iub" and reference.size:
+        apart = float(np.max(np.abs(reference.astype(np.float64) - candidate.astype(np.float64))))
+    row = ComparedValue(site, call, name, reference.shape, apart, 0.0 if same else float("inf"))
     if same:
         return row, None
     shown = (reference.tolist(), candidate.tolist()) if reference.size <= 8 else ("...", "...")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -56,3 +57,25 @@ def test_a_demo_whose_values_differ_is_caught_and_the_cli_exits_1(tmp_path):
     assert "migrated but diverges" in out
     assert "first divergence: step 1, run value 'random_normal:0', call 1 of the run at noise_demo.py:7" in out
     assert "noise_demo.py:6  1     add:0" in out  # the sum matched
+
+
+@pytest.mark.slow
+def test_an_integer_value_that_differs_is_reported_and_its_verdict_is_strict_json(tmp_path):
+    # An exact comparison that fails is infinitely over the tolerance; the verdict file must still be JSON that
+    # any reader takes (no bare Infinity), and say by how much the integers differ.
+    from graphmode.migrate.pipeline import migrate_script
+
+    script = tmp_path / "counted_runs.py"
+    shutil.copy(SCRIPTS / "counted_runs.py", script)
+    migration = migrate_script(str(script))
+    assert migration.not_migrated == [], migration.not_migrated
+    assert migration.status == "migrated but diverges", migration.verdict
+    verdict_path = tmp_path / "counted_runs_tf2.migration" / "verdict.json"
+
+    def refuse(constant):
+        raise AssertionError(f"verdict.json holds {constant}, which is not JSON")
+
+    written = json.loads(verdict_path.read_text(), parse_constant=refuse)
+    (row,) = written["run_values"]["compared"]
+    assert (row["name"], row["max_abs_diff"], row["over_tolerance"]) == ("ArgMin:0", 1.0, "inf"), row
+    assert "the original returned 0, the program 1 (compared exactly)" in migration.verdict["summary"]

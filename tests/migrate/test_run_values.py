@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -92,6 +93,25 @@ def test_integers_and_strings_compare_exactly_and_a_missing_call_is_named(tmp_pa
     assert "the original returned 1000000, the program 1000001 (compared exactly)" in report.divergences[0].format()
     assert "the program called compute_hello() 1 times; the original made this call as call 2" in (
         report.divergences[1].format())
+
+
+def test_a_mismatch_is_written_as_strict_json_with_how_far_the_integers_are_apart(tmp_path):
+    # Compared exactly, a mismatch is infinitely over the tolerance: the verdict file must still be JSON any
+    # reader takes (no bare Infinity or NaN), as a NaN a float run value returned must be.
+    recorded, arrays = _recorded(tmp_path, [
+        ((3, 0), ["ArgMin:0"], np.int64(34)), ((4, 0), ["Const:0"], b"Hello"), ((5, 0), ["Mean:0"], np.float32(2))])
+    sites = {"compute_pred": [[3, 0]], "compute_hello": [[4, 0]], "compute_mean": [[5, 0]]}
+    returned = {"compute_pred": [np.int64(1061)], "compute_hello": [np.array(b"Hallo")],
+                "compute_mean": [np.float32("nan")]}
+    report = compare_run_values(recorded, arrays, sites, returned, "demo.py", ATOL, RTOL)
+
+    def refuse(constant):
+        raise AssertionError(f"the report's JSON holds {constant}")
+
+    written = json.loads(json.dumps(report.to_dict(), allow_nan=False), parse_constant=refuse)
+    rows = [(row["name"], row["max_abs_diff"], row["over_tolerance"]) for row in written["compared"]]
+    assert rows == [("ArgMin:0", 1027.0, "inf"), ("Const:0", "inf", "inf"), ("Mean:0", "inf", "inf")], rows
+    assert [d["kind"] for d in written["divergences"]] == ["mismatch", "mismatch", "value"]
 
 
 def test_nothing_compared_is_not_proven(tmp_path):
