@@ -20,12 +20,12 @@ from collections.abc import Mapping
 
 from graphmode.migrate.calls import Signature
 from graphmode.migrate.feeds import string_keys
-from graphmode.migrate.program_text import import_tf2, indent, join, not_migrated_block, segment
+from graphmode.migrate.program_text import NOT_MIGRATED, import_tf2, indent, join, not_migrated_block, segment
 from graphmode.migrate.renames import rename_tf1_symbols
 from graphmode.migrate.run_functions import distinct_signatures, run_function
 from graphmode.migrate.script_plan import ScriptPlan
 from graphmode.migrate.splice import checkpoint_calls, splice_statement
-from graphmode.migrate.statements import Role, Unit, dotted
+from graphmode.migrate.statements import Role, Unit, dotted, module_reads, moved_names
 from graphmode.migrate.summaries import summary_edits
 from graphmode.migrate.variables import variable_statement
 
@@ -76,6 +76,8 @@ class _Writer:
         self.plan = ScriptPlan(source, capture)
         self.optimizer_code = optimizer_code
         self.not_migrated: list[tuple[int, str]] = []
+        self.moved = moved_names(self.plan.units)
+        self.computed_in: dict[int, list[str]] = {}  # a moved statement's first line -> the functions it moved into
 
     # --- the whole program --------------------------------------------------
     def write(self, header: str, planted_epsilon: bool) -> Program:
@@ -99,6 +101,8 @@ class _Writer:
             optimizer = self.optimizer_names[signature.train_op] if signature.train_op is not None else None
             function = run_function(self.plan, signature, name, optimizer)
             self.plan.notes.extend(function.notes)
+            for line in function.statements:
+                self.computed_in.setdefault(line, []).append(name)
             functions.append(function.code)
             train_parameters[signature] = function.parameters
         out: list[str] = []
@@ -130,12 +134,12 @@ class _Writer:
                     out.append(self._refused(unit, problems))
                 else:
                     text = splice_statement(self.plan.lines, unit.node, edits) if edits else text
-                    out.append(string_keys(rename_tf1_symbols(checkpoint_calls(import_tf2(text), self.plan.savers)),
-                                           self.plan.feed_keys))
+                    out.append(self._unless_moved_read(unit, string_keys(
+                        rename_tf1_symbols(checkpoint_calls(import_tf2(text), self.plan.savers)), self.plan.feed_keys)))
             elif unit.role is Role.SUMMARY:
                 out.append(f"# TF1 summary (the functions that fetch it return its values): {text.splitlines()[0]}\n")
             elif unit.role is Role.DRIVER:
-                out.append(self._driver(unit, function_names))
+                out.append(self._unless_moved_read(unit, self._driver(unit, function_names)))
             elif unit.role is Role.UNMIGRATABLE:
                 self.not_migrated.append((unit.node.lineno, unit.reason))
                 out.append(not_migrated_block(text, unit.node.lineno, unit.reason, 0))
@@ -177,6 +181,29 @@ class _Writer:
                                   if call.signature == signature]
                            for signature, name in function_names.items() if signature.train_op is None},
         )
+
+    def _unless_moved_read(self, unit: Unit, written: str) -> str:
+        """``written``, or a NOT MIGRATED block when it reads a name whose statement left module level."""
+        try:
+            read = sorted(module_reads(ast.parse(written)) & self.moved.keys())
+        except SyntaxError:
+            return written
+        if not read or NOT_MIGRATED in written:
+            return written
+        name, source = read[0], self.moved[read[0]]
+        if source.role is Role.PLACEHOLDER or (source.block and name in source.block.placeholders):
+            reason = (f"reads {name!r}, a placeholder (line {source.node.lineno}), in TF2 only a parameter of the "
+                      "functions fed it: no such name exists here")
+        elif self.computed_in.get(source.node.lineno):
+            functions = " and ".join(f"{function}()" for function in self.computed_in[source.node.lineno])
+            reason = (f"reads {name!r}, a graph tensor (line {source.node.lineno}) that TF2 computes only inside "
+                      f"{functions}: no such name exists here; use what {functions} returns (in TF1 it held "
+                      "no value here either, only the tensor's description)")
+        else:
+            reason = (f"reads {name!r}, a graph tensor (line {source.node.lineno}) that no generated function "
+                      "computes (no run call that migrated fetched it): no such name exists here")
+        self.not_migrated.append((unit.node.lineno, reason))
+        return not_migrated_block(segment(self.plan.lines, unit.node), unit.node.lineno, reason, 0)
 
     def _minimizes_through(self, train: Mapping, optimizer_name: str) -> bool:
         node = self.plan.unit_at(train["line"])

@@ -30,6 +30,7 @@ class RunFunction:
     code: str
     parameters: list[str]
     notes: list[str]
+    statements: tuple[int, ...] = ()  # the first lines of the script's statements moved into it
 
 
 def distinct_signatures(calls: list[RunCall]) -> list[Signature]:
@@ -79,7 +80,7 @@ def run_function(plan: ScriptPlan, signature: Signature, name: str, optimizer: s
     # call's arguments against its signatures (a fifth of the MLP's step), and computes the same.
     if computes:
         lines += ["", "", f"{name} = {name}.get_concrete_function()  # {_CONCRETE_COMMENT}"]
-    return RunFunction("\n".join(lines) + "\n", parameters, notes)
+    return RunFunction("\n".join(lines) + "\n", parameters, notes, tuple(unit.node.lineno for unit in units))
 
 
 def _slice(plan: ScriptPlan, wanted: set[str], before: int | None = None) -> tuple[list[Unit], set[str]]:

@@ -14,7 +14,7 @@ import ast
 import dataclasses
 import enum
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from graphmode.migrate.layers import inside_layer, layer_calls
@@ -136,6 +136,53 @@ def assigned_names(node: ast.stmt) -> tuple[str, ...]:
 def used_names(node: ast.AST) -> set[str]:
     """The names a statement reads."""
     return {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)}
+
+
+def module_reads(node: ast.AST) -> set[str]:
+    """The names a statement reads as it runs at module level.
+
+    Not what its ``def`` and ``lambda`` bodies read (that runs when called), nor the names it
+    binds itself (a loop's or a comprehension's variables).
+    """
+    loads, stores, stack = set(), set(), [node]
+    while stack:
+        sub = stack.pop()
+        if isinstance(sub, ast.Name):
+            (loads if isinstance(sub.ctx, ast.Load) else stores).add(sub.id)
+        if not isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(sub))
+    return loads - stores
+
+
+def moved_names(units: Sequence[Unit]) -> dict[str, Unit]:
+    """Names only statements that leave module level bind: forward tensors and placeholders -> their statement.
+
+    In TF2 a forward statement runs inside the functions that compute it and a placeholder is a
+    parameter, so a kept statement that reads such a name (``print(hello)``) would find none.
+    """
+    written = (Role.KEEP, Role.DRIVER, Role.VARIABLE, Role.OPTIMIZER, Role.SAVER, Role.TRAIN)
+    bound = {name for unit in units if unit.role in written for name in _binds(unit.node)}
+    # An if's variable part and a loop's Model lists are bound at module level (`w = model.w`).
+    bound |= {name for unit in units if unit.block is not None
+              for name in (*unit.block.variable_targets, *getattr(unit.block, "lists", ()))}
+    moved: dict[str, Unit] = {}
+    for unit in units:
+        if unit.block is not None:
+            names = (*unit.block.forward_targets, *unit.block.placeholders)
+        else:
+            names = unit.targets if unit.role in (Role.FORWARD, Role.PLACEHOLDER) else ()
+        moved.update({name: unit for name in names if name not in bound})
+    return moved
+
+
+def _binds(node: ast.AST) -> Iterator[str]:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+            yield sub.id
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield sub.name
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            yield from ((alias.asname or alias.name).split(".")[0] for alias in sub.names)
 
 
 def _bound(name: str, bindings: Mapping[str, str]) -> list[str]:

@@ -61,3 +61,28 @@ def test_forbidden_constructs_are_found_in_the_tree_not_in_comments_or_strings()
     assert (4, "tf.compat") in found and (4, "tf.compat.v1.Session") in found
     assert (5, "feed_dict=") in found
     assert all(line >= 4 for line, _ in found)
+
+
+def test_names_only_moved_statements_bind_are_found_and_a_kept_statement_reading_them_too():
+    from graphmode.migrate.statements import Role, module_reads, moved_names, walk_units
+
+    source = ("hello = tf.constant('hi')\n"
+              "x = tf.placeholder(tf.float32)\n"
+              "total = x + 1.0\n"
+              "total = 3\n"
+              "print(hello, x.shape)\n"
+              "for hello in range(2):\n    print([total for _ in range(hello)])\n"
+              "def show():\n    return hello\n")
+    units = list(walk_units(ast.parse(source).body))
+    for unit, role, targets in zip(units, [Role.FORWARD, Role.PLACEHOLDER, Role.FORWARD, Role.KEEP],
+                                   [("hello",), ("x",), ("total",), ("total",)]):
+        unit.role, unit.targets = role, targets
+    # `total` is bound again by a statement the program keeps; `hello` only by the loop, kept too.
+    assert {name: unit.node.lineno for name, unit in moved_names(units[:5]).items()} == {"hello": 1, "x": 2}
+    assert moved_names(units).keys() == {"x"}
+    print_line, loop, function = units[4:]
+    assert module_reads(print_line.node) == {"print", "hello", "x"}
+    # A loop's own variables are its own; a function body reads when called, not here.
+    assert module_reads(loop.node) == {"range", "print", "total"}
+    assert module_reads(function.node) == set()
+

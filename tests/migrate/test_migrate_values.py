@@ -79,3 +79,25 @@ def test_an_integer_value_that_differs_is_reported_and_its_verdict_is_strict_jso
     (row,) = written["run_values"]["compared"]
     assert (row["name"], row["max_abs_diff"], row["over_tolerance"]) == ("ArgMin:0", 1.0, "inf"), row
     assert "the original returned 0, the program 1 (compared exactly)" in migration.verdict["summary"]
+
+
+@pytest.mark.slow
+def test_a_tensor_printed_outside_a_run_is_not_migrated_and_the_program_still_runs(tmp_path):
+    # The tutorials' `print(hello)` before `sess.run(hello)`: the statement building `hello` moves into the
+    # function that computes it, so a kept statement reading the name would raise NameError in the program.
+    from graphmode.migrate.pipeline import migrate_script
+
+    script = tmp_path / "printed_tensors.py"
+    shutil.copy(SCRIPTS / "printed_tensors.py", script)
+    migration = migrate_script(str(script))
+    reasons = {int(where.rsplit(":", 1)[1]): why for where, why in migration.not_migrated}
+    assert sorted(reasons) == [5, 8, 10], migration.not_migrated
+    assert reasons[5].startswith("reads 'greeting', a graph tensor (line 4) that TF2 computes only inside "
+                                 "compute_greeting()"), reasons[5]
+    assert reasons[8].startswith("reads 'x', a placeholder (line 6)"), reasons[8]
+    assert reasons[10].startswith("reads 'total', a graph tensor (line 9) that no generated function computes"), reasons[10]
+    assert migration.status == "not migrated"
+    completed = subprocess.run([sys.executable, migration.output], cwd=tmp_path, capture_output=True, text=True,
+                               timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.splitlines() == ["b'graph mode'", "[2. 4.]"], completed.stdout
