@@ -8,6 +8,7 @@ the migrated program's process can use it.
 from __future__ import annotations
 
 import ast
+import os
 from typing import NamedTuple
 
 # TF1 constructs a TF2 program has no use for: attribute or name -> why it is forbidden.
@@ -55,3 +56,57 @@ def forbidden_constructs(source: str) -> list[Finding]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(FORBIDDEN_MODULES):
             findings.append(Finding(node.lineno, f"from {node.module} import ...", "a TF1 module"))
     return findings
+
+
+def local_modules(source: str, folder: str) -> list[tuple[int, str, str]]:
+    """The modules of ``folder`` (the script's own helpers) that ``source`` imports: (line, module, file) each.
+
+    migrate rewrites the script only; what the program imports from beside it runs as written.
+    """
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*"]
+        else:
+            continue
+        for name in names:
+            base = os.path.join(folder, *name.split("."))
+            path = next((p for p in (base + ".py", os.path.join(base, "__init__.py")) if os.path.isfile(p)), None)
+            if path is not None:
+                found.append((node.lineno, name, path))
+    return found
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {sub.id if isinstance(sub, ast.Name) else sub.attr
+            for sub in ast.walk(node) if isinstance(sub, (ast.Name, ast.Attribute))}
+
+
+def used_part(module_source: str, program_source: str) -> str:
+    """``module_source`` with the top-level functions and classes the program never reaches blanked out.
+
+    Reached: named by the program, by the module's other statements, or by a function reached.
+    Line numbers are kept, so what is found in the rest points at the module's own lines.
+    """
+    tree = ast.parse(module_source)
+    definitions = [node for node in tree.body
+                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    wanted = _names(ast.parse(program_source))
+    wanted |= {name for node in tree.body if node not in definitions for name in _names(node)}
+    reached: list[ast.stmt] = []
+    grown = True
+    while grown:
+        grown = False
+        for node in definitions:
+            if node.name in wanted and node not in reached:
+                reached.append(node)
+                wanted |= _names(node)
+                grown = True
+    lines = module_source.splitlines(keepends=True)
+    for node in definitions:
+        if node not in reached:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            lines[first - 1 : node.end_lineno] = ["\n"] * (node.end_lineno - first + 1)
+    return "".join(lines)

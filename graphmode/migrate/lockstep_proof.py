@@ -161,7 +161,7 @@ def prove_training(plan: Mapping, program: ProgramRun) -> dict:
     steps = _ProgramSteps(plan, trace_of)
     _, error = program.execute(steps.hook)
     if error is not None:
-        return failed(PROOF, f"{error}\n(after {steps.steps} training steps)")
+        return failed(PROOF, error, f"after {steps.steps} training steps")
     if not steps.steps:
         return failed(PROOF, "the program never called its training step")
     if steps.steps < steps.limit:

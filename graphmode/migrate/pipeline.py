@@ -25,10 +25,11 @@ from collections.abc import Sequence
 from graphmode.errors import MigrationError
 from graphmode.migrate.capture import TRACE_FOLDER
 from graphmode.migrate.fastforward import describe_recording, describe_sites
-from graphmode.migrate.forbidden import forbidden_constructs
+from graphmode.migrate.forbidden import forbidden_constructs, local_modules, used_part
 from graphmode.migrate.optimizers import optimizer_code, step_counters
 from graphmode.migrate.program import Program, write_program
 from graphmode.migrate.program_run import failed
+from graphmode.migrate.renames import tf1_only_names
 from graphmode.trace.format import INDEX_FILE
 
 DEFAULT_STEPS = 100
@@ -224,6 +225,34 @@ def _run_values_plan(program: Program, capture: dict, script: str, output: str, 
     }
 
 
+def _tf1_constructs(source: str) -> list[tuple[int, str, str]]:
+    """The TF1 constructs in ``source``: forbidden ones, and TF1 names TensorFlow 2 does not have."""
+    found = [tuple(finding) for finding in forbidden_constructs(source)]
+    seen = {(line, written) for line, written, _ in found}
+    found += [(line, name, f"a TF1 name TensorFlow 2 has {f'as {new}' if new else 'only in tf.compat.v1'}")
+              for line, name, new in tf1_only_names(source) if (line, name) not in seen]
+    return sorted(found)
+
+
+def _tf1_helpers(script: str, program: str, folder: str) -> list[tuple[str, str]]:
+    """A NOT MIGRATED entry for each module beside the script the program imports and runs TF1 code from."""
+    entries = []
+    for line, module, path in local_modules(script, folder):
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            try:
+                found = _tf1_constructs(used_part(handle.read(), program))
+            except SyntaxError:
+                continue  # Python the program cannot import either: its own error says so
+        if found:
+            where, written, why = found[0]
+            more = f" (and {len(found) - 1} more TF1 construct(s) there)" if len(found) > 1 else ""
+            entries.append((f"{os.path.relpath(path, folder)}:{where}", (
+                f"{written}: {why}{more}; the script imports {module} (line {line}) from its own folder, "
+                "and migrate rewrites the script only: migrate that module too, or bring what the script uses "
+                "from it into the script")))
+    return entries
+
+
 def migrate_script(
     script: str,
     output: str | None = None,
@@ -275,8 +304,9 @@ def migrate_script(
     base = os.path.basename(script)
     not_migrated = [(f"{base}:{line}", reason) for line, reason in problems + program.not_migrated]
     try:
-        not_migrated += [(f"{os.path.basename(output)}:{f.line}", f"{f.written}: {f.why} is still in the output")
-                         for f in forbidden_constructs(program.code)]
+        not_migrated += [(f"{os.path.basename(output)}:{line}", f"{written}: {why} is still in the output")
+                         for line, written, why in _tf1_constructs(program.code)]
+        not_migrated += _tf1_helpers(source, program.code, os.path.dirname(script))
     except SyntaxError as error:
         not_migrated.append((f"{os.path.basename(output)}:{error.lineno}",
                              f"the written program does not parse ({error.msg}); a migrate bug, please report it"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import builtins
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Collection, Mapping
@@ -71,7 +72,24 @@ class ProgramRun:
         return namespace, None
 
 
-def failed(proof: str, error: str) -> dict:
-    """The verdict of a proof that could not be carried out."""
-    return {"proof": proof, "passed": False, "error": error, "summary": f"FAILED: {error.strip().splitlines()[-1]}",
+def failed(proof: str, error: str, when: str = "") -> dict:
+    """The verdict of a proof that could not be carried out.
+
+    Args:
+        proof: which proof.
+        error: why, a traceback's text included: the summary line is its last line (the exception),
+            with the innermost frame's file and line.
+        when: where the program had got to (``after 0 training steps``), added to both.
+    """
+    frames = re.findall(r'File "([^"]+)", line (\d+)', error)
+    where = ""
+    if frames:
+        path, line = frames[-1]
+        shown = os.path.relpath(path) if os.path.isabs(path) else path
+        where = f" ({shown if not shown.startswith('..') else os.path.basename(path)}:{line}"
+        where += f", {when})" if when else ")"
+    elif when:
+        where = f" ({when})"
+    summary = f"FAILED: {error.strip().splitlines()[-1]}{where}"
+    return {"proof": proof, "passed": False, "error": error + (f"\n({when})" if when else ""), "summary": summary,
             "report": "", "first_divergence": None, "worst": None}

@@ -14,7 +14,7 @@ import functools
 import io
 import tokenize
 
-from graphmode._runtime import tf1_keyword_renames, tf1_symbol_renames
+from graphmode._runtime import tf, tf1_keyword_renames, tf1_symbol_renames
 
 # TF1 name -> TF2 name where TensorFlow's table says tf.compat.v1 but a TF2 call is the same computation.
 EXACT_TF2 = {
@@ -98,3 +98,37 @@ def rename_tf1_symbols(code: str) -> str:
         line = lines[start_row - 1]
         lines[start_row - 1] = line[:start_col] + text + line[end_col:]
     return "".join(lines)
+
+
+def _in_tf2(dotted: str) -> bool:
+    found = tf
+    for part in dotted.split(".")[1:]:
+        found = getattr(found, part, None)
+        if found is None:
+            return False
+    return True
+
+
+def tf1_only_names(code: str) -> list[tuple[int, str, str | None]]:
+    """The TF1 names in ``code``'s syntax tree (``tf.``-dotted) that TensorFlow 2 does not have.
+
+    Returns ``(line, name, TF2 name)`` each, the TF2 name None where TF2 has the name only in
+    ``tf.compat.v1``. A name TensorFlow's table renames but TF2 still has (``tf.losses.mean_squared_error``,
+    Keras' now) is not listed: it runs, and the proof judges what it computes.
+    """
+    renames = tf1_symbol_renames()
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        parts, inner = [], node
+        while isinstance(inner, ast.Attribute):
+            parts.append(inner.attr)
+            inner = inner.value
+        if not (isinstance(inner, ast.Name) and inner.id == "tf"):
+            continue
+        dotted = ".".join(["tf", *reversed(parts)])
+        if dotted in renames and renames[dotted] != dotted and not _in_tf2(dotted):
+            new = renames[dotted]
+            found.append((node.lineno, dotted, table().get(dotted, None if not new or "compat.v1" in new else new)))
+    return sorted(found)

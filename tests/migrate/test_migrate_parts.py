@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 
 import pytest
 
@@ -86,3 +87,56 @@ def test_names_only_moved_statements_bind_are_found_and_a_kept_statement_reading
     assert module_reads(loop.node) == {"range", "print", "total"}
     assert module_reads(function.node) == set()
 
+
+def test_tf1_names_tensorflow_2_lacks_are_found_with_their_tf2_names():
+    from graphmode.migrate.renames import tf1_only_names
+
+    code = ("w = tf.Variable(tf.random_normal([2]))  # tf.arg_max in a comment\n"
+            "x = tf.placeholder(tf.float32)\n"
+            "loss = tf.losses.mean_squared_error(a, b) + tf.math.log(c)\n"
+            "s = 'tf.random_uniform'\n")
+    # tf.losses.mean_squared_error is renamed by TensorFlow's table but TF2 has it (Keras'): it runs.
+    assert tf1_only_names(code) == [(1, "tf.random_normal", "tf.random.normal"), (2, "tf.placeholder", None)]
+
+
+def test_a_helper_module_beside_the_script_is_found_and_only_what_the_program_reaches_is_kept(tmp_path):
+    from graphmode.migrate.forbidden import forbidden_constructs, local_modules, used_part
+
+    (tmp_path / "libs").mkdir()
+    (tmp_path / "libs" / "init.py").write_text("")
+    (tmp_path / "tools.py").write_text("")
+    script = "import os\nimport tools\nfrom libs.init import *\nfrom libs import init as again\nimport numpy\n"
+    found = [(line, name, os.path.relpath(path, tmp_path)) for line, name, path in local_modules(script, str(tmp_path))]
+    assert found == [(2, "tools", "tools.py"), (3, "libs.init", os.path.join("libs", "init.py")),
+                     (4, "libs.init", os.path.join("libs", "init.py"))]
+    module = ("import tensorflow as tf\n"
+              "\n"
+              "def weight(shape):\n"
+              "    return tf.Variable(_draw(shape))\n"
+              "\n"
+              "def _draw(shape):\n"
+              "    return tf.random_normal(shape)\n"
+              "\n"
+              "@staticmethod\n"
+              "def inputs():\n"
+              "    return tf.placeholder(tf.float32)\n")
+    kept = used_part(module, "w = weight([2, 3])\n")
+    assert kept.count("\n") == module.count("\n")  # the module's own line numbers
+    assert "_draw(shape)" in kept and "tf.random_normal" in kept  # reached through weight
+    assert "placeholder" not in kept and "staticmethod" not in kept
+    assert forbidden_constructs(used_part(module, "x = inputs()\n"))[0][:2] == (11, "tf.placeholder")
+
+
+def test_a_failed_proof_names_the_exception_where_it_was_raised_and_how_far_the_program_got():
+    from graphmode.migrate.program_run import failed
+
+    error = ("Traceback (most recent call last):\n"
+             '  File "prog_tf2.py", line 55, in <module>\n'
+             '  File "libs/utils.py", line 102, in weight_variable\n'
+             "AttributeError: module 'tensorflow' has no attribute 'random_normal'\n")
+    verdict = failed("lockstep", error, "after 0 training steps")
+    assert verdict["summary"] == ("FAILED: AttributeError: module 'tensorflow' has no attribute 'random_normal' "
+                                  "(libs/utils.py:102, after 0 training steps)")
+    assert verdict["error"].endswith("(after 0 training steps)")
+    assert failed("lockstep", "the program never called its training step")["summary"] == (
+        "FAILED: the program never called its training step")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,32 @@ def test_the_cli_names_a_missing_script_and_exits_2(tmp_path):
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 2
     assert f"graphmode migrate: error: cannot migrate '{tmp_path / 'train.py'}': no such file" in completed.stderr
+
+
+@pytest.mark.slow
+def test_a_helper_module_beside_the_script_with_tf1_names_is_named_not_imported_silently(tmp_path):
+    # migrate rewrites the script only: the program would import the helper as written and fail in TF2
+    # (`module 'tensorflow' has no attribute 'random_normal'`) before its first step.
+    from graphmode.migrate.pipeline import migrate_script
+
+    (tmp_path / "tf1_helpers").mkdir()
+    (tmp_path / "tf1_helpers" / "weights.py").write_text(
+        "import tensorflow as tf\n"
+        "\n"
+        "\n"
+        "def normal_variable(shape):\n"
+        "    return tf.Variable(tf.random_normal(shape, stddev=0.1))\n"
+        "\n"
+        "\n"
+        "def never_called():\n"
+        "    return tf.placeholder(tf.float32)\n"
+    )
+    script = tmp_path / "fit_with_helper.py"
+    shutil.copy(SCRIPTS / "fit_with_helper.py", script)
+    migration = migrate_script(str(script), steps=3)
+    assert migration.not_migrated == [(
+        os.path.join("tf1_helpers", "weights.py") + ":5",
+        "tf.random_normal: a TF1 name TensorFlow 2 has as tf.random.normal; the script imports tf1_helpers.weights "
+        "(line 6) from its own folder, and migrate rewrites the script only: migrate that module too, or bring what "
+        "the script uses from it into the script")], migration.not_migrated
+    assert migration.status == "not migrated"
