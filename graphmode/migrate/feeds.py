@@ -15,6 +15,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection, Mapping, Sequence
 
+# A TF1 feed may replace the value of any tensor, a computed one too (`a = tf.add(2, 5)`, `feed_dict={a: 15}`).
+_FEED_ONLY_PLACEHOLDERS = ("TF1 let a feed replace a computed tensor's value, but TF2 functions take arguments only "
+                           "where TF1 had placeholders, so make what is fed a placeholder")
+
 
 def placeholder_names(capture: Mapping) -> dict[str, list[str]]:
     """TF1 placeholder tensor name -> the plain Python names that held it while the script ran."""
@@ -34,8 +38,12 @@ def recorded_feeds(site: Mapping | None, capture: Mapping) -> tuple[tuple[str, .
     names = []
     for tensor in site["feeds"]:
         if tensor not in held:
-            return (), (f"it feeds {tensor}, which is not a placeholder held by a plain name: TF2 functions take "
-                        "arguments only where TF1 had placeholders, so feed a placeholder instead")
+            holders = [path for path, graph in capture["bindings"].items() if graph == tensor]
+            shown = f"{holders[0]} ({tensor})" if holders else tensor
+            if tensor.removesuffix(":0") in capture["placeholders"]:
+                return (), (f"it feeds the placeholder {shown}, which no plain name held when the call ran: migrate "
+                            "cannot tell which parameter name the dict's key should become")
+            return (), f"it feeds {shown}, which is not a placeholder: {_FEED_ONLY_PLACEHOLDERS}"
         if len(held[tensor]) > 1:
             return (), (f"the placeholder {tensor} it feeds is held by several names ({', '.join(held[tensor])}): "
                         "migrate cannot tell which parameter name the dict's key should become")
@@ -54,8 +62,7 @@ def check_literal_feeds(keys: Sequence[str], site: Mapping | None, capture: Mapp
         recorded = [capture["bindings"].get(key, "?") for key in keys]
     for key, tensor in zip(keys, recorded):
         if tensor.removesuffix(":0") not in capture["placeholders"]:
-            return (f"it feeds {key} ({tensor}), which is not a placeholder: TF2 functions take arguments only "
-                    "where TF1 had placeholders, so feed a placeholder instead")
+            return f"it feeds {key} ({tensor}), which is not a placeholder: {_FEED_ONLY_PLACEHOLDERS}"
     return ""
 
 

@@ -44,7 +44,11 @@ def test_the_recording_says_which_parameters_a_named_feed_holds():
     capture = _capture()
     assert recorded_feeds({"feeds": ["y:0", "x:0"]}, capture) == (("y", "x"), "")
     names, why = recorded_feeds({"feeds": ["add:0"]}, capture)
-    assert names == () and "it feeds add:0, which is not a placeholder" in why
+    assert names == () and why.startswith("it feeds logits (add:0), which is not a placeholder: TF1 let a feed "
+                                          "replace a computed tensor's value"), why
+    in_a_dict = _capture(bindings={"inputs['x']": "x:0"})
+    assert recorded_feeds({"feeds": ["x:0"]}, in_a_dict)[1].startswith(
+        "it feeds the placeholder inputs['x'] (x:0), which no plain name held when the call ran")
     twice = _capture(bindings=dict(_capture()["bindings"], inputs="x:0"))
     assert "held by several names (x, inputs)" in recorded_feeds({"feeds": ["x:0"]}, twice)[1]
     assert "never ran while migrate recorded" in recorded_feeds(None, capture)[1]
