@@ -31,6 +31,7 @@ import dataclasses
 import textwrap
 from collections.abc import Mapping
 
+from graphmode.migrate.splice import offset
 from graphmode.migrate.statements import dotted, used_names
 from graphmode.migrate.variables import VariableStatementError, get_variable_call
 
@@ -120,10 +121,9 @@ def _variable_text(statement: ast.Assign, text: str, names: tuple[str, ...], att
     tree = ast.parse(text)
     call = tree.body[0].value
     pick = f"{names!r}[len(self.{attribute})]"
-    lines = text.splitlines(keepends=True)
 
     def at(line: int, column: int) -> int:
-        return sum(len(item) for item in lines[: line - 1]) + column
+        return offset(text, line, column)
 
     start, end = at(call.lineno, call.col_offset), at(call.end_lineno, call.end_col_offset)
     if dotted(call.func).endswith("get_variable"):

@@ -15,6 +15,7 @@ import io
 import tokenize
 
 from graphmode._runtime import tf, tf1_keyword_renames, tf1_symbol_renames
+from graphmode.migrate.splice import char_column
 
 # TF1 name -> TF2 name where TensorFlow's table says tf.compat.v1 but a TF2 call is the same computation.
 EXACT_TF2 = {
@@ -56,6 +57,7 @@ def _rename_keywords(code: str) -> str:
     lines = code.splitlines(keepends=True)
     for line, column, old, new in sorted(edits, reverse=True):
         text = lines[line - 1]
+        column = char_column(text, column)
         if text[column: column + len(old)] == old:
             lines[line - 1] = text[:column] + new + text[column + len(old):]
     return "".join(lines)

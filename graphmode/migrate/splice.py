@@ -11,10 +11,16 @@ import textwrap
 from collections.abc import Callable, Sequence
 
 
+def char_column(line: str, column: int) -> int:
+    """The index in ``line`` of an AST column, which counts UTF-8 bytes (``print('정확도:', ...)``)."""
+    return len(line.encode()[:column].decode(errors="ignore"))
+
+
 def offset(text: str, line: int, column: int) -> int:
-    """The character offset of (1-based line, column) in ``text``."""
+    """The character offset in ``text`` of an AST position (1-based line, column in UTF-8 bytes)."""
     lines = text.splitlines(keepends=True)
-    return sum(len(item) for item in lines[: line - 1]) + column
+    return sum(len(item) for item in lines[: line - 1]) + (char_column(lines[line - 1], column) if line <= len(lines)
+                                                           else column)
 
 
 def inside(inner: ast.AST, outer: ast.AST) -> bool:
@@ -66,8 +72,8 @@ def splice_statement(lines: list[str], node: ast.stmt, edits: Sequence[tuple[ast
     chunk = lines[start - 1 : node.end_lineno]
     for call, text in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
         first, last = call.lineno - start, call.end_lineno - start
-        head = chunk[first][: call.col_offset]
-        tail = chunk[last][call.end_col_offset :]
+        head = chunk[first][: char_column(chunk[first], call.col_offset)]
+        tail = chunk[last][char_column(chunk[last], call.end_col_offset) :]
         chunk[first : last + 1] = [head + text + tail]
     text = textwrap.dedent("".join(chunk))
     return "".join(line for line in text.splitlines(keepends=True) if line.strip() != "pass  # dropped")
@@ -88,5 +94,6 @@ def checkpoint_calls(text: str, savers: set[str]) -> str:
     lines = text.splitlines(keepends=True)
     for node, replacement in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
         first, last = node.lineno - 1, node.end_lineno - 1
-        lines[first : last + 1] = [lines[first][: node.col_offset] + replacement + lines[last][node.end_col_offset :]]
+        head = lines[first][: char_column(lines[first], node.col_offset)]
+        lines[first : last + 1] = [head + replacement + lines[last][char_column(lines[last], node.end_col_offset) :]]
     return "".join(lines)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
+from graphmode.migrate.splice import offset
+
 # TF1 initializer -> (Keras initializer, its positional parameter names in TF1 order).
 _INITIALIZERS = {
     "glorot_uniform_initializer": ("GlorotUniform", ("seed",)),
@@ -30,11 +32,6 @@ _DROPPED_KEYWORDS = {"dtype", "seed"}
 
 class VariableStatementError(ValueError):
     """A variable statement migrate cannot rewrite (the reason is the message)."""
-
-
-def _offset(text: str, line: int, column: int) -> int:
-    lines = text.splitlines(keepends=True)
-    return sum(len(item) for item in lines[: line - 1]) + column
 
 
 def keras_initializer(node: ast.AST | None, source: str) -> str:
@@ -89,21 +86,21 @@ def variable_statement(text: str, unit, capture: Mapping) -> str:
             f"{len(calls)} variable calls in the statement but {len(created)} variables were created by it"
         )
     for call, name in zip(calls, created):
-        start = _offset(text, call.lineno, call.col_offset)
-        end = _offset(text, call.end_lineno, call.end_col_offset)
+        start = offset(text, call.lineno, call.col_offset)
+        end = offset(text, call.end_lineno, call.end_col_offset)
         if ast.unparse(call.func).endswith("get_variable"):
             edits.append((start, end, get_variable_call(call, text, name)))
             continue
         keyword = next((k for k in call.keywords if k.arg == "name"), None)
         if keyword is not None:
             value = keyword.value
-            edits.append((_offset(text, value.lineno, value.col_offset),
-                          _offset(text, value.end_lineno, value.end_col_offset), repr(name)))
+            edits.append((offset(text, value.lineno, value.col_offset),
+                          offset(text, value.end_lineno, value.end_col_offset), repr(name)))
         else:
             edits.append((end - 1, end - 1, f", name={name!r}"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            at = _offset(text, node.lineno, node.col_offset)
+            at = offset(text, node.lineno, node.col_offset)
             edits.append((at, at, "self."))
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]

@@ -7,8 +7,10 @@ import os
 
 import pytest
 
+from graphmode.migrate.feeds import string_keys
 from graphmode.migrate.forbidden import forbidden_constructs
 from graphmode.migrate.renames import rename_tf1_symbols
+from graphmode.migrate.splice import char_column, checkpoint_calls, offset, splice_statement
 from graphmode.migrate.statements import Unit
 from graphmode.migrate.variables import VariableStatementError, variable_statement
 
@@ -140,3 +142,31 @@ def test_a_failed_proof_names_the_exception_where_it_was_raised_and_how_far_the_
     assert verdict["error"].endswith("(after 0 training steps)")
     assert failed("lockstep", "the program never called its training step")["summary"] == (
         "FAILED: the program never called its training step")
+
+
+# AST columns count UTF-8 bytes; a script that prints Korean or Chinese labels must still be spliced at the call.
+_KOREAN = "print('정확도:', sess.run(accuracy, feed_dict={X: xs}))  # 끝\n"
+
+
+def test_ast_byte_columns_become_character_indices_on_non_ascii_lines():
+    call = ast.parse(_KOREAN).body[0].value.args[1]
+    assert call.col_offset != _KOREAN.index("sess.run")  # the byte column is past the character index
+    assert char_column(_KOREAN, call.col_offset) == _KOREAN.index("sess.run")
+    assert offset("x = 1\n" + _KOREAN, 2, call.end_col_offset) == len("x = 1\n") + _KOREAN.index(")  # 끝")
+
+
+def test_a_call_after_non_ascii_text_is_replaced_whole():
+    call = ast.parse(_KOREAN).body[0].value.args[1]
+    spliced = splice_statement([_KOREAN], ast.parse(_KOREAN).body[0], [(call, "evaluate(xs)")])
+    assert spliced == "print('정확도:', evaluate(xs))  # 끝\n"
+
+
+def test_feed_keys_and_checkpoint_calls_after_non_ascii_text_are_rewritten_in_place():
+    assert string_keys("d = {'가': 1, X: xs}\n", {"X"}) == "d = {'가': 1, \"X\": xs}\n"
+    assert checkpoint_calls("print('저장'); saver.save(sess, 'm.ckpt')\n", {"saver"}) == (
+        "print('저장'); saver.write('m.ckpt')\n")
+
+
+def test_keyword_renames_after_non_ascii_text_land_on_the_keyword():
+    code = "s = '합계'; t = tf.reduce_sum(x, reduction_indices=[1])\n"
+    assert rename_tf1_symbols(code) == "s = '합계'; t = tf.reduce_sum(x, axis=[1])\n"
