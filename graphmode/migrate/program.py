@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 from graphmode.migrate.calls import Signature
 from graphmode.migrate.feeds import string_keys
+from graphmode.migrate.model_place import place_model
 from graphmode.migrate.program_text import NOT_MIGRATED, import_tf2, indent, join, not_migrated_block, segment
 from graphmode.migrate.renames import rename_tf1_symbols
 from graphmode.migrate.run_functions import distinct_signatures, run_function
@@ -114,9 +115,9 @@ class _Writer:
             c.signature in function_names for c in self.plan.run_calls if c.node.lineno in u.lines)]
         if calling and calling[0] <= last_graph:
             last_graph = max(calling[0] - 1, 0)
-        last_variable = max((i for i, u in enumerate(self.plan.units)
-                             if u.role is Role.VARIABLE or self.plan.parts.makes(u)
-                             or (u.block and u.block.variables)), default=-1)
+        last_variable = max((i for i, u in enumerate(self.plan.units) if self._moves_into_model(u)), default=-1)
+        model = self._model(planted_epsilon) if last_variable >= 0 else ""
+        place = place_model(self.plan.units, model, last_variable, self._moves_into_model)
         last_import = max((i for i, u in enumerate(self.plan.units)
                            if isinstance(u.node, (ast.Import, ast.ImportFrom)) and u.depth == 0), default=-1)
         for index, unit in enumerate(self.plan.units):
@@ -128,6 +129,9 @@ class _Writer:
                 code, still_called = module_class
                 kept = rename_tf1_symbols(text) + "\n\n" if still_called else ""
                 out.append(kept + rename_tf1_symbols(code))
+            elif (early := place.early_read(index, unit)) is not None:
+                self.not_migrated.append((unit.node.lineno, early))
+                out.append(not_migrated_block(text, unit.node.lineno, early, 0))
             elif unit.role is Role.KEEP:
                 edits, problems = summary_edits(unit.node, self.plan.capture["source"], self.plan.capture)
                 if problems:
@@ -160,8 +164,8 @@ class _Writer:
                 target = unit.targets[0] if unit.targets else "saver"
                 out.append(f"{target} = tf.train.Checkpoint(model={self.plan.model_name})  "
                            "# was tf.train.Saver: TF1 names load by name\n")
-            if index == last_variable:
-                out.append(self._model(planted_epsilon))
+            if index == place.after:
+                out.append(model)
             if index == last_graph:
                 out.append("\n\n" + "\n\n".join(functions) + "\n\n")
             if index == last_import:
@@ -237,6 +241,10 @@ class _Writer:
         self.plan.notes.extend(notes)
         comment = f"# TF1: {train['tf1_class']}" + (f"; {notes[0]}" if notes else "")
         return f"{''.join(definition)}{comment}\n{name} = {code}\n"
+
+    def _moves_into_model(self, unit: Unit) -> bool:
+        """Whether the statement's variables move into the Model."""
+        return unit.role is Role.VARIABLE or self.plan.parts.makes(unit) or bool(unit.block and unit.block.variables)
 
     def _model(self, planted_epsilon: bool) -> str:
         body, aliases, last_scope = [], [], ()

@@ -161,7 +161,7 @@ def moved_names(units: Sequence[Unit]) -> dict[str, Unit]:
     parameter, so a kept statement that reads such a name (``print(hello)``) would find none.
     """
     written = (Role.KEEP, Role.DRIVER, Role.VARIABLE, Role.OPTIMIZER, Role.SAVER, Role.TRAIN)
-    bound = {name for unit in units if unit.role in written for name in _binds(unit.node)}
+    bound = {name for unit in units if unit.role in written for name in bound_names(unit.node)}
     # An if's variable part and a loop's Model lists are bound at module level (`w = model.w`).
     bound |= {name for unit in units if unit.block is not None
               for name in (*unit.block.variable_targets, *getattr(unit.block, "lists", ()))}
@@ -175,7 +175,8 @@ def moved_names(units: Sequence[Unit]) -> dict[str, Unit]:
     return moved
 
 
-def _binds(node: ast.AST) -> Iterator[str]:
+def bound_names(node: ast.AST) -> Iterator[str]:
+    """The names a statement binds (assignments, definitions, imports), its nested blocks included."""
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
             yield sub.id
