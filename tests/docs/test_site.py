@@ -29,6 +29,6 @@ def test_the_site_builds_strictly(tmp_path):
 def test_the_readme_is_a_landing_page():
     readme = (ROOT / "README.md").read_text()
     # One example per job, depth in docs/; the migrate example is a whole program shown unedited beside its
-    # original (with what migrate printed), which takes about 90 of these lines.
-    assert len(readme.splitlines()) < 360, "README.md is the landing page: depth goes to docs/"
+    # original (with what migrate printed), which takes about 90 of these lines, and the corpus results about 10.
+    assert len(readme.splitlines()) < 365, "README.md is the landing page: depth goes to docs/"
     assert "## Quick start" in readme
