@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection, Mapping, Sequence
 
-from graphmode.migrate.splice import char_column
+from graphmode.migrate.splice import replace_node
 
 # A TF1 feed may replace the value of any tensor, a computed one too (`a = tf.add(2, 5)`, `feed_dict={a: 15}`).
 _FEED_ONLY_PLACEHOLDERS = ("TF1 let a feed replace a computed tensor's value, but TF2 functions take arguments only "
@@ -107,7 +107,5 @@ def string_keys(text: str, placeholders: Collection[str]) -> str:
             keys.append(node.slice)
     lines = text.splitlines(keepends=True)
     for key in sorted(keys, key=lambda k: (k.lineno, k.col_offset), reverse=True):
-        line = lines[key.lineno - 1]
-        lines[key.lineno - 1] = (line[: char_column(line, key.col_offset)] + f'"{key.id}"'
-                                 + line[char_column(line, key.end_col_offset) :])
+        replace_node(lines, key, f'"{key.id}"')
     return "".join(lines)

@@ -121,11 +121,7 @@ def _variable_text(statement: ast.Assign, text: str, names: tuple[str, ...], att
     tree = ast.parse(text)
     call = tree.body[0].value
     pick = f"{names!r}[len(self.{attribute})]"
-
-    def at(line: int, column: int) -> int:
-        return offset(text, line, column)
-
-    start, end = at(call.lineno, call.col_offset), at(call.end_lineno, call.end_col_offset)
+    start, end = offset(text, call.lineno, call.col_offset), offset(text, call.end_lineno, call.end_col_offset)
     if dotted(call.func).endswith("get_variable"):
         try:
             written = get_variable_call(call, text, _NAME_SENTINEL)
@@ -136,7 +132,8 @@ def _variable_text(statement: ast.Assign, text: str, names: tuple[str, ...], att
     if keyword is None:
         return text[: end - 1] + f", name={pick}" + text[end - 1 :]
     value = keyword.value
-    return text[: at(value.lineno, value.col_offset)] + pick + text[at(value.end_lineno, value.end_col_offset) :]
+    return (text[: offset(text, value.lineno, value.col_offset)] + pick
+            + text[offset(text, value.end_lineno, value.end_col_offset) :])
 
 
 def split_loop(node: ast.For, lines: list[str], source: str, capture: Mapping,

@@ -19,8 +19,16 @@ def char_column(line: str, column: int) -> int:
 def offset(text: str, line: int, column: int) -> int:
     """The character offset in ``text`` of an AST position (1-based line, column in UTF-8 bytes)."""
     lines = text.splitlines(keepends=True)
-    return sum(len(item) for item in lines[: line - 1]) + (char_column(lines[line - 1], column) if line <= len(lines)
-                                                           else column)
+    before = sum(len(item) for item in lines[: line - 1])
+    return before + (char_column(lines[line - 1], column) if line <= len(lines) else column)
+
+
+def replace_node(lines: list[str], node: ast.AST, text: str, first_line: int = 1) -> None:
+    """Replaces the source of ``node`` in ``lines`` (``lines[0]`` being line ``first_line``) with ``text``, in place."""
+    first, last = node.lineno - first_line, node.end_lineno - first_line
+    head = lines[first][: char_column(lines[first], node.col_offset)]
+    tail = lines[last][char_column(lines[last], node.end_col_offset) :]
+    lines[first : last + 1] = [head + text + tail]
 
 
 def inside(inner: ast.AST, outer: ast.AST) -> bool:
@@ -71,10 +79,7 @@ def splice_statement(lines: list[str], node: ast.stmt, edits: Sequence[tuple[ast
     start = node.lineno
     chunk = lines[start - 1 : node.end_lineno]
     for call, text in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
-        first, last = call.lineno - start, call.end_lineno - start
-        head = chunk[first][: char_column(chunk[first], call.col_offset)]
-        tail = chunk[last][char_column(chunk[last], call.end_col_offset) :]
-        chunk[first : last + 1] = [head + text + tail]
+        replace_node(chunk, call, text, first_line=start)
     text = textwrap.dedent("".join(chunk))
     return "".join(line for line in text.splitlines(keepends=True) if line.strip() != "pass  # dropped")
 
@@ -93,7 +98,5 @@ def checkpoint_calls(text: str, savers: set[str]) -> str:
             edits.append((node, f"{receiver}.{method}({path})"))
     lines = text.splitlines(keepends=True)
     for node, replacement in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
-        first, last = node.lineno - 1, node.end_lineno - 1
-        head = lines[first][: char_column(lines[first], node.col_offset)]
-        lines[first : last + 1] = [head + replacement + lines[last][char_column(lines[last], node.end_col_offset) :]]
+        replace_node(lines, node, replacement)
     return "".join(lines)
